@@ -1,0 +1,277 @@
+//! Values as the user wrote them (with units) and as nodes receive them
+//! (normalised to one base unit per kind of quantity).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A unit suffix that may follow a number in graph text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Unit {
+    /// Hertz.
+    Hz,
+    /// Kilohertz.
+    KHz,
+    /// Seconds.
+    S,
+    /// Milliseconds.
+    Ms,
+    /// Microseconds.
+    Us,
+    /// Decibels (relative to full scale for levels, a gain otherwise).
+    Db,
+    /// Degrees of angle.
+    Deg,
+    /// Pixels.
+    Px,
+    /// Percent: a ratio, `50%` is 0.5.
+    Percent,
+    /// Frames per second.
+    Fps,
+}
+
+impl Unit {
+    /// Every unit, in the order the grammar tries them.
+    pub const ALL: [Unit; 10] = [
+        Unit::KHz,
+        Unit::Hz,
+        Unit::Ms,
+        Unit::Us,
+        Unit::S,
+        Unit::Db,
+        Unit::Deg,
+        Unit::Px,
+        Unit::Percent,
+        Unit::Fps,
+    ];
+
+    /// The suffix as written in graph text.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Unit::Hz => "Hz",
+            Unit::KHz => "kHz",
+            Unit::S => "s",
+            Unit::Ms => "ms",
+            Unit::Us => "us",
+            Unit::Db => "dB",
+            Unit::Deg => "deg",
+            Unit::Px => "px",
+            Unit::Percent => "%",
+            Unit::Fps => "fps",
+        }
+    }
+
+    /// Parses a suffix exactly as written (case-sensitive, as in the grammar).
+    pub fn from_suffix(s: &str) -> Option<Unit> {
+        Unit::ALL.into_iter().find(|u| u.suffix() == s)
+    }
+
+    /// The kind of quantity this unit measures.
+    pub fn kind(self) -> UnitKind {
+        match self {
+            Unit::Hz | Unit::KHz => UnitKind::Frequency,
+            Unit::S | Unit::Ms | Unit::Us => UnitKind::Time,
+            Unit::Db => UnitKind::Level,
+            Unit::Deg => UnitKind::Angle,
+            Unit::Px => UnitKind::Pixels,
+            Unit::Percent => UnitKind::Ratio,
+            Unit::Fps => UnitKind::Fps,
+        }
+    }
+
+    /// Factor that converts a value in this unit to its kind's base unit
+    /// (seconds, hertz, dB, degrees, pixels, ratio, fps).
+    pub fn to_base(self) -> f64 {
+        match self {
+            Unit::KHz => 1000.0,
+            Unit::Ms => 1e-3,
+            Unit::Us => 1e-6,
+            Unit::Percent => 0.01,
+            _ => 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.suffix())
+    }
+}
+
+/// The kind of quantity a parameter holds; decides which units it accepts
+/// and whether a bare number is allowed (DESIGN.md: px, fps, ratio, count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UnitKind {
+    /// Seconds (s, ms, us); needs a unit.
+    Time,
+    /// Hertz (Hz, kHz); needs a unit.
+    Frequency,
+    /// Decibels; needs a unit.
+    Level,
+    /// Degrees; needs a unit.
+    Angle,
+    /// Pixels; a bare number is pixels.
+    Pixels,
+    /// Frames per second; a bare number is fps.
+    Fps,
+    /// A plain ratio (`0.5` or `50%`).
+    Ratio,
+    /// A plain count or number without unit.
+    Count,
+}
+
+impl UnitKind {
+    /// Whether a number without unit is accepted for this kind.
+    pub fn bare_ok(self) -> bool {
+        matches!(
+            self,
+            UnitKind::Pixels | UnitKind::Fps | UnitKind::Ratio | UnitKind::Count
+        )
+    }
+
+    /// The unit to suggest when a number is written without one.
+    pub fn suggested_unit(self) -> Option<Unit> {
+        match self {
+            UnitKind::Time => Some(Unit::Ms),
+            UnitKind::Frequency => Some(Unit::Hz),
+            UnitKind::Level => Some(Unit::Db),
+            UnitKind::Angle => Some(Unit::Deg),
+            UnitKind::Pixels => Some(Unit::Px),
+            UnitKind::Fps => Some(Unit::Fps),
+            UnitKind::Ratio => Some(Unit::Percent),
+            UnitKind::Count => None,
+        }
+    }
+
+    /// The base unit values are normalised to, for messages.
+    pub fn base_name(self) -> &'static str {
+        match self {
+            UnitKind::Time => "seconds",
+            UnitKind::Frequency => "Hz",
+            UnitKind::Level => "dB",
+            UnitKind::Angle => "degrees",
+            UnitKind::Pixels => "px",
+            UnitKind::Fps => "fps",
+            UnitKind::Ratio => "ratio",
+            UnitKind::Count => "number",
+        }
+    }
+}
+
+/// A value as written in graph text (the AST's view; spans live beside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    /// A number with an optional unit: `48kHz`, `-12dB`, `16`.
+    Number {
+        /// The number as written.
+        value: f64,
+        /// Its unit, if any.
+        unit: Option<Unit>,
+    },
+    /// A size: `1280x720`.
+    Size {
+        /// Width in pixels.
+        w: u32,
+        /// Height in pixels.
+        h: u32,
+    },
+    /// A string literal, escapes resolved.
+    Str(String),
+    /// `true` or `false`.
+    Bool(bool),
+    /// A bare identifier: an enum choice such as `gaussian`.
+    Ident(String),
+    /// A list: `[a, b, c]`.
+    List(Vec<Value>),
+}
+
+/// A checked argument, normalised so nodes never see units: times in
+/// seconds, frequencies in Hz, levels in dB, angles in degrees, pixels,
+/// fps, ratios (0.5 for `50%`) and counts as plain numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Arg {
+    /// A number in its kind's base unit.
+    Num(f64),
+    /// A size in pixels.
+    Size(u32, u32),
+    /// A string or path.
+    Str(String),
+    /// A boolean.
+    Bool(bool),
+    /// One of an enum's choices.
+    Enum(String),
+    /// A list of arguments.
+    List(Vec<Arg>),
+}
+
+impl Arg {
+    /// The number, if this is one.
+    pub fn as_num(&self) -> Option<f64> {
+        match self {
+            Arg::Num(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The text of a string or enum choice.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Arg::Str(s) | Arg::Enum(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The checked arguments of one node instance, defaults filled in.
+///
+/// Accessors panic only on a programming error (asking for a parameter the
+/// signature does not declare with that type), never on user input: the
+/// checker has already validated every value against the signature.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Args(pub BTreeMap<String, Arg>);
+
+impl Args {
+    /// The argument named `name`, if given or defaulted.
+    pub fn get(&self, name: &str) -> Option<&Arg> {
+        self.0.get(name)
+    }
+
+    /// A numeric argument in its base unit.
+    pub fn num(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(Arg::as_num)
+    }
+
+    /// A string, path or enum argument.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Arg::as_str)
+    }
+
+    /// A size argument.
+    pub fn size(&self, name: &str) -> Option<(u32, u32)> {
+        match self.get(name) {
+            Some(Arg::Size(w, h)) => Some((*w, *h)),
+            _ => None,
+        }
+    }
+
+    /// A boolean argument.
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            Some(Arg::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A list argument.
+    pub fn list(&self, name: &str) -> Option<&[Arg]> {
+        match self.get(name) {
+            Some(Arg::List(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Sets an argument (used by the checker and by tests that build nodes).
+    pub fn set(&mut self, name: &str, arg: Arg) {
+        self.0.insert(name.to_string(), arg);
+    }
+}

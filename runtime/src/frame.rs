@@ -1,0 +1,515 @@
+//! Frames: the units of media that travel along edges.
+//!
+//! Every frame is allocated when the engine is built (sized from the plan's
+//! edge types) and reused for the whole run: nodes write into output frames
+//! the engine lends them and read input frames shared read-only. Nothing in
+//! this module allocates after construction.
+
+use sluice_dsl::{MediaType, PixelFormat, VideoType};
+
+/// Media time in nanoseconds since the graph's time zero.
+pub type Nanos = u64;
+
+/// A participant or stream id stored inline, so bundles and events carry
+/// ids without heap allocation. Longer ids are truncated at a char boundary.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamId {
+    len: u8,
+    bytes: [u8; StreamId::CAPACITY],
+}
+
+impl StreamId {
+    /// Longest id kept, in bytes (platform raw ids are around 90 bytes).
+    pub const CAPACITY: usize = 127;
+
+    /// An id from text (truncated to [`StreamId::CAPACITY`] bytes).
+    pub fn new(s: &str) -> StreamId {
+        let mut end = s.len().min(Self::CAPACITY);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; Self::CAPACITY];
+        bytes[..end].copy_from_slice(&s.as_bytes()[..end]);
+        StreamId {
+            len: end as u8,
+            bytes,
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Constructed only from a `&str` cut at a char boundary.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl Default for StreamId {
+    fn default() -> Self {
+        StreamId::new("")
+    }
+}
+
+impl std::fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Planar f32 audio: `channels` runs of `len` samples.
+#[derive(Debug, Clone)]
+pub struct AudioFrame {
+    channels: usize,
+    len: usize,
+    data: Vec<f32>,
+    /// Media time of the first sample.
+    pub time: Nanos,
+}
+
+impl AudioFrame {
+    /// A silent frame (allocates: build time only).
+    pub fn new(channels: usize, len: usize) -> AudioFrame {
+        AudioFrame {
+            channels,
+            len,
+            data: vec![0.0; channels * len],
+            time: 0,
+        }
+    }
+
+    /// Channel count.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Samples per channel.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the frame holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// One channel's samples.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        &self.data[c * self.len..(c + 1) * self.len]
+    }
+
+    /// One channel's samples, writable.
+    pub fn channel_mut(&mut self, c: usize) -> &mut [f32] {
+        &mut self.data[c * self.len..(c + 1) * self.len]
+    }
+
+    /// Every channel, writable at once (for stereo writers).
+    pub fn channels_mut(&mut self) -> std::slice::ChunksExactMut<'_, f32> {
+        self.data.chunks_exact_mut(self.len.max(1))
+    }
+
+    /// All samples, channel after channel.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// All samples, writable.
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Sets every sample to zero.
+    pub fn silence(&mut self) {
+        self.data.fill(0.0);
+    }
+}
+
+/// Where a participant stream is in its life, as seen in one tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StreamState {
+    /// The slot is empty.
+    #[default]
+    Absent,
+    /// The participant joined in this tick (its samples are valid).
+    Joined,
+    /// Present, with valid samples.
+    Active,
+    /// Present but sending silence (muted or not speaking); samples are zero.
+    Silent,
+    /// The participant left; this is the slot's last tick before `Absent`
+    /// (its samples are valid and should fade out).
+    Left,
+}
+
+impl StreamState {
+    /// Whether the slot holds a participant in this tick.
+    pub fn present(self) -> bool {
+        !matches!(self, StreamState::Absent)
+    }
+}
+
+/// One participant's slot in a bundle: a stable id and a mono frame.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    /// The participant's id (file stem, `voiceN`, or the platform's raw id).
+    pub id: StreamId,
+    /// Its state in this tick.
+    pub state: StreamState,
+    samples: Vec<f32>,
+}
+
+impl Stream {
+    /// Mono samples for this tick.
+    pub fn samples(&self) -> &[f32] {
+        &self.samples
+    }
+
+    /// Mono samples, writable.
+    pub fn samples_mut(&mut self) -> &mut [f32] {
+        &mut self.samples
+    }
+}
+
+/// Up to `capacity` participant streams. A participant keeps its slot index
+/// for as long as it is present, so per-participant state (a seat, a gain
+/// ramp) can be kept by slot.
+#[derive(Debug, Clone)]
+pub struct BundleFrame {
+    streams: Vec<Stream>,
+    len: usize,
+    /// Media time of the first sample.
+    pub time: Nanos,
+}
+
+impl BundleFrame {
+    /// An empty bundle (allocates: build time only).
+    pub fn new(capacity: usize, len: usize) -> BundleFrame {
+        let streams = (0..capacity)
+            .map(|_| Stream {
+                id: StreamId::default(),
+                state: StreamState::Absent,
+                samples: vec![0.0; len],
+            })
+            .collect();
+        BundleFrame {
+            streams,
+            len,
+            time: 0,
+        }
+    }
+
+    /// Slot count.
+    pub fn capacity(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Samples per stream.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether streams hold no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every slot, present or not.
+    pub fn slots(&self) -> &[Stream] {
+        &self.streams
+    }
+
+    /// Every slot, writable.
+    pub fn slots_mut(&mut self) -> &mut [Stream] {
+        &mut self.streams
+    }
+
+    /// Slots that hold a participant in this tick, with their index.
+    pub fn present(&self) -> impl Iterator<Item = (usize, &Stream)> {
+        self.streams
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.state.present())
+    }
+
+    /// Marks every slot absent and silent.
+    pub fn clear(&mut self) {
+        for s in &mut self.streams {
+            s.state = StreamState::Absent;
+            s.samples.fill(0.0);
+        }
+    }
+}
+
+/// A video frame: one buffer holding every plane.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    ty: VideoType,
+    data: Vec<u8>,
+    offsets: [usize; 3],
+    strides: [usize; 3],
+    heights: [usize; 3],
+    planes: usize,
+    /// Media time of the frame.
+    pub time: Nanos,
+}
+
+impl VideoFrame {
+    /// A black frame of this type (allocates: build time only). Rows are
+    /// tightly packed (stride = width in bytes of the plane).
+    pub fn new(ty: VideoType) -> VideoFrame {
+        let (w, h) = (ty.width as usize, ty.height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let (planes, strides, heights) = match ty.format {
+            PixelFormat::Rgba => (1, [w * 4, 0, 0], [h, 0, 0]),
+            PixelFormat::I420 => (3, [w, cw, cw], [h, ch, ch]),
+            PixelFormat::Nv12 => (2, [w, cw * 2, 0], [h, ch, 0]),
+        };
+        let mut offsets = [0; 3];
+        let mut total = 0;
+        for p in 0..planes {
+            offsets[p] = total;
+            total += strides[p] * heights[p];
+        }
+        let mut frame = VideoFrame {
+            ty,
+            data: vec![0; total],
+            offsets,
+            strides,
+            heights,
+            planes,
+            time: 0,
+        };
+        frame.fill_black();
+        frame
+    }
+
+    /// Type: format, size, fps.
+    pub fn ty(&self) -> VideoType {
+        self.ty
+    }
+
+    /// Pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.ty.format
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.ty.width as usize
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.ty.height as usize
+    }
+
+    /// Number of planes (1 rgba, 3 i420, 2 nv12).
+    pub fn plane_count(&self) -> usize {
+        self.planes
+    }
+
+    /// Bytes per row of plane `p`.
+    pub fn stride(&self, p: usize) -> usize {
+        self.strides[p]
+    }
+
+    /// Rows of plane `p`.
+    pub fn plane_height(&self, p: usize) -> usize {
+        self.heights[p]
+    }
+
+    /// Plane `p`'s bytes.
+    pub fn plane(&self, p: usize) -> &[u8] {
+        let start = self.offsets[p];
+        &self.data[start..start + self.strides[p] * self.heights[p]]
+    }
+
+    /// Plane `p`'s bytes, writable.
+    pub fn plane_mut(&mut self, p: usize) -> &mut [u8] {
+        let start = self.offsets[p];
+        let len = self.strides[p] * self.heights[p];
+        &mut self.data[start..start + len]
+    }
+
+    /// Every plane, writable at once (unused planes are empty).
+    pub fn planes_mut(&mut self) -> [&mut [u8]; 3] {
+        let total = self.data.len();
+        let first = if self.planes > 1 {
+            self.offsets[1]
+        } else {
+            total
+        };
+        let second = if self.planes > 2 {
+            self.offsets[2]
+        } else {
+            total
+        };
+        let (a, rest) = self.data.split_at_mut(first);
+        let (b, c) = rest.split_at_mut(second - first);
+        [a, b, c]
+    }
+
+    /// The whole buffer (planes back to back).
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The whole buffer, writable.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// Paints the frame black (limited-range black for YUV, opaque for RGBA).
+    pub fn fill_black(&mut self) {
+        match self.ty.format {
+            PixelFormat::Rgba => {
+                for px in self.data.chunks_exact_mut(4) {
+                    px.copy_from_slice(&[0, 0, 0, 255]);
+                }
+            }
+            PixelFormat::I420 | PixelFormat::Nv12 => {
+                let y_len = self.strides[0] * self.heights[0];
+                self.data[..y_len].fill(16);
+                self.data[y_len..].fill(128);
+            }
+        }
+    }
+}
+
+/// What an event says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventData {
+    /// Levels of one stream over one metering period.
+    Level {
+        /// RMS level in dBFS (floored at -120).
+        rms_dbfs: f32,
+        /// Peak level in dBFS (floored at -120).
+        peak_dbfs: f32,
+        /// Whether the stream carried speech.
+        speaking: bool,
+    },
+    /// A DTMF tone from the call (`0`-`9`, `*`, `#`, `A`-`D`).
+    Dtmf(char),
+    /// A participant joined the bundle.
+    Joined,
+    /// A participant left the bundle.
+    Left,
+}
+
+/// One timestamped record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    /// Media time the event describes.
+    pub time: Nanos,
+    /// Plan index of the node that emitted it (names come from the plan).
+    pub node: u32,
+    /// The stream or participant it is about (empty for a plain stream).
+    pub id: StreamId,
+    /// The payload.
+    pub data: EventData,
+}
+
+/// The events of one tick, in a buffer whose capacity is fixed at build.
+#[derive(Debug, Clone)]
+pub struct EventFrame {
+    events: Vec<Event>,
+    dropped: u64,
+    /// Media time of the tick.
+    pub time: Nanos,
+}
+
+impl EventFrame {
+    /// An empty frame that holds up to `capacity` events (allocates: build time only).
+    pub fn new(capacity: usize) -> EventFrame {
+        EventFrame {
+            events: Vec::with_capacity(capacity),
+            dropped: 0,
+            time: 0,
+        }
+    }
+
+    /// Appends an event; when full, the event is counted as dropped instead
+    /// (never reallocates).
+    pub fn push(&mut self, e: Event) -> bool {
+        if self.events.len() < self.events.capacity() {
+            self.events.push(e);
+            true
+        } else {
+            self.dropped += 1;
+            false
+        }
+    }
+
+    /// The events of this tick.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Events that did not fit since the last `clear`.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Empties the frame for reuse.
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.dropped = 0;
+    }
+}
+
+/// Any frame an edge can carry.
+#[derive(Debug, Clone)]
+pub enum Frame {
+    /// Audio.
+    Audio(AudioFrame),
+    /// Participant streams.
+    Bundle(BundleFrame),
+    /// Video.
+    Video(VideoFrame),
+    /// Events.
+    Events(EventFrame),
+}
+
+impl Frame {
+    /// Default events per tick an events edge holds.
+    pub const EVENT_CAPACITY: usize = 1024;
+
+    /// A blank frame for an edge of type `ty` with `samples` audio samples
+    /// per tick (allocates: build time only).
+    pub fn for_type(ty: &MediaType, samples: usize) -> Frame {
+        match *ty {
+            MediaType::Audio { channels } => {
+                Frame::Audio(AudioFrame::new(channels as usize, samples))
+            }
+            MediaType::Bundle { capacity } => {
+                Frame::Bundle(BundleFrame::new(capacity as usize, samples))
+            }
+            MediaType::Video(v) => Frame::Video(VideoFrame::new(v)),
+            MediaType::Events => Frame::Events(EventFrame::new(Self::EVENT_CAPACITY)),
+        }
+    }
+
+    /// Media time of the frame.
+    pub fn time(&self) -> Nanos {
+        match self {
+            Frame::Audio(f) => f.time,
+            Frame::Bundle(f) => f.time,
+            Frame::Video(f) => f.time,
+            Frame::Events(f) => f.time,
+        }
+    }
+
+    /// Sets the media time of the frame.
+    pub fn set_time(&mut self, t: Nanos) {
+        match self {
+            Frame::Audio(f) => f.time = t,
+            Frame::Bundle(f) => f.time = t,
+            Frame::Video(f) => f.time = t,
+            Frame::Events(f) => f.time = t,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per subcommand; `source` reads graph text from a file, `-e`
+//! or stdin.
+
+pub mod check;
+pub mod dot;
+pub mod fmt;
+pub mod nodes;
+pub mod plan;
+pub mod run;
+pub mod source;

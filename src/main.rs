@@ -1,0 +1,43 @@
+//! The `sluice` command line. Media may go to stdout, so progress, warnings
+//! and summaries always go to stderr.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Lock-free real-time media graphs for calls.
+#[derive(Parser)]
+#[command(name = "sluice", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a graph.
+    Run(cli::run::RunArgs),
+    /// Check graphs; exit 0 when valid, 1 on errors.
+    Check(cli::check::CheckArgs),
+    /// Print a graph in canonical form (comments kept).
+    Fmt(cli::fmt::FmtArgs),
+    /// Show the schedule: order, levels, domains, threads, conversions.
+    Plan(cli::source::GraphArgs),
+    /// Print the graph as Graphviz dot.
+    Dot(cli::source::GraphArgs),
+    /// List node kinds, or describe one.
+    Nodes(cli::nodes::NodesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(a) => cli::run::main(a),
+        Command::Check(a) => cli::check::main(a),
+        Command::Fmt(a) => cli::fmt::main(a),
+        Command::Plan(a) => cli::plan::main(a),
+        Command::Dot(a) => cli::dot::main(a),
+        Command::Nodes(a) => cli::nodes::main(a),
+    }
+}
