@@ -4,6 +4,8 @@
 
 #![deny(missing_docs)]
 
+pub mod sig;
+
 use sluice_runtime::Registry;
 
 /// The registry of every standard node kind.
