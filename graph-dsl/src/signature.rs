@@ -178,6 +178,9 @@ pub enum OutType {
 pub struct OutPort {
     /// Name used in `node.port`; the first output is the default.
     pub name: String,
+    /// Other names that refer to this port (`unmix`'s outputs are also
+    /// named by participant id where the id is an identifier).
+    pub aliases: Vec<String>,
     /// How its type is known.
     pub ty: OutType,
 }

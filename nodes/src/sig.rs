@@ -108,6 +108,7 @@ pub fn variadic_input(name: &str, accepts: Accepts) -> InPort {
 pub fn output(name: &str, ty: OutType) -> OutPort {
     OutPort {
         name: name.to_string(),
+        aliases: Vec::new(),
         ty,
     }
 }
