@@ -195,8 +195,41 @@ fn render_one(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     let written = report
         .finish()
         .write((name, Source::from(file.text.as_str())), &mut buf);
-    match written {
+    let text = match written {
         Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
         Err(_) => format!("{kind}: {}\n", d.message),
+    };
+    let text = text
+        .replace("| Help: ", "| help: ")
+        .replace("Help\u{1b}[0m: ", "help\u{1b}[0m: ");
+    if color {
+        text
+    } else {
+        plain(&text)
     }
+}
+
+/// Without colour: ariadne colours custom report kinds regardless of its
+/// config, so escape sequences are removed here, and so are the trailing
+/// spaces of its label lines.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut chars = line.chars();
+        let mut clean = String::with_capacity(line.len());
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for e in chars.by_ref() {
+                    if e.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                clean.push(c);
+            }
+        }
+        out.push_str(clean.trim_end());
+        out.push('\n');
+    }
+    out
 }

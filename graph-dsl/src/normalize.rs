@@ -111,6 +111,12 @@ fn wrong_type(name: &str, ty: &ParamType, v: &Value) -> ValueError {
         }
         (ParamType::List(_), _) => Some("write a list in brackets: `[a, b]`".to_string()),
         (ParamType::Enum(c), _) => Some(format!("choose one of: {}", c.join(", "))),
+        (_, Value::Str(s)) => match crate::parse::parse_one_value(s) {
+            Ok(inner) if !matches!(inner, Value::Ident(_)) => {
+                Some(format!("write it without quotes: `{}`", s.trim()))
+            }
+            _ => None,
+        },
         _ => None,
     };
     ValueError::new(

@@ -18,7 +18,7 @@ struct GraphParser;
 
 /// Parses a whole file.
 pub fn parse_file(text: &str) -> Result<File, Diagnostics> {
-    let mut pairs = GraphParser::parse(Rule::file, text).map_err(|e| syntax_error(text, e))?;
+    let mut pairs = GraphParser::parse(Rule::file, text).map_err(|_| syntax_error(text))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let mut errors = Diagnostics::new();
     let mut header = None;
@@ -322,20 +322,47 @@ fn comments(text: &str) -> Vec<Comment> {
     out
 }
 
-/// Turns pest's error into one diagnostic in words, with a fix to try.
-fn syntax_error(text: &str, e: pest::error::Error<Rule>) -> Diagnostics {
+/// Parses again with pest's detailed error tracking (off on the fast path)
+/// and turns the furthest failure into one diagnostic in words.
+fn syntax_error(text: &str) -> Diagnostics {
     use pest::error::{ErrorVariant, InputLocation};
-    let pos = match e.location {
+    pest::set_error_detail(true);
+    let again = GraphParser::parse(Rule::file, text);
+    pest::set_error_detail(false);
+    let mut out = Diagnostics::new();
+    let Err(e) = again else {
+        out.push(Diagnostic::error(
+            "syntax error",
+            Span { start: 0, end: 0 },
+            "here",
+        ));
+        return out;
+    };
+    let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
+    };
+    let mut tokens = Vec::new();
+    if let Some(a) = e.parse_attempts() {
+        if a.max_position >= pos {
+            pos = a.max_position;
+            tokens = a
+                .expected_tokens()
+                .into_iter()
+                .map(|t| t.to_string())
+                .filter(|t| !t.contains("..") && t.chars().all(|c| !c.is_ascii_uppercase()))
+                .collect();
+        }
     }
-    .min(text.len());
-    let expected: Vec<Rule> = match &e.variant {
+    let mut pos = pos.min(text.len());
+    while !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    let rules: Vec<Rule> = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let mut out = Diagnostics::new();
-    out.push(explain(text, pos, &expected));
+    out.push(explain(text, pos, &rules, &tokens));
     out
 }
 
@@ -400,83 +427,106 @@ fn rule_words(r: Rule) -> Option<&'static str> {
     })
 }
 
-fn explain(text: &str, pos: usize, expected: &[Rule]) -> Diagnostic {
-    let (what, span) = found(text, pos);
+/// Names a literal token as a user would read it.
+fn token_words(t: &str) -> Option<String> {
+    match t {
+        "\n" | "\r\n" | "\r" => Some("end of line".into()),
+        " " | "\t" | "#" | "" => None,
+        t => Some(format!("`{t}`")),
+    }
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => "something else".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnostic {
     if let Some(d) = unterminated_string(text, pos) {
         return d;
     }
+    let (what, span) = found(text, pos);
     if let Some(d) = bad_number(text, pos, span) {
         return d;
     }
-    let mut words: Vec<&str> = expected.iter().filter_map(|r| rule_words(*r)).collect();
-    words.dedup();
-    let mut unique = Vec::new();
-    for w in words {
-        if !unique.contains(&w) {
-            unique.push(w);
+    let before = text[..pos].trim_end_matches([' ', '\t']);
+    let rest = &text[pos..];
+    let inside = is_inside_parens(text, pos);
+    if rest.starts_with('=') && inside {
+        return Diagnostic::error(
+            "expected `:` between an argument's name and its value, found `=`",
+            span,
+            "use `:` here",
+        )
+        .with_help("arguments are written `name: value`, as in `tone(freq: 440Hz)`");
+    }
+    if before.ends_with("->") {
+        return Diagnostic::error(
+            format!("expected a node after `->`, found {what}"),
+            span,
+            "expected a node, `node.port`, `kind(args)` or `[group]`",
+        );
+    }
+    if before.ends_with(':') && inside {
+        return Diagnostic::error(format!("expected a value, found {what}"), span, "expected a value")
+            .with_help("values are numbers with units (`440Hz`, `-12dB`, `10ms`), sizes (`1280x720`), \"strings\", true, false, names or [lists]");
+    }
+    if what == "end of file" {
+        if let Some((open, at)) = open_bracket(text) {
+            return Diagnostic::error(
+                format!("unclosed `{open}`"),
+                Span {
+                    start: at,
+                    end: at + 1,
+                },
+                "opened here and never closed",
+            )
+            .with_help(format!("close it with `{}`", closing(open)));
         }
     }
-    let before = text[..pos].trim_end_matches([' ', '\t']);
-    let after_arrow = before.ends_with("->");
-    let after_colon = before.ends_with(':');
-    let rest = &text[pos..];
-    let (message, label, help) = if after_arrow {
-        (
-            format!("expected a node after `->`, found {what}"),
-            "expected a node, `node.port`, `kind(args)` or `[group]`".to_string(),
-            None,
-        )
-    } else if after_colon {
-        (
-            format!("expected a value, found {what}"),
-            "expected a value".to_string(),
-            Some("values are numbers with units (`440Hz`, `-12dB`, `10ms`), sizes (`1280x720`), \"strings\", true, false, names or [lists]".to_string()),
-        )
-    } else if rest.starts_with('=')
-        && before.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && is_inside_parens(text, pos)
-    {
-        (
-            "expected `:` between an argument's name and its value, found `=`".to_string(),
-            "use `:` here".to_string(),
-            Some("arguments are written `name: value`, as in `tone(freq: 440Hz)`".to_string()),
-        )
-    } else if rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+    if rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ')' || c == ']')
-        && !is_inside_parens(text, pos)
+        && !inside
+        && !open_square(text, pos)
     {
-        (
-            format!("expected `->` or the end of the statement, found {what}"),
-            "unexpected name".to_string(),
-            Some("connect nodes with `->`; put each statement on its own line or separate them with `;`".to_string()),
-        )
-    } else if what == "end of file" && open_bracket(text).is_some() {
-        let (open, at) = open_bracket(text).expect("checked");
         return Diagnostic::error(
-            format!("unclosed `{open}`"),
-            Span {
-                start: at,
-                end: at + 1,
-            },
-            "opened here and never closed",
+            format!("expected `->` or the end of the statement, found {what}"),
+            span,
+            "expected `->` before this",
         )
-        .with_help(format!("close it with `{}`", closing(open)));
-    } else {
-        let exp = match unique.len() {
-            0 => "something else".to_string(),
-            1 => unique[0].to_string(),
-            _ => {
-                let (last, init) = unique.split_last().expect("non-empty");
-                format!("{} or {last}", init.join(", "))
-            }
-        };
-        (
-            format!("expected {exp}, found {what}"),
-            format!("expected {exp}"),
-            None,
-        )
-    };
-    Diagnostic::error(message, span, label).with_help_opt(help)
+        .with_help(
+            "connect nodes with `->`; put each statement on its own line or separate them with `;`",
+        );
+    }
+    let mut words: Vec<String> = tokens.iter().filter_map(|t| token_words(t)).collect();
+    if words.is_empty() {
+        words = rules
+            .iter()
+            .filter_map(|r| rule_words(*r))
+            .map(String::from)
+            .collect();
+    }
+    words.sort();
+    words.dedup();
+    let exp = join_or(&words);
+    Diagnostic::error(
+        format!("expected {exp}, found {what}"),
+        span,
+        format!("expected {exp}"),
+    )
+}
+
+fn open_square(text: &str, pos: usize) -> bool {
+    let mut depth = 0i32;
+    scan_code(text, pos, |_, c| match c {
+        '[' => depth += 1,
+        ']' => depth -= 1,
+        _ => {}
+    });
+    depth > 0
 }
 
 fn closing(open: char) -> char {
@@ -575,6 +625,19 @@ fn unterminated_string(text: &str, pos: usize) -> Option<Diagnostic> {
 /// A number glued to an unknown unit (`12db`, `10sec`), or a number and a
 /// unit separated by a space (`12 dB`).
 fn bad_number(text: &str, pos: usize, found_span: Span) -> Option<Diagnostic> {
+    let head = text[..pos].trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let num_start =
+        if head.len() < pos && text[head.len()..pos].starts_with(|c: char| c.is_ascii_digit()) {
+            if head.ends_with('-') {
+                head.len() - 1
+            } else {
+                head.len()
+            }
+        } else {
+            pos
+        };
+    let from_number = num_start < pos;
+    let pos = num_start;
     let rest = &text[pos..];
     let digits = rest
         .trim_start_matches('-')
@@ -606,6 +669,9 @@ fn bad_number(text: &str, pos: usize, found_span: Span) -> Option<Diagnostic> {
                     .with_help(help),
             );
         }
+    }
+    if from_number {
+        return None;
     }
     let before = text[..pos].trim_end_matches([' ', '\t']);
     let gap = pos - before.len();

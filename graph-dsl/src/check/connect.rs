@@ -19,6 +19,7 @@ pub fn connect(cx: &mut Ctx) {
             None => Vec::new(),
         })
         .collect();
+    cx.failed_in = vec![false; cx.insts.len()];
     let chains = std::mem::take(&mut cx.chains);
     for chain in &chains {
         for w in chain.windows(2) {
@@ -30,6 +31,11 @@ pub fn connect(cx: &mut Ctx) {
 
 fn arrow(cx: &mut Ctx, left: &[Term], right: &[Term], into: &mut [Vec<Vec<Span>>]) {
     let (m, n) = (left.len(), right.len());
+    for t in left.iter().chain(right) {
+        if let Some(i) = t.inst {
+            cx.insts[i].used = true;
+        }
+    }
     let pairs: Vec<(&Term, &Term)> = if m == 1 {
         right.iter().map(|r| (&left[0], r)).collect()
     } else if n == 1 {
@@ -50,14 +56,14 @@ fn arrow(cx: &mut Ctx, left: &[Term], right: &[Term], into: &mut [Vec<Vec<Span>>
             .with_note_at(span(left), format!("{m} outputs"))
             .with_help("`[a, b] -> [x, y]` pairs groups of equal length; one side may also be a single node (fan-in or fan-out)"),
         );
+        for t in right {
+            if let Some(i) = t.inst {
+                cx.failed_in[i] = true;
+            }
+        }
         return;
     };
     for (l, r) in pairs {
-        for t in [l, r] {
-            if let Some(i) = t.inst {
-                cx.insts[i].used = true;
-            }
-        }
         let from = output(cx, l);
         let to = input(cx, r, into);
         if let (Some((from, out)), Some((to, input, sub))) = (from, to) {
@@ -74,6 +80,8 @@ fn arrow(cx: &mut Ctx, left: &[Term], right: &[Term], into: &mut [Vec<Vec<Span>>
                 from_span: l.span,
                 to_span: r.span,
             });
+        } else if let Some(i) = r.inst {
+            cx.failed_in[i] = true;
         }
     }
 }
@@ -246,6 +254,9 @@ pub fn open_inputs(cx: &mut Ctx) {
     }
     for (i, inst) in cx.insts.iter().enumerate() {
         let Some(ports) = &inst.ports else { continue };
+        if cx.failed_in[i] {
+            continue;
+        }
         if !inst.used {
             cx.diags.push(
                 Diagnostic::warning(

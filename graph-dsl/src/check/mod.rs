@@ -97,6 +97,9 @@ struct Ctx<'c> {
     names: resolve::Names,
     /// Arguments as written, per instance, until stage 2 checks them.
     pending_args: Vec<Vec<ast::ArgNode>>,
+    /// Per instance: a connection into it failed (so its open inputs are
+    /// not reported again).
+    failed_in: Vec<bool>,
 }
 
 /// Checks a parsed file.
@@ -110,6 +113,7 @@ pub fn check_file(file: &SourceFile, ast: &ast::File, cat: &dyn Catalogue) -> Ch
         conns: Vec::new(),
         names: resolve::Names::default(),
         pending_args: Vec::new(),
+        failed_in: Vec::new(),
     };
     if let Some(h) = &ast.header {
         cx.settings = settings::check(&h.args, &mut cx.diags);

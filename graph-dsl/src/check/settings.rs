@@ -112,7 +112,13 @@ pub fn check(args: &[ArgNode], diags: &mut Diagnostics) -> Settings {
     }
     let samples = rate * frame;
     if (samples - samples.round()).abs() > 1e-6 {
-        let good = (samples.round() / rate).max(1.0 / rate);
+        let whole_ms = (frame * 1e3).round() / 1e3;
+        let (good, n) = if whole_ms > 0.0 && (rate * whole_ms).fract() == 0.0 {
+            (whole_ms, rate * whole_ms)
+        } else {
+            let n = samples.round().max(1.0);
+            (n / rate, n)
+        };
         diags.push(
             Diagnostic::error(
                 "the frame must be a whole number of samples",
@@ -124,9 +130,8 @@ pub fn check(args: &[ArgNode], diags: &mut Diagnostics) -> Settings {
                 ),
             )
             .with_help(format!(
-                "try `frame: {}` ({} samples)",
-                show(good, UnitKind::Time),
-                samples.round().max(1.0)
+                "try `frame: {}` ({n} samples)",
+                show(good, UnitKind::Time)
             )),
         );
         return out;

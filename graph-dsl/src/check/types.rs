@@ -202,7 +202,7 @@ fn derive(cx: &mut Ctx, i: usize, incoming: &[usize], typed: &mut Typed) {
     let Some(ports) = cx.insts[i].ports.clone() else {
         return;
     };
-    let counts = &typed.slot_counts[i];
+    let counts = typed.slot_counts[i].clone();
     let base: Vec<usize> = counts
         .iter()
         .scan(0, |acc, &c| {
@@ -233,7 +233,17 @@ fn derive(cx: &mut Ctx, i: usize, incoming: &[usize], typed: &mut Typed) {
         typed.conn_types[k] = got;
         slots[base[c.input] + c.sub] = got;
     }
-    if !complete {
+    let open_required = ports
+        .inputs
+        .iter()
+        .zip(&counts)
+        .any(|(p, &c)| p.required && c == 0)
+        || ports
+            .inputs
+            .iter()
+            .enumerate()
+            .any(|(k, p)| p.required && !p.variadic && slots[base[k]].is_none());
+    if !complete || open_required {
         return;
     }
     for (o, out) in ports.outputs.iter().enumerate() {
@@ -313,8 +323,10 @@ fn mismatch(cx: &mut Ctx, k: usize, ty: &MediaType, accepts: &Accepts, port: &st
         (MediaType::Audio { channels }, Accepts::Audio { channels: Some(n) }) => Some(format!(
             "only mono and stereo convert automatically; put `remix(channels: {n})` before `{to}` (from {channels} channels)"
         )),
-        (MediaType::Video(_), Accepts::Video { .. }) => None,
-        _ => Some(format!("`{to}.{port}` takes {accepts}; `{from}` gives {ty}")),
+        (MediaType::Audio { .. }, Accepts::Bundle) => Some(format!(
+            "`{to}` works on participant streams; give it a bundle (`participants`, `acs_in`)"
+        )),
+        _ => None,
     };
     cx.diags.push(
         Diagnostic::error(
