@@ -112,12 +112,18 @@ pub fn check(args: &[ArgNode], diags: &mut Diagnostics) -> Settings {
     }
     let samples = rate * frame;
     if (samples - samples.round()).abs() > 1e-6 {
-        let whole_ms = (frame * 1e3).round() / 1e3;
-        let (good, n) = if whole_ms > 0.0 && (rate * whole_ms).fract() == 0.0 {
-            (whole_ms, rate * whole_ms)
-        } else {
-            let n = samples.round().max(1.0);
-            (n / rate, n)
+        // The whole number of milliseconds nearest the frame that gives
+        // whole samples, else the nearest whole sample count.
+        let whole_ms = (1..=1000u32)
+            .map(|k| f64::from(k) / 1e3)
+            .filter(|&f| (rate * f).fract() == 0.0)
+            .min_by(|a, b| (a - frame).abs().total_cmp(&(b - frame).abs()));
+        let (good, n) = match whole_ms {
+            Some(f) => (f, rate * f),
+            None => {
+                let n = samples.round().max(1.0);
+                (n / rate, n)
+            }
         };
         diags.push(
             Diagnostic::error(
