@@ -68,9 +68,9 @@ fn chain(src: &str, mut ty: Ty, choices: &[u8], k: usize, out: &mut String) {
     }
     let sink = match ty {
         Ty::Events => format!("events_out(path: \"e{k}.jsonl\")"),
-        Ty::Video if choices.len() % 2 == 0 => format!("y4m_out(path: \"v{k}.y4m\")"),
+        Ty::Video if choices.len().is_multiple_of(2) => format!("y4m_out(path: \"v{k}.y4m\")"),
         Ty::Video => "null".into(),
-        _ if choices.len() % 3 == 0 => "null".into(),
+        _ if choices.len().is_multiple_of(3) => "null".into(),
         _ => format!("wav_out(path: \"out/{k}\\t{{id}}.wav\")"),
     };
     out.push_str(" -> ");
