@@ -97,6 +97,18 @@ pub enum Mode {
     RealTime,
 }
 
+/// When the as-fast-as-possible executor runs a level's nodes in parallel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parallel {
+    /// Never: every node on the calling thread.
+    Off,
+    /// When the level's nodes together took at least 50 µs last tick
+    /// (below that, waking workers costs more than it saves).
+    Auto,
+    /// Whenever a level has two or more nodes of the ticking domain.
+    Always,
+}
+
 /// What an engine thread tells the thread hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThreadEvent {
@@ -115,6 +127,8 @@ pub enum ThreadRole {
     Domain(usize),
     /// The non-real-time I/O thread.
     Io,
+    /// A rayon worker of the as-fast-as-possible executor's own pool.
+    Worker,
 }
 
 /// Called on each processing thread as it starts and stops ticking (tests
@@ -152,7 +166,7 @@ pub struct Engine {
     pub(crate) commands: Vec<Vec<CommandRx>>,
     pub(crate) clock: Arc<dyn PaceClock>,
     pub(crate) hook: Option<ThreadHook>,
-    pub(crate) parallel: bool,
+    pub(crate) parallel: Parallel,
     routes: Arc<Routes>,
     names: Arc<Vec<String>>,
 }
@@ -434,7 +448,7 @@ impl Engine {
             commands: (0..threads).map(|_| Vec::new()).collect(),
             clock: Arc::new(SystemClock::new()),
             hook: None,
-            parallel: true,
+            parallel: Parallel::Auto,
             routes: Arc::new(routes),
             names: Arc::new(names),
         })
@@ -495,9 +509,9 @@ impl Engine {
         self.hook = Some(hook);
     }
 
-    /// Whether the as-fast-as-possible executor may spread a level over
-    /// rayon (on by default; off gives a single-threaded run).
-    pub fn set_parallel(&mut self, parallel: bool) {
+    /// When the as-fast-as-possible executor spreads a level over rayon
+    /// ([`Parallel::Auto`] by default).
+    pub fn set_parallel(&mut self, parallel: Parallel) {
         self.parallel = parallel;
     }
 

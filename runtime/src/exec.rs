@@ -3,7 +3,7 @@
 //! threads.
 
 use crate::control::CommandRx;
-use crate::engine::{Engine, ThreadEvent, ThreadRole};
+use crate::engine::{Engine, Parallel, ThreadEvent, ThreadRole};
 use crate::pace::PaceClock;
 use crate::stats::Stats;
 use crate::task::{DomainClock, Step, Task};
@@ -53,16 +53,81 @@ fn duration_reached(duration: Option<u64>, t: u64) -> bool {
 
 /// As fast as possible: every domain's ticks interleaved by media time on
 /// the calling thread; a level's nodes spread over rayon when worth it.
+///
+/// With parallelism on, the loop runs inside a rayon pool of its own (built
+/// here, before the first tick) so a level's fork-join pushes onto the loop
+/// thread's local deque: no global injector queue, whose blocks would be
+/// allocated and freed as jobs pass through it.
 pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task> {
-    if let Some(h) = engine.hook {
+    let mut state = LoopState::new(engine, &tasks);
+    let widest = engine.levels.iter().map(|l| l.len()).max().unwrap_or(0);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if engine.parallel == Parallel::Off || widest < 2 || cores < 2 {
+        unpaced_loop(engine, &mut tasks, &mut state, true);
+        return tasks;
+    }
+    let hook = engine.hook;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cores.min(widest))
+        .thread_name(|i| format!("sluice-worker-{i}"))
+        .exit_handler(move |_| {
+            if let Some(h) = hook {
+                h(ThreadEvent::Stopping(ThreadRole::Worker));
+            }
+        })
+        .build();
+    match pool {
+        Ok(pool) => {
+            // Each worker sets up its work-stealing state (an epoch handle)
+            // the first time it looks for work, before it can run any job:
+            // so by the time it runs this one, that one-off allocation is
+            // behind it and the hook can start watching.
+            pool.broadcast(|_| {
+                if let Some(h) = hook {
+                    h(ThreadEvent::Started(ThreadRole::Worker));
+                }
+            });
+            pool.install(|| unpaced_loop(engine, &mut tasks, &mut state, false));
+        }
+        // No threads to be had: run on this one.
+        Err(_) => unpaced_loop(engine, &mut tasks, &mut state, true),
+    }
+    tasks
+}
+
+/// What the unpaced loop keeps between ticks, allocated before it starts.
+struct LoopState {
+    commands: Vec<CommandRx>,
+    /// Next tick of each domain.
+    next: Vec<u64>,
+    /// Domains whose nodes have all ended.
+    done: Vec<bool>,
+}
+
+impl LoopState {
+    fn new(engine: &mut Engine, tasks: &[Task]) -> LoopState {
+        LoopState {
+            commands: std::mem::take(&mut engine.commands[0]),
+            next: vec![0u64; engine.domains.len()],
+            done: (0..engine.domains.len())
+                .map(|d| tasks.iter().all(|t| t.domain != d))
+                .collect(),
+        }
+    }
+}
+
+/// The loop itself; `watch` calls the thread hook around it (the pool's
+/// workers, this one included, were marked when the pool started).
+fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, watch: bool) {
+    let stats = &*engine.stats;
+    let LoopState {
+        commands,
+        next,
+        done,
+    } = state;
+    if let (Some(h), true) = (engine.hook, watch) {
         h(ThreadEvent::Started(ThreadRole::Unpaced));
     }
-    let stats = engine.stats.clone();
-    let mut commands = std::mem::take(&mut engine.commands[0]);
-    let mut next = vec![0u64; engine.domains.len()];
-    let mut done: Vec<bool> = (0..engine.domains.len())
-        .map(|d| tasks.iter().all(|t| t.domain != d))
-        .collect();
     // The domain whose next tick starts first (audio before video at a tie).
     while let Some(d) = (0..engine.domains.len())
         .filter(|&d| !done[d])
@@ -73,7 +138,7 @@ pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task
         let now = clock.time(k);
         let stopping =
             engine.stop.load(Ordering::Acquire) || duration_reached(engine.duration_ns, now);
-        apply_commands(&mut commands, &mut tasks);
+        apply_commands(commands, tasks);
         let mut live = false;
         let mut ran = false;
         for range in engine.levels.iter() {
@@ -82,13 +147,18 @@ pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task
                 .iter()
                 .filter(|t| t.domain == d && !t.ended)
                 .fold((0, 0), |(c, s), t| (c + 1, s + t.cost_ns));
-            if engine.parallel && count > 1 && cost >= PARALLEL_MIN_NS {
+            let worth = match engine.parallel {
+                Parallel::Off => false,
+                Parallel::Auto => cost >= PARALLEL_MIN_NS,
+                Parallel::Always => true,
+            };
+            if worth && count > 1 {
                 let (l, r) = level
                     .par_iter_mut()
                     .filter(|t| t.domain == d)
                     .map(|t| {
                         let (s, _) =
-                            timed_step(t, &stats, Some((k, now)), stopping, false, Instant::now());
+                            timed_step(t, stats, Some((k, now)), stopping, false, Instant::now());
                         (s != Step::Ended, s == Step::Ran)
                     })
                     .reduce(|| (false, false), |a, b| (a.0 | b.0, a.1 | b.1));
@@ -97,7 +167,7 @@ pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task
             } else {
                 let mut t0 = Instant::now();
                 for t in level.iter_mut().filter(|t| t.domain == d) {
-                    let (s, t1) = timed_step(t, &stats, Some((k, now)), stopping, false, t0);
+                    let (s, t1) = timed_step(t, stats, Some((k, now)), stopping, false, t0);
                     live |= s != Step::Ended;
                     ran |= s == Step::Ran;
                     t0 = t1;
@@ -112,10 +182,9 @@ pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task
             done[d] = true;
         }
     }
-    if let Some(h) = engine.hook {
+    if let (Some(h), true) = (engine.hook, watch) {
         h(ThreadEvent::Stopping(ThreadRole::Unpaced));
     }
-    tasks
 }
 
 /// One real-time domain: tick `k` starts at `origin + time(k)`; a tick that

@@ -25,7 +25,7 @@ pub mod testing;
 
 pub use control::{ControlError, Controller};
 pub use engine::{
-    BuildError, Engine, Mode, RunError, Running, StopHandle, ThreadEvent, ThreadRole,
+    BuildError, Engine, Mode, Parallel, RunError, Running, StopHandle, ThreadEvent, ThreadRole,
 };
 pub use frame::{
     AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, Nanos, Stream, StreamId,
