@@ -87,12 +87,14 @@ proptest! {
                     out.publish();
                     produced += 1;
                 }
-                Op::Take(r) if r < n => {
-                    if readers[r].holding.is_none() && inputs[r].poll() == Poll::Ready {
-                        let v = read(&inputs[r]);
-                        readers[r].got.push(v);
-                        readers[r].holding = Some(v);
-                    }
+                Op::Take(r)
+                    if r < n
+                        && readers[r].holding.is_none()
+                        && inputs[r].poll() == Poll::Ready =>
+                {
+                    let v = read(&inputs[r]);
+                    readers[r].got.push(v);
+                    readers[r].holding = Some(v);
                 }
                 Op::Release(r) if r < n => {
                     if let Some(v) = readers[r].holding.take() {
