@@ -1,9 +1,29 @@
 //! Audio node kinds: sources, gain, mixing, panning, delay, WAV files,
 //! event output and the device/WebSocket kinds declared for later issues.
 
+pub mod delay;
+pub mod gain;
+pub mod levels;
+pub mod mix;
+pub mod noise;
+pub mod null;
+pub mod pan;
+pub mod remix;
+pub mod tone;
+
+#[cfg(test)]
+pub mod testing;
+
 use sluice_runtime::Registry;
 
 /// Adds every audio node kind to `r`.
 pub fn register(r: &mut Registry) {
-    let _ = r;
+    r.register(tone::signature(), tone::build);
+    r.register(noise::signature(), noise::build);
+    r.register(gain::signature(), gain::build);
+    r.register(mix::signature(), mix::build);
+    r.register(null::signature(), null::build);
+    r.register(pan::signature(), pan::build);
+    r.register(delay::signature(), delay::build);
+    r.register(remix::signature(), remix::build);
 }
