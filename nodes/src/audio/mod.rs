@@ -10,6 +10,8 @@ pub mod null;
 pub mod pan;
 pub mod remix;
 pub mod tone;
+pub mod wav_in;
+pub mod wav_read;
 
 #[cfg(test)]
 pub mod testing;
@@ -26,4 +28,5 @@ pub fn register(r: &mut Registry) {
     r.register(pan::signature(), pan::build);
     r.register(delay::signature(), delay::build);
     r.register(remix::signature(), remix::build);
+    r.register(wav_in::signature(), wav_in::build);
 }
