@@ -11,7 +11,9 @@ pub mod pan;
 pub mod remix;
 pub mod tone;
 pub mod wav_in;
+pub mod wav_out;
 pub mod wav_read;
+pub mod wav_write;
 
 #[cfg(test)]
 pub mod testing;
@@ -29,4 +31,5 @@ pub fn register(r: &mut Registry) {
     r.register(delay::signature(), delay::build);
     r.register(remix::signature(), remix::build);
     r.register(wav_in::signature(), wav_in::build);
+    r.register(wav_out::signature(), wav_out::build);
 }

@@ -78,14 +78,16 @@ fn read_header<R: Read>(path: &str, reader: R) -> Result<WavFormat, String> {
         (hound::SampleFormat::Int, 24) => Encoding::I24,
         (hound::SampleFormat::Int, 32) => Encoding::I32,
         (hound::SampleFormat::Float, 32) => Encoding::F32,
-        (f, b) => return Err(format!(
+        (f, b) => {
+            return Err(format!(
             "{path}: {b}-bit {} samples are not supported (8/16/24/32-bit integer or 32-bit float)",
             if f == hound::SampleFormat::Float {
                 "float"
             } else {
                 "integer"
             }
-        )),
+        ))
+        }
     };
     Ok(WavFormat {
         channels: spec.channels,
