@@ -22,6 +22,8 @@ pub mod wav_read;
 pub mod wav_write;
 
 #[cfg(test)]
+mod sox_agreement;
+#[cfg(test)]
 pub mod testing;
 
 use sluice_runtime::Registry;
