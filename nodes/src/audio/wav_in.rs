@@ -15,8 +15,10 @@ pub fn signature() -> Signature {
         "Reads a WAV file (8/16/24/32-bit integer or 32-bit float) as audio, \
          block by block. A file at another rate is resampled to the graph \
          rate (rubato's FFT resampler, delay compensated). \"-\" reads \
-         standard input. With `loop` the file starts over at its end and \
-         never ends.",
+         standard input, including ffmpeg's open-ended pipe output (`ffmpeg \
+         -i in.mp4 -f wav - |`); it cannot be probed before the run, so it is \
+         typed mono (a stereo stream is averaged). With `loop` the file \
+         starts over at its end and never ends.",
         Role::AudioSource,
         ports,
     );
@@ -102,7 +104,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             "loop needs a file: standard input cannot start over",
         ));
     }
-    let expected = if looping {
+    let expected = if looping || format.frames == u64::MAX {
         u64::MAX
     } else {
         (format.frames * u64::from(rate)).div_ceil(u64::from(format.rate))
@@ -272,7 +274,16 @@ impl Node for WavIn {
                 0
             }
         };
-        let valid = (valid as u64).min(self.expected - self.emitted) as usize;
+        if self.expected == u64::MAX && !self.looping {
+            if let Some(total) = self.src.ended_after() {
+                let (to, from) = (
+                    u64::from(io.clock().rate),
+                    u64::from(self.src.format().rate),
+                );
+                self.expected = (total * to).div_ceil(from);
+            }
+        }
+        let valid = (valid as u64).min(self.expected.saturating_sub(self.emitted)) as usize;
         for c in 0..file_ch {
             self.scratch[c * n + valid..(c + 1) * n].fill(0.0);
         }
@@ -393,6 +404,21 @@ mod tests {
             .unwrap();
         assert!(lag.abs() < 1.0, "output is {lag} samples off");
         assert!(err < 2e-3, "worst error {err} at lag {lag}");
+    }
+
+    #[test]
+    fn stream_of_unknown_length_ends_where_its_data_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("piped.wav");
+        write_sine(&p, 44_100, 1, 1000.0, 44_100);
+        let mut bytes = std::fs::read(&p).unwrap();
+        let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+        bytes[4..8].copy_from_slice(&[0xff; 4]);
+        bytes[data + 4..data + 8].copy_from_slice(&[0xff; 4]);
+        std::fs::write(&p, bytes).unwrap();
+        let (all, ticks) = read_all(p.to_str().unwrap(), 1, false, 200);
+        assert_eq!(ticks, 100, "1 s of audio is 100 ticks");
+        assert!(all[0][47_000..47_100].iter().any(|s| s.abs() > 0.4));
     }
 
     #[test]

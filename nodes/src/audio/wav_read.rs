@@ -48,52 +48,132 @@ pub struct WavFormat {
     pub rate: u32,
     /// Sample encoding.
     pub encoding: Encoding,
-    /// Frames (samples per channel) in the data chunk.
+    /// Frames (samples per channel) in the data chunk; `u64::MAX` when
+    /// the header leaves it open (a stream written to a pipe).
     pub frames: u64,
 }
 
+/// Most chunks skipped before `data` before a header is called absurd.
+const MAX_CHUNKS: usize = 64;
+/// Data length a streaming writer (ffmpeg to a pipe) puts in the header.
+const UNKNOWN_LEN: u32 = u32::MAX;
+
 /// Reads and checks the header of the WAV file at `path`, leaving `reader`
 /// at the first sample.
-fn read_header<R: Read>(path: &str, reader: R) -> Result<WavFormat, String> {
-    let wav = hound::WavReader::new(reader)
-        .map_err(|e| format!("{path}: not a WAV file we can read: {e}"))?;
-    let spec = wav.spec();
-    if spec.channels == 0 || spec.channels > MAX_CHANNELS {
+///
+/// Parsed by hand rather than with hound: hound refuses the header ffmpeg
+/// writes to a pipe (data length 0xFFFFFFFF, "until the end"), and
+/// `ffmpeg ... -f wav - | sluice` is a pipe users want. Such a stream's
+/// length is unknown (`frames` is `u64::MAX`) and it ends at end of input.
+fn read_header<R: Read>(path: &str, mut reader: R) -> Result<WavFormat, String> {
+    let bad = |what: &str| format!("{path}: not a WAV file we can read: {what}");
+    let mut riff = [0u8; 12];
+    reader
+        .read_exact(&mut riff)
+        .map_err(|_| bad("shorter than a RIFF header"))?;
+    if &riff[..4] != b"RIFF" || &riff[8..] != b"WAVE" {
+        return Err(bad("no RIFF/WAVE signature"));
+    }
+    let mut fmt: Option<(u16, u16, u32, u16, u16)> = None;
+    for _ in 0..MAX_CHUNKS {
+        let mut head = [0u8; 8];
+        reader
+            .read_exact(&mut head)
+            .map_err(|_| bad("no data chunk"))?;
+        let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        match &head[..4] {
+            b"fmt " => {
+                if !(16..=1024).contains(&size) {
+                    return Err(bad(&format!("fmt chunk of {size} bytes")));
+                }
+                let mut f = [0u8; 1024];
+                let f = &mut f[..(size + (size & 1)) as usize];
+                reader
+                    .read_exact(f)
+                    .map_err(|_| bad("truncated fmt chunk"))?;
+                let u16_at = |i: usize| u16::from_le_bytes([f[i], f[i + 1]]);
+                let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
+                let mut tag = u16_at(0);
+                if tag == 0xFFFE && size >= 26 {
+                    tag = u16_at(24);
+                }
+                fmt = Some((tag, u16_at(2), rate, u16_at(12), u16_at(14)));
+            }
+            b"data" => {
+                let (tag, channels, rate, align, bits) =
+                    fmt.ok_or_else(|| bad("data before fmt"))?;
+                return check_format(path, tag, channels, rate, align, bits, size);
+            }
+            _ => {
+                let skip = u64::from(size) + u64::from(size & 1);
+                let skipped = std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
+                    .map_err(|e| format!("{path}: {e}"))?;
+                if skipped < skip {
+                    return Err(bad("truncated chunk"));
+                }
+            }
+        }
+    }
+    Err(bad(&format!(
+        "no data chunk in the first {MAX_CHUNKS} chunks"
+    )))
+}
+
+/// Checks a header's fields against sane limits.
+fn check_format(
+    path: &str,
+    tag: u16,
+    channels: u16,
+    rate: u32,
+    align: u16,
+    bits: u16,
+    data_len: u32,
+) -> Result<WavFormat, String> {
+    if channels == 0 || channels > MAX_CHANNELS {
         return Err(format!(
-            "{path}: header says {} channels (expected 1 to {MAX_CHANNELS})",
-            spec.channels
+            "{path}: header says {channels} channels (expected 1 to {MAX_CHANNELS})"
         ));
     }
-    if !RATES.contains(&spec.sample_rate) {
+    if !RATES.contains(&rate) {
         return Err(format!(
-            "{path}: header says a sample rate of {} Hz (expected {} to {} Hz)",
-            spec.sample_rate,
+            "{path}: header says a sample rate of {rate} Hz (expected {} to {} Hz)",
             RATES.start(),
             RATES.end()
         ));
     }
-    let encoding = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Int, 8) => Encoding::U8,
-        (hound::SampleFormat::Int, 16) => Encoding::I16,
-        (hound::SampleFormat::Int, 24) => Encoding::I24,
-        (hound::SampleFormat::Int, 32) => Encoding::I32,
-        (hound::SampleFormat::Float, 32) => Encoding::F32,
-        (f, b) => {
-            return Err(format!(
+    let encoding = match (tag, bits) {
+        (1, 8) => Encoding::U8,
+        (1, 16) => Encoding::I16,
+        (1, 24) => Encoding::I24,
+        (1, 32) => Encoding::I32,
+        (3, 32) => Encoding::F32,
+        (1, b) | (3, b) => return Err(format!(
             "{path}: {b}-bit {} samples are not supported (8/16/24/32-bit integer or 32-bit float)",
-            if f == hound::SampleFormat::Float {
-                "float"
-            } else {
-                "integer"
-            }
-        ))
+            if tag == 3 { "float" } else { "integer" }
+        )),
+        (t, _) => {
+            return Err(format!(
+                "{path}: compressed WAV (format tag {t:#x}) is not supported; \
+                 convert it to PCM first (ffmpeg -i in.wav -c:a pcm_s16le out.wav)"
+            ))
         }
     };
+    let block = usize::from(channels) * encoding.bytes();
+    if usize::from(align) != block {
+        return Err(format!(
+            "{path}: header says {align} bytes per frame, but {channels} channels of {bits} bits take {block}"
+        ));
+    }
+    let frames = if data_len == UNKNOWN_LEN {
+        u64::MAX
+    } else {
+        u64::from(data_len) / block as u64
+    };
     Ok(WavFormat {
-        channels: spec.channels,
-        rate: spec.sample_rate,
+        channels,
+        rate,
         encoding,
-        frames: u64::from(wav.duration()),
+        frames,
     })
 }
 
@@ -112,6 +192,8 @@ pub struct WavSource {
     data_start: Option<u64>,
     /// Frames left before the end of the data chunk.
     remaining: u64,
+    /// Frames read since the start (or the last rewind).
+    consumed: u64,
     bytes: Vec<u8>,
     ints: Vec<i16>,
 }
@@ -147,6 +229,7 @@ impl WavSource {
             format,
             data_start,
             remaining: format.frames,
+            consumed: 0,
             bytes: vec![0; block * format.encoding.bytes()],
             ints: vec![0; max_frames],
         })
@@ -172,6 +255,7 @@ impl WavSource {
         if let Some(start) = self.data_start {
             self.reader.seek(SeekFrom::Start(start))?;
             self.remaining = self.format.frames;
+            self.consumed = 0;
         }
         Ok(())
     }
@@ -217,7 +301,14 @@ impl WavSource {
                 &mut self.ints,
             );
         }
+        self.consumed += frames as u64;
         Ok(frames)
+    }
+
+    /// Once the data has run out: how many frames it held (what a stream of
+    /// unknown length turned out to be).
+    pub fn ended_after(&self) -> Option<u64> {
+        (self.remaining == 0).then_some(self.consumed)
     }
 }
 
@@ -371,7 +462,11 @@ mod tests {
             h.extend_from_slice(&0u32.to_le_bytes());
             h
         };
-        for (ch, rate, want) in [(1000u16, 48_000u32, "channels"), (1, 5, "sample rate")] {
+        for (ch, rate, want) in [
+            (1000u16, 48_000u32, "channels"),
+            (1, 5, "sample rate"),
+            (0, 48_000, "channels"),
+        ] {
             let p = dir.path().join("absurd.wav");
             std::fs::File::create(&p)
                 .unwrap()
@@ -380,6 +475,38 @@ mod tests {
             let err = probe(p.to_str().unwrap()).unwrap_err();
             assert!(err.contains(want) && err.contains("absurd.wav"), "{err}");
         }
+    }
+
+    #[test]
+    fn reads_the_open_ended_header_ffmpeg_writes_to_pipes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("piped.wav");
+        let mut h = Vec::new();
+        h.extend_from_slice(b"RIFF\xff\xff\xff\xffWAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        for v in [1u16, 1] {
+            h.extend_from_slice(&v.to_le_bytes());
+        }
+        h.extend_from_slice(&44_100u32.to_le_bytes());
+        h.extend_from_slice(&88_200u32.to_le_bytes());
+        for v in [2u16, 16] {
+            h.extend_from_slice(&v.to_le_bytes());
+        }
+        h.extend_from_slice(b"LIST\x05\0\0\0INFOx\0");
+        h.extend_from_slice(b"data\xff\xff\xff\xff");
+        for i in 0..300i16 {
+            h.extend_from_slice(&(i * 100).to_le_bytes());
+        }
+        std::fs::write(&path, &h).unwrap();
+        let mut src = WavSource::open(path.to_str().unwrap(), 256).unwrap();
+        assert_eq!(src.format().frames, u64::MAX);
+        assert_eq!(src.format().rate, 44_100);
+        let mut out = vec![0.0; 256];
+        assert_eq!(src.read(&mut out, 256, 0, 256).unwrap(), 256);
+        assert_eq!(out[255], 25_500.0 / 32768.0);
+        assert_eq!(src.ended_after(), None);
+        assert_eq!(src.read(&mut out, 256, 0, 256).unwrap(), 44);
+        assert_eq!(src.ended_after(), Some(300));
     }
 
     #[test]
