@@ -220,7 +220,8 @@ struct WavIn {
     src: WavSource,
     looping: bool,
     resampler: Option<Resampling>,
-    /// One tick of the file's channels, planar, before channel mapping.
+    /// One tick of the file's channels, planar, when they need resampling
+    /// or channel mapping before the output.
     scratch: Vec<f32>,
     emitted: u64,
     /// Output frames the whole file makes at the graph rate.
@@ -263,31 +264,41 @@ fn map_channels(scratch: &[f32], file_ch: usize, n: usize, out: &mut AudioFrame)
 
 impl Node for WavIn {
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
-        let n = io.clock().frame_samples;
+        let clock = io.clock();
+        let n = clock.frame_samples;
         let file_ch = usize::from(self.src.format().channels);
-        let valid = match self.next_block(n) {
-            Ok(v) => v,
-            Err(e) => {
-                // A read error ends the stream; the message (allocated only
-                // on this failure path) is reported by `finish`.
-                self.failed = Some(e);
-                0
-            }
+        let out = io.audio_out(0);
+        // Same rate and channels: decode straight into the output frame.
+        let direct = self.resampler.is_none() && out.channels() == file_ch;
+        let read = if direct {
+            read_looping(&mut self.src, self.looping, out.data_mut(), n, n)
+        } else {
+            self.next_block(n)
         };
+        let valid = read.unwrap_or_else(|e| {
+            // A read error ends the stream; the message (allocated only on
+            // this failure path) is reported by `finish`.
+            self.failed = Some(e);
+            0
+        });
         if self.expected == u64::MAX && !self.looping {
             if let Some(total) = self.src.ended_after() {
-                let (to, from) = (
-                    u64::from(io.clock().rate),
-                    u64::from(self.src.format().rate),
-                );
+                let (to, from) = (u64::from(clock.rate), u64::from(self.src.format().rate));
                 self.expected = (total * to).div_ceil(from);
             }
         }
         let valid = (valid as u64).min(self.expected.saturating_sub(self.emitted)) as usize;
+        let block = if direct {
+            out.data_mut()
+        } else {
+            &mut self.scratch[..]
+        };
         for c in 0..file_ch {
-            self.scratch[c * n + valid..(c + 1) * n].fill(0.0);
+            block[c * n + valid..(c + 1) * n].fill(0.0);
         }
-        map_channels(&self.scratch, file_ch, n, io.audio_out(0));
+        if !direct {
+            map_channels(&self.scratch, file_ch, n, out);
+        }
         self.emitted += valid as u64;
         if self.emitted >= self.expected || valid < n {
             Flow::Ended
