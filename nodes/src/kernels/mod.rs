@@ -1,0 +1,8 @@
+//! SIMD kernels: plain slice functions, each with a scalar reference it is
+//! tested against.
+
+pub mod gain;
+pub mod lanes;
+pub mod limiter;
+pub mod mix;
+pub mod pcm;
