@@ -1,0 +1,21 @@
+//! Conference audio: participant bundles (`participants`), the dominant
+//! speakers (`dominant`), what each participant should hear (`mix_minus`),
+//! one output per participant (`unmix`) and levels (`meter`).
+
+pub mod meter;
+pub mod mix_minus;
+pub mod rng;
+pub mod unmix;
+pub mod vad;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+use sluice_runtime::Registry;
+
+/// Registers the conference node kinds.
+pub fn register(r: &mut Registry) {
+    r.register(meter::signature(), meter::build);
+    r.register(mix_minus::signature(), mix_minus::build);
+    r.register(unmix::signature(), unmix::build);
+}
