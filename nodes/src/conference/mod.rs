@@ -2,6 +2,7 @@
 //! speakers (`dominant`), what each participant should hear (`mix_minus`),
 //! one output per participant (`unmix`) and levels (`meter`).
 
+pub mod dominant;
 pub mod meter;
 pub mod mix_minus;
 pub mod rng;
@@ -15,6 +16,7 @@ use sluice_runtime::Registry;
 
 /// Registers the conference node kinds.
 pub fn register(r: &mut Registry) {
+    r.register(dominant::signature(), dominant::build);
     r.register(meter::signature(), meter::build);
     r.register(mix_minus::signature(), mix_minus::build);
     r.register(unmix::signature(), unmix::build);

@@ -141,8 +141,12 @@ pub fn modulated_noise(
 
 /// One participant's part in a scripted conversation.
 pub struct Part {
-    /// Their samples for the whole script.
+    /// Their scripted samples for the whole script (empty while they have
+    /// none: listeners cost no memory, so 200 of them fit).
     pub samples: Vec<f32>,
+    /// RMS of stationary noise added as ticks are made.
+    pub noise: f32,
+    rng: Rng,
     /// Per tick: whether they hold the floor (the truth).
     pub speaking: Vec<bool>,
     /// Tick they join (present from here).
@@ -164,8 +168,11 @@ impl Script {
     pub fn new(n: usize, seconds: f32) -> Script {
         let ticks = (seconds * 100.0) as usize;
         let parts = (0..n)
-            .map(|_| Part {
-                samples: vec![0.0; ticks * TICK],
+            .enumerate()
+            .map(|(i, _)| Part {
+                samples: Vec::new(),
+                noise: 0.0,
+                rng: Rng::new(1000 + i as u64),
                 speaking: vec![false; ticks],
                 join: 0,
                 leave: ticks,
@@ -174,17 +181,28 @@ impl Script {
         Script { parts, ticks }
     }
 
+    /// Participant `who`'s scripted samples, writable.
+    pub fn samples_mut(&mut self, who: usize) -> &mut [f32] {
+        let n = self.ticks * TICK;
+        let p = &mut self.parts[who];
+        if p.samples.is_empty() {
+            p.samples = vec![0.0; n];
+        }
+        &mut p.samples
+    }
+
     /// Participant `who` speaks from `from` to `to` seconds at `amp` peak.
     pub fn speak(&mut self, rng: &mut Rng, who: usize, from: f32, to: f32, amp: f32) {
         let rate = rng.range(3.5, 5.5);
         let speech = modulated_noise(rng, RATE, to - from, amp, rate);
         let start = (from * RATE as f32) as usize;
-        let p = &mut self.parts[who];
+        let samples = self.samples_mut(who);
         for (i, s) in speech.iter().enumerate() {
-            if let Some(d) = p.samples.get_mut(start + i) {
+            if let Some(d) = samples.get_mut(start + i) {
                 *d += s;
             }
         }
+        let p = &mut self.parts[who];
         let (a, b) = (
             (from * 100.0) as usize,
             ((to * 100.0) as usize).min(self.ticks),
@@ -194,8 +212,17 @@ impl Script {
 
     /// Adds stationary background noise of RMS `rms` to participant `who`.
     pub fn noise(&mut self, rng: &mut Rng, who: usize, rms: f32) {
-        for s in &mut self.parts[who].samples {
-            *s += rms * rng.gauss();
+        let p = &mut self.parts[who];
+        p.noise = rms;
+        p.rng = Rng::new(rng.next_u64());
+    }
+
+    /// Adds a 2 ms full-scale click to participant `who` at `at` seconds.
+    pub fn click(&mut self, who: usize, at: f32) {
+        let start = (at * RATE as f32) as usize;
+        let samples = self.samples_mut(who);
+        for i in 0..96 {
+            samples[start + i] += if i % 2 == 0 { 0.9 } else { -0.9 };
         }
     }
 
@@ -207,8 +234,8 @@ impl Script {
     }
 
     /// Fills bundle `b` with tick `t` of the script (slot = participant).
-    pub fn fill(&self, b: &mut BundleFrame, t: usize) {
-        for (i, (p, s)) in self.parts.iter().zip(b.slots_mut()).enumerate() {
+    pub fn fill(&mut self, b: &mut BundleFrame, t: usize) {
+        for (i, (p, s)) in self.parts.iter_mut().zip(b.slots_mut()).enumerate() {
             s.state = if t < p.join || t >= p.leave {
                 StreamState::Absent
             } else if t == p.join {
@@ -221,11 +248,20 @@ impl Script {
             if s.state == StreamState::Joined {
                 s.id = StreamId::new(&format!("p{i}"));
             }
-            if s.state.present() {
-                s.samples_mut()
-                    .copy_from_slice(&p.samples[t * TICK..(t + 1) * TICK]);
-            } else {
-                s.samples_mut().fill(0.0);
+            let present = s.state.present();
+            let out = s.samples_mut();
+            if !present {
+                out.fill(0.0);
+                continue;
+            }
+            match p.samples.get(t * TICK..(t + 1) * TICK) {
+                Some(x) => out.copy_from_slice(x),
+                None => out.fill(0.0),
+            }
+            if p.noise > 0.0 {
+                for x in out.iter_mut() {
+                    *x += p.noise * p.rng.gauss();
+                }
             }
         }
     }

@@ -178,14 +178,15 @@ mod tests {
                 Frame::Audio(a) => a.channel(0).to_vec(),
                 _ => panic!(),
             };
-            let p1 = &s.parts[1].samples[t * TICK..(t + 1) * TICK];
+            let inp = crate::conference::testkit::bundle(&input);
+            let p1 = inp.slots()[1].samples();
             if (20..60).contains(&t) {
                 assert_eq!(samples(0), p1, "tick {t}");
             } else {
                 assert!(samples(0).iter().all(|x| *x == 0.0), "tick {t}");
             }
             assert!(samples(1).iter().all(|x| *x == 0.0));
-            assert_eq!(samples(2), &s.parts[2].samples[t * TICK..(t + 1) * TICK]);
+            assert_eq!(samples(2), inp.slots()[2].samples());
         }
     }
 }
