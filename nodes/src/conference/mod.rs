@@ -5,9 +5,12 @@
 pub mod dominant;
 pub mod meter;
 pub mod mix_minus;
+pub mod participants;
 pub mod rng;
 pub mod unmix;
 pub mod vad;
+pub mod voices;
+pub mod wav_streams;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -19,5 +22,6 @@ pub fn register(r: &mut Registry) {
     r.register(dominant::signature(), dominant::build);
     r.register(meter::signature(), meter::build);
     r.register(mix_minus::signature(), mix_minus::build);
+    r.register(participants::signature(), participants::build);
     r.register(unmix::signature(), unmix::build);
 }
