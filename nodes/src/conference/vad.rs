@@ -48,7 +48,11 @@ impl Vad {
     /// Feeds one tick's mean square; returns the voice activity of the
     /// tick, 0 (noise or silence) to 1 (clearly voice).
     pub fn update(&mut self, mean_square: f32) -> f32 {
-        let level = power_dbfs(mean_square);
+        self.update_db(power_dbfs(mean_square))
+    }
+
+    /// [`Vad::update`] for a tick whose level in dBFS is already known.
+    pub fn update_db(&mut self, level: f32) -> f32 {
         if !self.started || level < self.floor_db {
             self.started = true;
             self.floor_db = level;

@@ -121,6 +121,25 @@ pub fn power_dbfs(mean_square: f32) -> f32 {
     }
 }
 
+/// [`power_dbfs`] within 0.001 dB, without a call to `log10`: the
+/// exponent from the float's bits and ln of the mantissa m in [1, 2) from
+/// the series 2 atanh((m - 1) / (m + 1)) to the seventh power (error under
+/// 1e-5). The dominant-speaker ranking takes one per stream per tick
+/// (1,000 streams in its bench).
+pub fn fast_power_dbfs(mean_square: f32) -> f32 {
+    if mean_square <= 1e-12 {
+        return FLOOR_DBFS;
+    }
+    let bits = mean_square.to_bits();
+    let exponent = ((bits >> 23) & 0xff) as f32 - 127.0;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0))));
+    // 10 log10(x) = (10 / ln 10) (e ln 2 + ln m).
+    (4.342_945 * (exponent * std::f32::consts::LN_2 + ln_m)).max(FLOOR_DBFS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +167,12 @@ mod tests {
         #[test]
         fn peak_simd_matches_scalar(x in samples()) {
             prop_assert_eq!(peak(&x).to_bits(), peak_scalar(&x).to_bits());
+        }
+
+        #[test]
+        fn fast_power_dbfs_matches_log10(x in 1e-13f32..4.0) {
+            let (fast, exact) = (fast_power_dbfs(x), power_dbfs(x));
+            prop_assert!((fast - exact).abs() < 1e-3, "{x}: {fast} vs {exact}");
         }
 
         #[test]

@@ -11,7 +11,7 @@
 //! while loud stationary noise ranks nowhere.
 
 use crate::conference::vad::Vad;
-use crate::kernels::level::power_dbfs;
+use crate::kernels::level::fast_power_dbfs;
 
 /// Time constants of the three scales, in seconds.
 const TAU_IMMEDIATE: f32 = 0.05;
@@ -68,9 +68,9 @@ impl Activity {
 
     /// Feeds one tick's mean square.
     pub fn update(&mut self, rates: &Rates, mean_square: f32) {
-        let voice = self.vad.update(mean_square);
-        let loud =
-            ((power_dbfs(mean_square) - LOUDNESS_ZERO_DB) / LOUDNESS_SPAN_DB).clamp(0.0, 1.0);
+        let level = fast_power_dbfs(mean_square);
+        let voice = self.vad.update_db(level);
+        let loud = ((level - LOUDNESS_ZERO_DB) / LOUDNESS_SPAN_DB).clamp(0.0, 1.0);
         let x = voice * loud;
         self.immediate += rates.immediate * (x - self.immediate);
         self.medium += rates.medium * (x - self.medium);

@@ -143,6 +143,16 @@ impl Track {
     }
 }
 
+/// Whether `t` has stayed in (or out of) the set for at least `hold` ticks.
+fn held(t: &Track, now: u64, hold: u64) -> bool {
+    t.changed.is_none_or(|c| now - c >= hold)
+}
+
+/// Whether `t` may take a seat and beats the best so far.
+fn better_candidate(t: &Track, best: Option<(usize, f32)>, now: u64, hold: u64) -> bool {
+    t.present && t.seat.is_none() && held(t, now, hold) && best.is_none_or(|b| t.act.medium > b.1)
+}
+
 struct Dominant {
     tracks: Vec<Track>,
     seats: Vec<Seat>,
@@ -153,12 +163,15 @@ struct Dominant {
 
 impl Dominant {
     fn held(&self, t: &Track) -> bool {
-        t.changed.is_none_or(|c| self.now - c >= self.hold_ticks)
+        held(t, self.now, self.hold_ticks)
     }
 
-    /// Updates every track from this tick's input.
-    fn observe(&mut self, slots: &[Stream]) {
-        for (t, s) in self.tracks.iter_mut().zip(slots) {
+    /// Updates every track from this tick's input; returns the best
+    /// candidate for a seat (in the same pass: one sweep over N streams).
+    fn observe(&mut self, slots: &[Stream]) -> Option<usize> {
+        let mut best: Option<(usize, f32)> = None;
+        let (now, hold) = (self.now, self.hold_ticks);
+        for (i, (t, s)) in self.tracks.iter_mut().zip(slots).enumerate() {
             if s.state == StreamState::Joined {
                 *t = Track::new(&self.rates);
             }
@@ -172,18 +185,18 @@ impl Dominant {
                 energy(s.samples()) / s.samples().len().max(1) as f32
             };
             t.act.update(&self.rates, ms);
+            if better_candidate(t, best, now, hold) {
+                best = Some((i, t.act.medium));
+            }
         }
+        best.map(|b| b.0)
     }
 
     /// The most active present stream without a seat, eligible by hold.
     fn best_candidate(&self) -> Option<usize> {
         let mut best: Option<(usize, f32)> = None;
         for (i, t) in self.tracks.iter().enumerate() {
-            if t.present
-                && t.seat.is_none()
-                && self.held(t)
-                && best.is_none_or(|b| t.act.medium > b.1)
-            {
+            if better_candidate(t, best, self.now, self.hold_ticks) {
                 best = Some((i, t.act.medium));
             }
         }
@@ -210,8 +223,9 @@ impl Dominant {
         self.tracks[i].changed = Some(self.now);
     }
 
-    /// Moves participants in and out of seats for this tick.
-    fn decide(&mut self) {
+    /// Moves participants in and out of seats for this tick, given the
+    /// best candidate found while observing.
+    fn decide(&mut self, mut best: Option<usize>) {
         for k in 0..self.seats.len() {
             self.seats[k] = match self.seats[k] {
                 Seat::Vacated => Seat::Empty,
@@ -226,16 +240,17 @@ impl Dominant {
             }
         }
         while let Some(k) = self.seats.iter().position(|s| *s == Seat::Empty) {
-            match self.best_candidate() {
+            match best {
                 Some(c) if self.tracks[c].act.medium > JOIN_SCORE => {
                     self.seats[k] = Seat::Entering(c);
                     self.tracks[c].seat = Some(k);
                     self.tracks[c].changed = Some(self.now);
+                    best = self.best_candidate();
                 }
                 _ => break,
             }
         }
-        if let (Some(c), Some((k, i))) = (self.best_candidate(), self.weakest_member()) {
+        if let (Some(c), Some((k, i))) = (best, self.weakest_member()) {
             let cand = self.tracks[c].act.medium;
             if cand > JOIN_SCORE
                 && cand > REPLACE_RATIO * self.tracks[i].strength() + REPLACE_MARGIN
@@ -261,8 +276,8 @@ impl Node for Dominant {
             return Flow::Continue;
         };
         self.now = io.clock().tick;
-        self.observe(input.slots());
-        self.decide();
+        let best = self.observe(input.slots());
+        self.decide(best);
         let out = io.bundle_out(0);
         for (o, seat) in out.slots_mut().iter_mut().zip(&self.seats) {
             match *seat {
