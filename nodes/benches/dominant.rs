@@ -79,6 +79,19 @@ fn bench_energy(c: &mut Criterion) {
     c.bench_function("energy 480 scalar", |b| {
         b.iter(|| energy_scalar(black_box(&x)))
     });
+    // The floor under `dominant`: reading every stream of the same two
+    // alternating bundles once.
+    let frames = [input(&mut rng), input(&mut rng)];
+    let mut t = 0;
+    c.bench_function("energy of 1000 streams x 480 (memory floor)", |b| {
+        b.iter(|| {
+            t += 1;
+            let Frame::Bundle(f) = &frames[t % 2] else {
+                unreachable!()
+            };
+            f.slots().iter().map(|s| energy(s.samples())).sum::<f32>()
+        })
+    });
 }
 
 criterion_group!(benches, bench_dominant, bench_energy);
