@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod audio;
+pub mod conference;
 pub mod kernels;
 pub mod sig;
 
@@ -14,5 +15,6 @@ use sluice_runtime::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     audio::register(&mut r);
+    conference::register(&mut r);
     r
 }

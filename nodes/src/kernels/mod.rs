@@ -6,3 +6,4 @@ pub mod lanes;
 pub mod limiter;
 pub mod mix;
 pub mod pcm;
+pub mod level;
