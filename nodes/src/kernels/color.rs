@@ -96,6 +96,31 @@ impl ToYuv {
     }
 }
 
+/// Floating-point RGB to YUV for single colours (lookup tables and
+/// pictures built once; per-frame work uses the fixed-point kernels).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ToYuvFloat {
+    spec: YuvSpec,
+}
+
+impl ToYuvFloat {
+    /// A converter for `spec`.
+    pub fn new(spec: YuvSpec) -> ToYuvFloat {
+        ToYuvFloat { spec }
+    }
+
+    /// The rounded YUV codes of an RGB colour (0..=255 per channel).
+    pub fn convert(&self, r: f64, g: f64, b: f64) -> (u8, u8, u8) {
+        let (kr, kb) = self.spec.weights();
+        let (yo, ys, cs) = self.spec.range_params();
+        let y = kr * r + (1.0 - kr - kb) * g + kb * b;
+        let u = 128.0 + cs * (b - y) / (2.0 * (1.0 - kb));
+        let v = 128.0 + cs * (r - y) / (2.0 * (1.0 - kr));
+        let q = |x: f64| x.round().clamp(0.0, 255.0) as u8;
+        (q(yo + ys * y), q(u), q(v))
+    }
+}
+
 /// Fixed-point YUV to RGB coefficients, derived once per spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToRgb {

@@ -84,6 +84,31 @@ pub fn over_rgba(base: &mut [u8], top: &[u8], global: u8, scratch: &mut [u8]) {
     }
 }
 
+/// Copies RGBA pixels with colour multiplied by alpha, so resampling
+/// does not bleed the colour of invisible pixels into visible edges.
+pub fn premultiply(src: &[u8], dst: &mut [u8]) {
+    for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+        let a = u32::from(s[3]);
+        for k in 0..3 {
+            d[k] = div255(u32::from(s[k]) * a);
+        }
+        d[3] = s[3];
+    }
+}
+
+/// Undoes [`premultiply`] in place (colour of transparent pixels is 0).
+pub fn unpremultiply(buf: &mut [u8]) {
+    for p in buf.chunks_exact_mut(4) {
+        let a = u32::from(p[3]);
+        for c in &mut p[..3] {
+            *c = match a {
+                0 => 0,
+                _ => ((u32::from(*c) * 255 + a / 2) / a).min(255) as u8,
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +137,18 @@ mod tests {
         let mut scratch = vec![0; 15];
         over_rgba(&mut base, &top, 255, &mut scratch);
         assert_eq!(&base[..4], &[128, 0, 127, 255]);
+    }
+
+    #[test]
+    fn premultiply_round_trips_opaque_and_half_alpha() {
+        let src = [200, 100, 50, 255, 200, 100, 50, 128, 9, 9, 9, 0];
+        let mut p = [0u8; 12];
+        premultiply(&src, &mut p);
+        assert_eq!(&p[4..8], &[100, 50, 25, 128]);
+        unpremultiply(&mut p);
+        assert_eq!(&p[..4], &src[..4]);
+        assert!(p[4].abs_diff(200) <= 1 && p[5].abs_diff(100) <= 1);
+        assert_eq!(&p[8..], &[0, 0, 0, 0]);
     }
 
     proptest! {

@@ -5,7 +5,17 @@
 use sluice_dsl::{Args, MediaType, PixelFormat, PlanPort, VideoType};
 use sluice_runtime::{NodeError, Registry};
 
+pub mod adjust;
 pub mod convert;
+pub mod filter;
+pub mod grid;
+pub mod image_in;
+pub mod overlay;
+pub mod patterns;
+pub mod png_out;
+pub mod scale;
+pub mod sprite;
+pub mod video_test;
 pub mod y4m_header;
 pub mod y4m_in;
 pub mod y4m_out;
@@ -17,9 +27,20 @@ pub(crate) mod testing;
 /// before anything is allocated (16384 x 16384 RGBA is already 1 GiB).
 pub const MAX_SIDE: u32 = 16384;
 
+/// Largest picture a file may declare, in pixels (64 Mpx: 256 MiB as RGBA).
+pub const MAX_PIXELS: usize = 1 << 26;
+
 /// Registers every video node kind.
 pub fn register(r: &mut Registry) {
+    r.register(adjust::signature(), adjust::build);
     r.register(convert::signature(), convert::build);
+    r.register(filter::signature(), filter::build);
+    r.register(grid::signature(), grid::build);
+    r.register(image_in::signature(), image_in::build);
+    r.register(overlay::signature(), overlay::build);
+    r.register(png_out::signature(), png_out::build);
+    r.register(scale::signature(), scale::build);
+    r.register(video_test::signature(), video_test::build);
     r.register(y4m_in::signature(), y4m_in::build);
     r.register(y4m_out::signature(), y4m_out::build);
 }
@@ -116,7 +137,19 @@ mod tests {
     fn every_kind_registers() {
         let mut r = Registry::new();
         register(&mut r);
-        for k in ["convert", "y4m_in", "y4m_out"] {
+        for k in [
+            "adjust",
+            "convert",
+            "filter",
+            "grid",
+            "image_in",
+            "overlay",
+            "png_out",
+            "scale",
+            "video_test",
+            "y4m_in",
+            "y4m_out",
+        ] {
             assert!(r.kind(k).and_then(|k| k.build).is_some(), "{k}");
         }
     }

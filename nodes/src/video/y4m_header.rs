@@ -4,7 +4,7 @@
 //! is allocated. Standard input's header is read once per process and
 //! cached, so `check` and `build` agree and frames follow on the same pipe.
 
-use super::MAX_SIDE;
+use super::{MAX_PIXELS, MAX_SIDE};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -140,9 +140,10 @@ pub fn parse_header(line: Vec<u8>, name: &str) -> Result<Header, String> {
     if width == 0 || height == 0 {
         return Err(format!("{name}: Y4M frame size {width}x{height} is empty"));
     }
-    if width > MAX_SIDE || height > MAX_SIDE {
+    if width > MAX_SIDE || height > MAX_SIDE || width as usize * height as usize > MAX_PIXELS {
         return Err(format!(
-            "{name}: Y4M frame size {width}x{height} is over the {MAX_SIDE}x{MAX_SIDE} limit"
+            "{name}: Y4M frame size {width}x{height} is over the limit ({MAX_SIDE} a side, {} Mpx)",
+            MAX_PIXELS >> 20
         ));
     }
     Ok(Header {
@@ -216,7 +217,7 @@ mod tests {
             ("RIFF....WAVE", "not a Y4M file"),
             (
                 "YUV4MPEG2 W100000 H100000 F30:1\n",
-                "over the 16384x16384 limit",
+                "100000x100000 is over the limit",
             ),
             ("YUV4MPEG2 W0 H10 F30:1\n", "is empty"),
             ("YUV4MPEG2 H10 F30:1\n", "no frame size"),
