@@ -114,14 +114,14 @@ fn stage(reg: &Registry, kind: &str, given: &[(&str, Arg)], inputs: &[VideoType]
 /// Runs `stages[i]` with inputs taken from the outputs of `wiring[i]`.
 fn tick(stages: &mut [Stage], wiring: &[Vec<usize>], t: u64) -> bool {
     let mut ended = false;
-    for i in 0..stages.len() {
+    for (i, from) in wiring.iter().enumerate() {
         let (before, rest) = stages.split_at_mut(i);
         let me = &mut rest[0];
         let mut ins: [Option<&Frame>; 8] = [None; 8];
-        for (slot, &src) in wiring[i].iter().enumerate() {
+        for (slot, &src) in from.iter().enumerate() {
             ins[slot] = Some(&before[src].out[0]);
         }
-        let n = wiring[i].len();
+        let n = from.len();
         let mut outs: [&mut Frame; 1] = match me.out.first_mut() {
             Some(f) => [f],
             None => {
