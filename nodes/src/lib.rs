@@ -8,6 +8,7 @@ pub mod audio;
 pub mod conference;
 pub mod kernels;
 pub mod sig;
+pub mod video;
 
 use sluice_runtime::Registry;
 
@@ -16,5 +17,6 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     audio::register(&mut r);
     conference::register(&mut r);
+    video::register(&mut r);
     r
 }

@@ -7,3 +7,6 @@ pub mod limiter;
 pub mod mix;
 pub mod pcm;
 pub mod level;
+pub mod color;
+pub mod composite;
+pub mod scale;
