@@ -1,0 +1,818 @@
+//! Separable blur of 8-bit planes by running sums, at a cost independent of
+//! the radius.
+//!
+//! A Gaussian of standard deviation sigma is approximated by three box
+//! passes whose widths are chosen from sigma (Kovesi's mixed widths: two
+//! sizes, so the variance matches to within a fraction of a pixel); `box`
+//! is one pass of width 2r+1. Every pass is a running sum in exact 32-bit
+//! integers, so there is no drift and the only rounding is the one division
+//! at the end of each direction.
+//!
+//! Layout: eight independent 1-D signals travel together in one `i32x8`
+//! (eight byte columns for the vertical direction; for the horizontal
+//! direction, the channels of 8/`channels` rows). The signal is first
+//! copied, edge-replicated by the total radius on both sides, into a small
+//! scratch line that stays in cache; the passes then need no edge tests.
+//! Horizontal first (source to destination, bands of rows), then vertical in
+//! place on the destination (stripes of eight byte columns). With more than
+//! one [`Scratch`], bands and stripes run on rayon, one scratch per task.
+
+use rayon::prelude::*;
+use wide::{f32x8, i32x8};
+
+/// Largest radius the kernels are sized for (pixels).
+pub const MAX_RADIUS: usize = 64;
+
+/// Largest padding a pass plan needs: the sum of its radii (three Gaussian
+/// passes of width up to 65 for sigma 32).
+pub const MAX_PAD: usize = 3 * 33;
+
+/// Which blur: the Gaussian approximation or a plain box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlurKind {
+    /// Three box passes approximating a Gaussian of sigma = radius / 2.
+    Gaussian,
+    /// One box of width 2r+1.
+    Box,
+}
+
+/// Widest tap radius of the direct (FIR) path used for small Gaussians.
+const MAX_TAPS: usize = 8;
+
+/// Fixed-point scale of the FIR taps: they sum to exactly this.
+const TAP_ONE: i32 = 1 << 14;
+
+/// The passes of one blur in one direction: up to three running-sum boxes,
+/// or, for a Gaussian too small for boxes to shape well (sigma < 2.5), one
+/// direct pass of fixed-point Gaussian taps. `Copy` and allocation-free, so
+/// a live radius change just builds a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Passes {
+    radii: [usize; 3],
+    count: usize,
+    taps: [i32; 2 * MAX_TAPS + 1],
+    tap_radius: usize,
+}
+
+impl Passes {
+    /// No blur at all (radius 0): the plane is copied.
+    pub const NONE: Passes = Passes {
+        radii: [0; 3],
+        count: 0,
+        taps: [0; 2 * MAX_TAPS + 1],
+        tap_radius: 0,
+    };
+
+    /// The passes for `kind` at `radius` pixels (clamped to 0..=64);
+    /// a Gaussian's sigma is radius / 2, as DESIGN.md defines it.
+    pub fn for_radius(kind: BlurKind, radius: f64) -> Passes {
+        let radius = radius.clamp(0.0, MAX_RADIUS as f64);
+        match kind {
+            BlurKind::Gaussian => Passes::gaussian(radius / 2.0),
+            BlurKind::Box => Passes::boxes(radius.round() as usize),
+        }
+    }
+
+    /// One box of width 2r+1.
+    pub fn boxes(radius: usize) -> Passes {
+        if radius == 0 {
+            return Passes::NONE;
+        }
+        Passes {
+            radii: [radius.min(MAX_RADIUS), 0, 0],
+            count: 1,
+            ..Passes::NONE
+        }
+    }
+
+    /// A Gaussian of `sigma` pixels (clamped to 0..=32). From sigma 2.5 up:
+    /// three boxes of two neighbouring odd widths whose total variance is
+    /// nearest sigma^2 (Kovesi, "Fast almost-Gaussian filtering", 2010).
+    /// Below: direct taps to 3 sigma, which boxes of odd width cannot match.
+    pub fn gaussian(sigma: f64) -> Passes {
+        let sigma = sigma.clamp(0.0, MAX_RADIUS as f64 / 2.0);
+        if sigma < 0.2 {
+            return Passes::NONE;
+        }
+        if sigma < 2.5 {
+            return Passes::taps(sigma);
+        }
+        let n = 3.0;
+        let ideal = (12.0 * sigma * sigma / n + 1.0).sqrt();
+        let mut wl = ideal.floor() as usize;
+        if wl.is_multiple_of(2) {
+            wl -= 1;
+        }
+        let wlf = wl as f64;
+        let m = ((12.0 * sigma * sigma - n * wlf * wlf - 4.0 * n * wlf - 3.0 * n)
+            / (-4.0 * wlf - 4.0))
+            .round()
+            .clamp(0.0, n) as usize;
+        let rl = wl / 2;
+        let mut radii = [rl + 1; 3];
+        radii[..m].fill(rl);
+        Passes {
+            radii,
+            count: 3,
+            ..Passes::NONE
+        }
+    }
+
+    /// Sampled Gaussian taps to 3 sigma in fixed point, the centre tap
+    /// absorbing the rounding so they sum to exactly [`TAP_ONE`].
+    fn taps(sigma: f64) -> Passes {
+        let t = ((3.0 * sigma).ceil() as usize).clamp(1, MAX_TAPS);
+        let g = |i: usize| {
+            let d = i as f64 - t as f64;
+            (-d * d / (2.0 * sigma * sigma)).exp()
+        };
+        let norm: f64 = (0..=2 * t).map(g).sum();
+        let mut taps = [0i32; 2 * MAX_TAPS + 1];
+        for (i, w) in taps.iter_mut().enumerate().take(2 * t + 1) {
+            *w = (g(i) / norm * f64::from(TAP_ONE)).round() as i32;
+        }
+        let total: i32 = taps.iter().sum();
+        taps[t] += TAP_ONE - total;
+        Passes {
+            taps,
+            tap_radius: t,
+            ..Passes::NONE
+        }
+    }
+
+    /// Whether the blur leaves the plane as it is.
+    pub fn is_identity(&self) -> bool {
+        self.count == 0 && self.tap_radius == 0
+    }
+
+    /// The radii of the box passes in order (empty for the direct path).
+    pub fn radii(&self) -> &[usize] {
+        &self.radii[..self.count]
+    }
+
+    /// Samples of edge replication each side needs.
+    pub fn pad(&self) -> usize {
+        self.tap_radius + self.radii().iter().sum::<usize>()
+    }
+
+    /// What the final sum is divided by: the product of the box widths, or
+    /// the taps' fixed-point one.
+    pub fn divisor(&self) -> i64 {
+        if self.tap_radius > 0 {
+            return i64::from(TAP_ONE);
+        }
+        self.radii().iter().map(|&r| 2 * r as i64 + 1).product()
+    }
+
+    /// The standard deviation of the combined kernel, in pixels.
+    pub fn sigma(&self) -> f64 {
+        if self.tap_radius > 0 {
+            let t = self.tap_radius as f64;
+            let var: f64 = self
+                .taps
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| f64::from(w) * (i as f64 - t).powi(2))
+                .sum();
+            return (var / f64::from(TAP_ONE)).sqrt();
+        }
+        let var: f64 = self
+            .radii()
+            .iter()
+            .map(|&r| {
+                let w = (2 * r + 1) as f64;
+                (w * w - 1.0) / 12.0
+            })
+            .sum();
+        var.sqrt()
+    }
+
+    /// The direct path's taps (empty for boxes).
+    fn tap_weights(&self) -> &[i32] {
+        if self.tap_radius == 0 {
+            return &[];
+        }
+        &self.taps[..2 * self.tap_radius + 1]
+    }
+}
+
+/// The shape of an 8-bit plane: `width` pixels of `channels` interleaved
+/// bytes (1, 2 or 4), `height` rows, `stride` bytes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    /// Pixels per row.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// Bytes from one row to the next (at least width * channels).
+    pub stride: usize,
+    /// Interleaved channels per pixel: 1 (a Y plane), 2 (nv12 UV), 4 (rgba).
+    pub channels: usize,
+}
+
+impl Geometry {
+    /// Bytes of pixel data in a row.
+    pub fn row_bytes(&self) -> usize {
+        self.width * self.channels
+    }
+
+    /// Bytes a buffer must hold for this plane.
+    pub fn len(&self) -> usize {
+        if self.height == 0 {
+            0
+        } else {
+            (self.height - 1) * self.stride + self.row_bytes()
+        }
+    }
+
+    /// Whether the plane holds no pixels.
+    pub fn is_empty(&self) -> bool {
+        self.width == 0 || self.height == 0
+    }
+
+    fn check(&self, src: usize, dst: usize) {
+        assert!(
+            matches!(self.channels, 1 | 2 | 4),
+            "channels must be 1, 2 or 4"
+        );
+        assert!(self.stride >= self.row_bytes(), "stride shorter than a row");
+        assert!(
+            src >= self.len() && dst >= self.len(),
+            "buffer smaller than the plane"
+        );
+    }
+}
+
+/// Working memory for one task: two edge-padded lines of eight lanes.
+/// Allocate at build time for the longest side blurred.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    a: Vec<i32x8>,
+    b: Vec<i32x8>,
+}
+
+impl Scratch {
+    /// Scratch for planes whose width and height are at most `max_side`.
+    pub fn new(max_side: usize) -> Scratch {
+        let len = max_side + 2 * MAX_PAD;
+        Scratch {
+            a: vec![i32x8::ZERO; len],
+            b: vec![i32x8::ZERO; len],
+        }
+    }
+
+    /// Longest side this scratch serves.
+    pub fn max_side(&self) -> usize {
+        self.a.len() - 2 * MAX_PAD
+    }
+}
+
+/// Blurs `src` into `dst` (same geometry). One scratch runs serially on the
+/// calling thread; more run bands and stripes on rayon, one task per
+/// scratch. Panics (a programming error) if a buffer or scratch is too small.
+pub fn blur_plane(src: &[u8], dst: &mut [u8], g: Geometry, passes: Passes, pool: &mut [Scratch]) {
+    g.check(src.len(), dst.len());
+    if g.is_empty() {
+        return;
+    }
+    assert!(!pool.is_empty(), "no scratch");
+    assert!(
+        pool.iter().all(|s| s.max_side() >= g.width.max(g.height)),
+        "scratch too small for the plane"
+    );
+    if passes.is_identity() {
+        for y in 0..g.height {
+            let row = y * g.stride..y * g.stride + g.row_bytes();
+            dst[row.clone()].copy_from_slice(&src[row]);
+        }
+        return;
+    }
+    match g.channels {
+        1 => horizontal::<1>(src, dst, g, passes, pool),
+        2 => horizontal::<2>(src, dst, g, passes, pool),
+        _ => horizontal::<4>(src, dst, g, passes, pool),
+    }
+    vertical(dst, g, passes, pool);
+}
+
+/// Blurs a plane in place (the horizontal pass reads each band before it
+/// writes it, so no second buffer is needed).
+pub fn blur_plane_in_place(data: &mut [u8], g: Geometry, passes: Passes, pool: &mut [Scratch]) {
+    g.check(data.len(), data.len());
+    if g.is_empty() || passes.is_identity() {
+        return;
+    }
+    assert!(
+        pool.iter().all(|s| s.max_side() >= g.width.max(g.height)),
+        "scratch too small for the plane"
+    );
+    match g.channels {
+        1 => horizontal_in_place::<1>(data, g, passes, pool),
+        2 => horizontal_in_place::<2>(data, g, passes, pool),
+        _ => horizontal_in_place::<4>(data, g, passes, pool),
+    }
+    vertical(data, g, passes, pool);
+}
+
+/// Runs the passes over `a[.. n + 2 * pad]` (`a[pad .. pad + n]` edge-padded);
+/// returns the line holding the blurred sums at `[pad .. pad + n]`.
+fn run_passes<'s>(a: &'s mut [i32x8], b: &'s mut [i32x8], n: usize, passes: Passes) -> &'s [i32x8] {
+    let total = n + 2 * passes.pad();
+    if passes.tap_radius > 0 {
+        tap_pass(&a[..total], &mut b[..total], passes.tap_weights());
+        return b;
+    }
+    let (mut lo, mut hi) = (0, total);
+    let (mut src, mut dst) = (a, b);
+    for &r in passes.radii() {
+        box_pass(&src[lo..hi], &mut dst[lo..hi], r);
+        lo += r;
+        hi -= r;
+        std::mem::swap(&mut src, &mut dst);
+    }
+    src
+}
+
+/// Direct convolution with fixed-point taps: `dst[i] = sum(w[k] *
+/// src[i - t + k])` for every `i` at least `t` from both ends.
+#[inline]
+fn tap_pass(src: &[i32x8], dst: &mut [i32x8], w: &[i32]) {
+    let t = w.len() / 2;
+    if src.len() < w.len() {
+        return;
+    }
+    let out = &mut dst[t..src.len() - t];
+    for (d, win) in out.iter_mut().zip(src.windows(w.len())) {
+        *d = win
+            .iter()
+            .zip(w)
+            .fold(i32x8::ZERO, |s, (&v, &k)| s + v * i32x8::splat(k));
+    }
+}
+
+/// One running-sum box of radius `r`: `dst[i] = sum(src[i-r ..= i+r])` for
+/// every `i` whose window lies inside `src`.
+#[inline]
+fn box_pass(src: &[i32x8], dst: &mut [i32x8], r: usize) {
+    let w = 2 * r + 1;
+    if src.len() < w {
+        return;
+    }
+    let mut acc = src[..w].iter().fold(i32x8::ZERO, |s, &v| s + v);
+    let out = &mut dst[r..src.len() - r];
+    out[0] = acc;
+    // The difference is computed off the accumulator's dependency chain,
+    // so each step waits on one add, not an add and a subtract.
+    for ((d, &add), &sub) in out[1..].iter_mut().zip(&src[w..]).zip(src) {
+        acc += add - sub;
+        *d = acc;
+    }
+}
+
+/// Edge-replicates `a[pad .. pad + n]` outwards by `pad` on both sides.
+#[inline]
+fn replicate_edges(a: &mut [i32x8], pad: usize, n: usize) {
+    let first = a[pad];
+    let last = a[pad + n - 1];
+    a[..pad].fill(first);
+    a[pad + n..n + 2 * pad].fill(last);
+}
+
+/// Rounds `sum / divisor` to 0..=255 per lane.
+#[inline(always)]
+fn scale(sum: i32x8, inv: f32x8) -> [u8; 8] {
+    narrow((sum.round_float() * inv).fast_round_int())
+}
+
+/// Eight bytes to eight lanes, zero-extended.
+#[inline(always)]
+fn widen(b: [u8; 8]) -> i32x8 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        use std::arch::x86_64::{_mm256_cvtepu8_epi32, _mm_cvtsi64_si128};
+        // SAFETY: AVX2 is enabled at compile time (checked by the cfg);
+        // `__m256i` and `i32x8` are both 32 plain bytes of eight i32 lanes.
+        unsafe {
+            let v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(i64::from_le_bytes(b)));
+            std::mem::transmute::<std::arch::x86_64::__m256i, i32x8>(v)
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        i32x8::new(b.map(i32::from))
+    }
+}
+
+/// Eight lanes to eight bytes, saturating to 0..=255.
+#[inline(always)]
+fn narrow(v: i32x8) -> [u8; 8] {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        use std::arch::x86_64::{
+            __m256i, _mm256_castsi256_si128, _mm256_extracti128_si256, _mm_cvtsi128_si64,
+            _mm_packus_epi16, _mm_packus_epi32,
+        };
+        // SAFETY: AVX2 is enabled at compile time (checked by the cfg);
+        // `__m256i` and `i32x8` are both 32 plain bytes of eight i32 lanes.
+        unsafe {
+            let v = std::mem::transmute::<i32x8, __m256i>(v);
+            let words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            let bytes = _mm_packus_epi16(words, words);
+            (_mm_cvtsi128_si64(bytes) as u64).to_le_bytes()
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        v.to_array().map(|x| x.clamp(0, 255) as u8)
+    }
+}
+
+/// Horizontal passes, src to dst, in bands of rows.
+fn horizontal<const CH: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    g: Geometry,
+    passes: Passes,
+    pool: &mut [Scratch],
+) {
+    let rows = 8 / CH;
+    let band = band_rows(g.height, pool.len(), rows);
+    if pool.len() == 1 {
+        horizontal_band::<CH>(src, dst, 0, g, passes, &mut pool[0]);
+        return;
+    }
+    let chunks = dst[..g.len()].par_chunks_mut(band * g.stride);
+    chunks
+        .zip(pool.par_iter_mut())
+        .enumerate()
+        .for_each(|(i, (out, scratch))| {
+            horizontal_band::<CH>(src, out, i * band, g, passes, scratch)
+        });
+}
+
+/// Horizontal passes in place, in bands of rows.
+fn horizontal_in_place<const CH: usize>(
+    data: &mut [u8],
+    g: Geometry,
+    passes: Passes,
+    pool: &mut [Scratch],
+) {
+    let rows = 8 / CH;
+    let band = band_rows(g.height, pool.len(), rows);
+    let len = g.len();
+    let work = |(i, (band_data, scratch)): (usize, (&mut [u8], &mut Scratch))| {
+        let band_height = band.min(g.height - i * band);
+        let sub = Geometry {
+            height: band_height,
+            ..g
+        };
+        let mut y0 = 0;
+        while y0 < band_height {
+            let n = rows.min(band_height - y0);
+            gather_rows::<CH>(band_data, sub, y0, n, passes.pad(), &mut scratch.a);
+            let sums = run_passes(&mut scratch.a, &mut scratch.b, g.width, passes);
+            scatter_rows::<CH>(sums, band_data, sub, y0, n, passes);
+            y0 += rows;
+        }
+    };
+    if pool.len() == 1 {
+        work((0, (&mut data[..len], &mut pool[0])));
+    } else {
+        data[..len]
+            .par_chunks_mut(band * g.stride)
+            .zip(pool.par_iter_mut())
+            .enumerate()
+            .for_each(work);
+    }
+}
+
+/// Rows per band: the height split evenly across the tasks, in multiples of
+/// the rows one line of lanes carries.
+fn band_rows(height: usize, tasks: usize, rows: usize) -> usize {
+    height.div_ceil(tasks).div_ceil(rows).max(1) * rows
+}
+
+/// Blurs rows `y0 ..` of `out` (which starts at row `y0` of the plane and
+/// holds up to a band of rows) from `src`.
+fn horizontal_band<const CH: usize>(
+    src: &[u8],
+    out: &mut [u8],
+    y0: usize,
+    g: Geometry,
+    passes: Passes,
+    s: &mut Scratch,
+) {
+    let rows = 8 / CH;
+    let band_height = (out.len() + g.stride - g.row_bytes()) / g.stride;
+    let band_height = band_height.min(g.height - y0);
+    let src_band = &src[y0 * g.stride..];
+    let sub = Geometry {
+        height: band_height,
+        ..g
+    };
+    let mut y = 0;
+    while y < band_height {
+        let n = rows.min(band_height - y);
+        gather_rows::<CH>(src_band, sub, y, n, passes.pad(), &mut s.a);
+        let sums = run_passes(&mut s.a, &mut s.b, g.width, passes);
+        scatter_rows::<CH>(sums, out, sub, y, n, passes);
+        y += rows;
+    }
+}
+
+/// Loads `n` rows from `y` (the lanes of missing rows repeat the last one)
+/// into `a[pad ..]`, pixel after pixel, and pads the edges.
+#[inline]
+fn gather_rows<const CH: usize>(
+    src: &[u8],
+    g: Geometry,
+    y: usize,
+    n: usize,
+    pad: usize,
+    a: &mut [i32x8],
+) {
+    let rows = 8 / CH;
+    let rb = g.row_bytes();
+    let r: [&[u8]; 8] = std::array::from_fn(|i| {
+        let yy = y + i.min(rows - 1).min(n - 1);
+        &src[yy * g.stride..yy * g.stride + rb]
+    });
+    let line = &mut a[pad..pad + g.width];
+    match CH {
+        4 => {
+            for ((v, p0), p1) in line
+                .iter_mut()
+                .zip(r[0].chunks_exact(4))
+                .zip(r[1].chunks_exact(4))
+            {
+                *v = widen([p0[0], p0[1], p0[2], p0[3], p1[0], p1[1], p1[2], p1[3]]);
+            }
+        }
+        2 => {
+            for (x, v) in line.iter_mut().enumerate() {
+                let i = 2 * x;
+                *v = widen([
+                    r[0][i],
+                    r[0][i + 1],
+                    r[1][i],
+                    r[1][i + 1],
+                    r[2][i],
+                    r[2][i + 1],
+                    r[3][i],
+                    r[3][i + 1],
+                ]);
+            }
+        }
+        _ => {
+            let blocks = g.width / 8;
+            for (b, out) in line.chunks_exact_mut(8).enumerate() {
+                let words: [u64; 8] = std::array::from_fn(|i| load8(r[i], 8 * b));
+                for (v, w) in out.iter_mut().zip(transpose8x8(words)) {
+                    *v = widen(w.to_le_bytes());
+                }
+            }
+            for x in 8 * blocks..g.width {
+                line[x] = widen(std::array::from_fn(|i| r[i][x]));
+            }
+        }
+    }
+    replicate_edges(a, pad, g.width);
+}
+
+/// Eight bytes of `row` from `at`, as a little-endian word.
+#[inline(always)]
+fn load8(row: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(row[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// Transposes an 8x8 block of bytes held as eight little-endian words
+/// (word i, byte j becomes word j, byte i), in three swap stages.
+#[inline(always)]
+fn transpose8x8(mut w: [u64; 8]) -> [u64; 8] {
+    #[inline(always)]
+    fn swap(w: &mut [u64; 8], i: usize, j: usize, shift: u32, mask: u64) {
+        let t = ((w[i] >> shift) ^ w[j]) & mask;
+        w[j] ^= t;
+        w[i] ^= t << shift;
+    }
+    const M1: u64 = 0x00FF_00FF_00FF_00FF;
+    const M2: u64 = 0x0000_FFFF_0000_FFFF;
+    const M4: u64 = 0x0000_0000_FFFF_FFFF;
+    swap(&mut w, 0, 1, 8, M1);
+    swap(&mut w, 2, 3, 8, M1);
+    swap(&mut w, 4, 5, 8, M1);
+    swap(&mut w, 6, 7, 8, M1);
+    swap(&mut w, 0, 2, 16, M2);
+    swap(&mut w, 1, 3, 16, M2);
+    swap(&mut w, 4, 6, 16, M2);
+    swap(&mut w, 5, 7, 16, M2);
+    swap(&mut w, 0, 4, 32, M4);
+    swap(&mut w, 1, 5, 32, M4);
+    swap(&mut w, 2, 6, 32, M4);
+    swap(&mut w, 3, 7, 32, M4);
+    w
+}
+
+/// Scales the sums and stores the first `n` of the line's rows at `y`.
+#[inline]
+fn scatter_rows<const CH: usize>(
+    sums: &[i32x8],
+    out: &mut [u8],
+    g: Geometry,
+    y: usize,
+    n: usize,
+    passes: Passes,
+) {
+    let pad = passes.pad();
+    let inv = f32x8::splat(1.0 / passes.divisor() as f32);
+    let rb = g.row_bytes();
+    let line = &sums[pad..pad + g.width];
+    if n == 8 / CH {
+        let rows = &mut out[y * g.stride..];
+        match CH {
+            4 => {
+                let (r0, r1) = rows.split_at_mut(g.stride);
+                for ((v, p0), p1) in line
+                    .iter()
+                    .zip(r0[..rb].chunks_exact_mut(4))
+                    .zip(r1[..rb].chunks_exact_mut(4))
+                {
+                    let b = scale(*v, inv);
+                    p0.copy_from_slice(&b[..4]);
+                    p1.copy_from_slice(&b[4..]);
+                }
+                return;
+            }
+            1 => {
+                let blocks = g.width / 8;
+                for (b, sums) in line.chunks_exact(8).enumerate() {
+                    let words: [u64; 8] =
+                        std::array::from_fn(|i| u64::from_le_bytes(scale(sums[i], inv)));
+                    for (i, w) in transpose8x8(words).into_iter().enumerate() {
+                        let at = i * g.stride + 8 * b;
+                        rows[at..at + 8].copy_from_slice(&w.to_le_bytes());
+                    }
+                }
+                for (x, v) in line.iter().enumerate().skip(8 * blocks) {
+                    for (i, &b) in scale(*v, inv).iter().enumerate() {
+                        rows[i * g.stride + x] = b;
+                    }
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
+    for (x, v) in line.iter().enumerate() {
+        let b = scale(*v, inv);
+        for i in 0..n {
+            let at = (y + i) * g.stride + x * CH;
+            out[at..at + CH].copy_from_slice(&b[i * CH..(i + 1) * CH]);
+        }
+    }
+}
+
+/// A plane shared by tasks that each write their own byte columns.
+#[derive(Clone, Copy)]
+struct Columns {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Columns {
+    /// The whole plane again.
+    ///
+    /// # Safety
+    /// The plane must outlive the slice, and callers holding slices at the
+    /// same time must touch disjoint bytes.
+    unsafe fn plane<'a>(&self) -> &'a mut [u8] {
+        // SAFETY: upheld by the caller, as documented above.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+// SAFETY: `Columns` is only used by `vertical`, whose tasks touch disjoint
+// sets of byte columns of one live `&mut [u8]`, so no byte is shared.
+unsafe impl Send for Columns {}
+// SAFETY: as above: concurrent tasks never access the same byte.
+unsafe impl Sync for Columns {}
+
+/// Vertical passes in place, in stripes of eight byte columns.
+fn vertical(data: &mut [u8], g: Geometry, passes: Passes, pool: &mut [Scratch]) {
+    let stripes = g.row_bytes().div_ceil(8);
+    if pool.len() == 1 {
+        for x in 0..stripes {
+            vertical_stripe(data, 8 * x, g, passes, &mut pool[0]);
+        }
+        return;
+    }
+    let per_task = stripes.div_ceil(pool.len());
+    let cols = Columns {
+        ptr: data.as_mut_ptr(),
+        len: g.len(),
+    };
+    pool.par_iter_mut().enumerate().for_each(|(t, scratch)| {
+        // SAFETY: `cols` comes from `data`, borrowed mutably for this whole
+        // call and at least `g.len()` long (checked by the caller). Task `t`
+        // reads and writes only byte columns `8 * per_task * t ..` up to the
+        // next task's first column, so tasks never touch the same byte, and
+        // no other reference to `data` is used while they run.
+        let plane = unsafe { cols.plane() };
+        let end = (per_task * (t + 1)).min(stripes);
+        for x in per_task * t..end {
+            vertical_stripe(plane, 8 * x, g, passes, scratch);
+        }
+    });
+}
+
+/// Blurs byte columns `x0 .. x0 + 8` (fewer at the right edge) down the plane.
+fn vertical_stripe(data: &mut [u8], x0: usize, g: Geometry, passes: Passes, s: &mut Scratch) {
+    let pad = passes.pad();
+    let width = 8.min(g.row_bytes() - x0);
+    let h = g.height;
+    if width == 8 {
+        for (v, row) in s.a[pad..pad + h]
+            .iter_mut()
+            .zip(data[x0..].chunks(g.stride))
+        {
+            let b: [u8; 8] = row[..8].try_into().expect("eight bytes");
+            *v = widen(b);
+        }
+    } else {
+        for (v, row) in s.a[pad..pad + h]
+            .iter_mut()
+            .zip(data[x0..].chunks(g.stride))
+        {
+            let mut b = [0u8; 8];
+            b[..width].copy_from_slice(&row[..width]);
+            *v = widen(b);
+        }
+    }
+    replicate_edges(&mut s.a, pad, h);
+    let sums = run_passes(&mut s.a, &mut s.b, h, passes);
+    let inv = f32x8::splat(1.0 / passes.divisor() as f32);
+    let rows = data[x0..].chunks_mut(g.stride);
+    if width == 8 {
+        for (v, row) in sums[pad..pad + h].iter().zip(rows) {
+            let b = scale(*v, inv);
+            row[..8].copy_from_slice(&b);
+        }
+    } else {
+        for (v, row) in sums[pad..pad + h].iter().zip(rows) {
+            row[..width].copy_from_slice(&scale(*v, inv)[..width]);
+        }
+    }
+}
+
+/// Scalar reference: the same passes, edge handling and rounding as
+/// [`blur_plane`], one sample at a time, for tests and proptests.
+pub fn blur_plane_scalar(src: &[u8], dst: &mut [u8], g: Geometry, passes: Passes) {
+    g.check(src.len(), dst.len());
+    let rb = g.row_bytes();
+    let mut tmp = vec![0u8; g.height * rb];
+    for y in 0..g.height {
+        for c in 0..g.channels {
+            let line: Vec<i64> = (0..g.width)
+                .map(|x| i64::from(src[y * g.stride + x * g.channels + c]))
+                .collect();
+            for (x, v) in blur_line_scalar(&line, passes).into_iter().enumerate() {
+                tmp[y * rb + x * g.channels + c] = v;
+            }
+        }
+    }
+    for xb in 0..rb {
+        let line: Vec<i64> = (0..g.height).map(|y| i64::from(tmp[y * rb + xb])).collect();
+        for (y, v) in blur_line_scalar(&line, passes).into_iter().enumerate() {
+            dst[y * g.stride + xb] = v;
+        }
+    }
+}
+
+/// One line through the passes, scalar: pad by replication, sum each
+/// window directly, then divide and round half to even like the SIMD path.
+fn blur_line_scalar(line: &[i64], passes: Passes) -> Vec<u8> {
+    let n = line.len() as i64;
+    let pad = passes.pad() as i64;
+    let mut cur: Vec<i64> = (-pad..n + pad)
+        .map(|i| line[i.clamp(0, n - 1) as usize])
+        .collect();
+    let w = passes.tap_weights();
+    if !w.is_empty() {
+        cur = cur
+            .windows(w.len())
+            .map(|win| win.iter().zip(w).map(|(&v, &k)| v * i64::from(k)).sum())
+            .collect();
+    }
+    for &r in passes.radii() {
+        let w = 2 * r + 1;
+        cur = cur.windows(w).map(|win| win.iter().sum()).collect();
+    }
+    let inv = 1.0 / passes.divisor() as f32;
+    cur.iter()
+        .map(|&s| ((s as f32) * inv).round_ties_even().clamp(0.0, 255.0) as u8)
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "blur_tests.rs"]
+mod tests;

@@ -1,0 +1,4 @@
+//! SIMD kernels: plain slice functions with scalar references, shared by
+//! the node kinds.
+
+pub mod blur;
