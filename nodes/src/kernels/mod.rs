@@ -2,3 +2,4 @@
 //! the node kinds.
 
 pub mod blur;
+pub mod mask;
