@@ -10,6 +10,9 @@ use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoTyp
 use sluice_runtime::{BuildContext, Clock, Frame, PortIo, VideoFrame};
 use std::path::Path;
 
+/// A picture: file name, node kind and arguments.
+type Run<'a> = (&'a str, &'a str, &'a [(&'a str, Arg)]);
+
 const W: usize = 480;
 const H: usize = 270;
 
@@ -27,7 +30,7 @@ fn main() {
     let mut scene = VideoFrame::new(ty);
     paint_scene(scene.plane_mut(0));
     save(&dir, "blur_before.png", &scene);
-    let runs: [(&str, &str, &[(&str, Arg)]); 3] = [
+    let runs: [Run; 3] = [
         ("blur_gaussian.png", "blur", &[("radius", Arg::Num(8.0))]),
         (
             "blur_box.png",

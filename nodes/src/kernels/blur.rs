@@ -243,12 +243,28 @@ impl Geometry {
     }
 }
 
-/// Working memory for one task: two edge-padded lines of eight lanes.
-/// Allocate at build time for the longest side blurred.
+/// Zero lanes kept in front of the input line, so the first box's running
+/// sum can subtract "before the start" without a branch.
+const LEAD: usize = 2 * MAX_RADIUS + 1;
+
+/// Ring length for the later boxes of a cascade (a power of two longer
+/// than the widest Gaussian box, 2 * 33 + 1).
+const RING: usize = 128;
+
+/// Lines of lanes a scratch holds: a vertical stripe is 64 byte columns
+/// (one cache line of each row) wide, eight lines of eight lanes.
+const LINES: usize = 8;
+
+/// Working memory for one task: edge-padded input lines (each behind a run
+/// of zeros), a line for the direct path, two rings for the box cascade and
+/// the packed output lines. Allocate at build time for the longest side.
 #[derive(Debug, Clone)]
 pub struct Scratch {
     a: Vec<i32x8>,
     b: Vec<i32x8>,
+    rings: Box<[[i32x8; RING]; 2]>,
+    words: Vec<u64>,
+    side: usize,
 }
 
 impl Scratch {
@@ -256,14 +272,118 @@ impl Scratch {
     pub fn new(max_side: usize) -> Scratch {
         let len = max_side + 2 * MAX_PAD;
         Scratch {
-            a: vec![i32x8::ZERO; len],
+            a: vec![i32x8::ZERO; LINES * (LEAD + len)],
             b: vec![i32x8::ZERO; len],
+            rings: Box::new([[i32x8::ZERO; RING]; 2]),
+            words: vec![0; LINES * max_side],
+            side: max_side,
         }
     }
 
     /// Longest side this scratch serves.
     pub fn max_side(&self) -> usize {
-        self.a.len() - 2 * MAX_PAD
+        self.side
+    }
+
+    fn line_len(&self) -> usize {
+        LEAD + self.side + 2 * MAX_PAD
+    }
+
+    /// Input line `k`: samples go at `[pad .. pad + n]`.
+    fn input(&mut self, k: usize) -> &mut [i32x8] {
+        let len = self.line_len();
+        &mut self.a[k * len + LEAD..(k + 1) * len]
+    }
+
+    /// Output line `k`'s first `n` packed words.
+    fn words(&self, k: usize, n: usize) -> &[u64] {
+        &self.words[k * self.side..k * self.side + n]
+    }
+
+    /// Blurs the `n` samples of input line `k` (already edge-padded) into
+    /// output line `k`: one word per sample, the eight lanes' bytes.
+    fn blur_line(&mut self, k: usize, n: usize, passes: Passes) {
+        let inv = f32x8::splat(1.0 / passes.divisor() as f32);
+        let total = n + 2 * passes.pad();
+        let len = self.line_len();
+        let a = &self.a[k * len..(k + 1) * len];
+        let out = &mut self.words[k * self.side..k * self.side + n];
+        if passes.tap_radius > 0 {
+            tap_pass(
+                &a[LEAD..LEAD + total],
+                &mut self.b[..total],
+                passes.tap_weights(),
+            );
+            let sums = &self.b[passes.pad()..passes.pad() + n];
+            for (o, &v) in out.iter_mut().zip(sums) {
+                *o = u64::from_le_bytes(scale(v, inv));
+            }
+            return;
+        }
+        match *passes.radii() {
+            [r] => box1(a, total, r, inv, out),
+            [r1, r2, r3] => box3(a, total, [r1, r2, r3], &mut self.rings, inv, out),
+            _ => unreachable!("one or three boxes"),
+        }
+    }
+}
+
+/// One running-sum box over the input line, streaming: output `i` is the
+/// sum of inputs `i .. i + w`, scaled and packed.
+#[inline]
+fn box1(a: &[i32x8], total: usize, r: usize, inv: f32x8, out: &mut [u64]) {
+    let w = 2 * r + 1;
+    let cur = &a[LEAD..LEAD + total];
+    let old = &a[LEAD - w..LEAD - w + total];
+    let mut acc = i32x8::ZERO;
+    let warm = 2 * r;
+    for (&c, &o) in cur[..warm].iter().zip(&old[..warm]) {
+        acc += c - o;
+    }
+    for ((&c, &o), d) in cur[warm..].iter().zip(&old[warm..]).zip(out) {
+        acc += c - o;
+        *d = u64::from_le_bytes(scale(acc, inv));
+    }
+}
+
+/// Three running-sum boxes fused into one streaming sweep: each box's sum
+/// feeds the next through a small ring (zeroed, so sums over "before the
+/// start" are exact partial sums that the later boxes subtract again),
+/// and nothing but the input line and two rings is touched. Output starts
+/// once all three windows are full, at input `2 * pad`.
+#[inline]
+fn box3(
+    a: &[i32x8],
+    total: usize,
+    r: [usize; 3],
+    rings: &mut [[i32x8; RING]; 2],
+    inv: f32x8,
+    out: &mut [u64],
+) {
+    let w = r.map(|r| 2 * r + 1);
+    debug_assert!(w[1] < RING && w[2] < RING);
+    let cur = &a[LEAD..LEAD + total];
+    let old = &a[LEAD - w[0]..LEAD - w[0] + total];
+    let [ring1, ring2] = rings;
+    ring1.fill(i32x8::ZERO);
+    ring2.fill(i32x8::ZERO);
+    let (mut s1, mut s2, mut s3) = (i32x8::ZERO, i32x8::ZERO, i32x8::ZERO);
+    let mut step = |j: usize, c: i32x8, o: i32x8| {
+        s1 += c - o;
+        let old1 = ring1[j.wrapping_sub(w[1]) & (RING - 1)];
+        ring1[j & (RING - 1)] = s1;
+        s2 += s1 - old1;
+        let old2 = ring2[j.wrapping_sub(w[2]) & (RING - 1)];
+        ring2[j & (RING - 1)] = s2;
+        s3 += s2 - old2;
+        s3
+    };
+    let warm = w[0] + w[1] + w[2] - 3;
+    for (j, (&c, &o)) in cur[..warm].iter().zip(&old[..warm]).enumerate() {
+        step(j, c, o);
+    }
+    for (j, ((&c, &o), d)) in cur[warm..].iter().zip(&old[warm..]).zip(out).enumerate() {
+        *d = u64::from_le_bytes(scale(step(warm + j, c, o), inv));
     }
 }
 
@@ -314,25 +434,6 @@ pub fn blur_plane_in_place(data: &mut [u8], g: Geometry, passes: Passes, pool: &
     vertical(data, g, passes, pool);
 }
 
-/// Runs the passes over `a[.. n + 2 * pad]` (`a[pad .. pad + n]` edge-padded);
-/// returns the line holding the blurred sums at `[pad .. pad + n]`.
-fn run_passes<'s>(a: &'s mut [i32x8], b: &'s mut [i32x8], n: usize, passes: Passes) -> &'s [i32x8] {
-    let total = n + 2 * passes.pad();
-    if passes.tap_radius > 0 {
-        tap_pass(&a[..total], &mut b[..total], passes.tap_weights());
-        return b;
-    }
-    let (mut lo, mut hi) = (0, total);
-    let (mut src, mut dst) = (a, b);
-    for &r in passes.radii() {
-        box_pass(&src[lo..hi], &mut dst[lo..hi], r);
-        lo += r;
-        hi -= r;
-        std::mem::swap(&mut src, &mut dst);
-    }
-    src
-}
-
 /// Direct convolution with fixed-point taps: `dst[i] = sum(w[k] *
 /// src[i - t + k])` for every `i` at least `t` from both ends.
 #[inline]
@@ -347,25 +448,6 @@ fn tap_pass(src: &[i32x8], dst: &mut [i32x8], w: &[i32]) {
             .iter()
             .zip(w)
             .fold(i32x8::ZERO, |s, (&v, &k)| s + v * i32x8::splat(k));
-    }
-}
-
-/// One running-sum box of radius `r`: `dst[i] = sum(src[i-r ..= i+r])` for
-/// every `i` whose window lies inside `src`.
-#[inline]
-fn box_pass(src: &[i32x8], dst: &mut [i32x8], r: usize) {
-    let w = 2 * r + 1;
-    if src.len() < w {
-        return;
-    }
-    let mut acc = src[..w].iter().fold(i32x8::ZERO, |s, &v| s + v);
-    let out = &mut dst[r..src.len() - r];
-    out[0] = acc;
-    // The difference is computed off the accumulator's dependency chain,
-    // so each step waits on one add, not an add and a subtract.
-    for ((d, &add), &sub) in out[1..].iter_mut().zip(&src[w..]).zip(src) {
-        acc += add - sub;
-        *d = acc;
     }
 }
 
@@ -469,9 +551,9 @@ fn horizontal_in_place<const CH: usize>(
         let mut y0 = 0;
         while y0 < band_height {
             let n = rows.min(band_height - y0);
-            gather_rows::<CH>(band_data, sub, y0, n, passes.pad(), &mut scratch.a);
-            let sums = run_passes(&mut scratch.a, &mut scratch.b, g.width, passes);
-            scatter_rows::<CH>(sums, band_data, sub, y0, n, passes);
+            gather_rows::<CH>(band_data, sub, y0, n, passes.pad(), scratch.input(0));
+            scratch.blur_line(0, g.width, passes);
+            scatter_rows::<CH>(scratch.words(0, g.width), band_data, sub, y0, n);
             y0 += rows;
         }
     };
@@ -513,9 +595,9 @@ fn horizontal_band<const CH: usize>(
     let mut y = 0;
     while y < band_height {
         let n = rows.min(band_height - y);
-        gather_rows::<CH>(src_band, sub, y, n, passes.pad(), &mut s.a);
-        let sums = run_passes(&mut s.a, &mut s.b, g.width, passes);
-        scatter_rows::<CH>(sums, out, sub, y, n, passes);
+        gather_rows::<CH>(src_band, sub, y, n, passes.pad(), s.input(0));
+        s.blur_line(0, g.width, passes);
+        scatter_rows::<CH>(s.words(0, g.width), out, sub, y, n);
         y += rows;
     }
 }
@@ -613,31 +695,22 @@ fn transpose8x8(mut w: [u64; 8]) -> [u64; 8] {
     w
 }
 
-/// Scales the sums and stores the first `n` of the line's rows at `y`.
+/// Stores the first `n` of the line's rows at `y` from packed words (word
+/// `x` holds pixel `x` of each row, `CH` bytes per row).
 #[inline]
-fn scatter_rows<const CH: usize>(
-    sums: &[i32x8],
-    out: &mut [u8],
-    g: Geometry,
-    y: usize,
-    n: usize,
-    passes: Passes,
-) {
-    let pad = passes.pad();
-    let inv = f32x8::splat(1.0 / passes.divisor() as f32);
+fn scatter_rows<const CH: usize>(words: &[u64], out: &mut [u8], g: Geometry, y: usize, n: usize) {
     let rb = g.row_bytes();
-    let line = &sums[pad..pad + g.width];
     if n == 8 / CH {
         let rows = &mut out[y * g.stride..];
         match CH {
             4 => {
                 let (r0, r1) = rows.split_at_mut(g.stride);
-                for ((v, p0), p1) in line
+                for ((&w, p0), p1) in words
                     .iter()
                     .zip(r0[..rb].chunks_exact_mut(4))
                     .zip(r1[..rb].chunks_exact_mut(4))
                 {
-                    let b = scale(*v, inv);
+                    let b = w.to_le_bytes();
                     p0.copy_from_slice(&b[..4]);
                     p1.copy_from_slice(&b[4..]);
                 }
@@ -645,16 +718,15 @@ fn scatter_rows<const CH: usize>(
             }
             1 => {
                 let blocks = g.width / 8;
-                for (b, sums) in line.chunks_exact(8).enumerate() {
-                    let words: [u64; 8] =
-                        std::array::from_fn(|i| u64::from_le_bytes(scale(sums[i], inv)));
-                    for (i, w) in transpose8x8(words).into_iter().enumerate() {
+                for (b, block) in words.chunks_exact(8).enumerate() {
+                    let block: [u64; 8] = block.try_into().expect("eight words");
+                    for (i, w) in transpose8x8(block).into_iter().enumerate() {
                         let at = i * g.stride + 8 * b;
                         rows[at..at + 8].copy_from_slice(&w.to_le_bytes());
                     }
                 }
-                for (x, v) in line.iter().enumerate().skip(8 * blocks) {
-                    for (i, &b) in scale(*v, inv).iter().enumerate() {
+                for (x, w) in words.iter().enumerate().skip(8 * blocks) {
+                    for (i, &b) in w.to_le_bytes().iter().enumerate() {
                         rows[i * g.stride + x] = b;
                     }
                 }
@@ -663,8 +735,8 @@ fn scatter_rows<const CH: usize>(
             _ => {}
         }
     }
-    for (x, v) in line.iter().enumerate() {
-        let b = scale(*v, inv);
+    for (x, w) in words.iter().enumerate() {
+        let b = w.to_le_bytes();
         for i in 0..n {
             let at = (y + i) * g.stride + x * CH;
             out[at..at + CH].copy_from_slice(&b[i * CH..(i + 1) * CH]);
@@ -699,10 +771,10 @@ unsafe impl Sync for Columns {}
 
 /// Vertical passes in place, in stripes of eight byte columns.
 fn vertical(data: &mut [u8], g: Geometry, passes: Passes, pool: &mut [Scratch]) {
-    let stripes = g.row_bytes().div_ceil(8);
+    let stripes = g.row_bytes().div_ceil(STRIPE);
     if pool.len() == 1 {
         for x in 0..stripes {
-            vertical_stripe(data, 8 * x, g, passes, &mut pool[0]);
+            vertical_stripe(data, STRIPE * x, g, passes, &mut pool[0]);
         }
         return;
     }
@@ -714,52 +786,61 @@ fn vertical(data: &mut [u8], g: Geometry, passes: Passes, pool: &mut [Scratch]) 
     pool.par_iter_mut().enumerate().for_each(|(t, scratch)| {
         // SAFETY: `cols` comes from `data`, borrowed mutably for this whole
         // call and at least `g.len()` long (checked by the caller). Task `t`
-        // reads and writes only byte columns `8 * per_task * t ..` up to the
+        // reads and writes only byte columns `STRIPE * per_task * t ..` up to the
         // next task's first column, so tasks never touch the same byte, and
         // no other reference to `data` is used while they run.
         let plane = unsafe { cols.plane() };
         let end = (per_task * (t + 1)).min(stripes);
         for x in per_task * t..end {
-            vertical_stripe(plane, 8 * x, g, passes, scratch);
+            vertical_stripe(plane, STRIPE * x, g, passes, scratch);
         }
     });
 }
 
-/// Blurs byte columns `x0 .. x0 + 8` (fewer at the right edge) down the plane.
+/// Byte columns per vertical stripe: one cache line of each row.
+const STRIPE: usize = 8 * LINES;
+
+/// Blurs byte columns `x0 .. x0 + STRIPE` (fewer at the right edge) down
+/// the plane: each row's bytes are spread over up to eight lines of eight
+/// lanes, each line blurred, and the rows written back.
 fn vertical_stripe(data: &mut [u8], x0: usize, g: Geometry, passes: Passes, s: &mut Scratch) {
     let pad = passes.pad();
-    let width = 8.min(g.row_bytes() - x0);
+    let width = STRIPE.min(g.row_bytes() - x0);
+    let lines = width.div_ceil(8);
     let h = g.height;
-    if width == 8 {
-        for (v, row) in s.a[pad..pad + h]
-            .iter_mut()
-            .zip(data[x0..].chunks(g.stride))
-        {
-            let b: [u8; 8] = row[..8].try_into().expect("eight bytes");
-            *v = widen(b);
-        }
-    } else {
-        for (v, row) in s.a[pad..pad + h]
-            .iter_mut()
-            .zip(data[x0..].chunks(g.stride))
-        {
-            let mut b = [0u8; 8];
-            b[..width].copy_from_slice(&row[..width]);
-            *v = widen(b);
+    let len = s.line_len();
+    let (a, side) = (&mut s.a, s.side);
+    for (y, row) in data[x0..].chunks(g.stride).take(h).enumerate() {
+        let row = &row[..width];
+        let at = LEAD + pad + y;
+        if width == STRIPE {
+            for (k, bytes) in row.chunks_exact(8).enumerate() {
+                a[k * len + at] = widen(bytes.try_into().expect("eight bytes"));
+            }
+        } else {
+            for (k, bytes) in row.chunks(8).enumerate() {
+                let mut b = [0u8; 8];
+                b[..bytes.len()].copy_from_slice(bytes);
+                a[k * len + at] = widen(b);
+            }
         }
     }
-    replicate_edges(&mut s.a, pad, h);
-    let sums = run_passes(&mut s.a, &mut s.b, h, passes);
-    let inv = f32x8::splat(1.0 / passes.divisor() as f32);
-    let rows = data[x0..].chunks_mut(g.stride);
-    if width == 8 {
-        for (v, row) in sums[pad..pad + h].iter().zip(rows) {
-            let b = scale(*v, inv);
-            row[..8].copy_from_slice(&b);
-        }
-    } else {
-        for (v, row) in sums[pad..pad + h].iter().zip(rows) {
-            row[..width].copy_from_slice(&scale(*v, inv)[..width]);
+    for k in 0..lines {
+        replicate_edges(s.input(k), pad, h);
+        s.blur_line(k, h, passes);
+    }
+    let words = &s.words;
+    for (y, row) in data[x0..].chunks_mut(g.stride).take(h).enumerate() {
+        let row = &mut row[..width];
+        if width == STRIPE {
+            for (k, bytes) in row.chunks_exact_mut(8).enumerate() {
+                bytes.copy_from_slice(&words[k * side + y].to_le_bytes());
+            }
+        } else {
+            for (k, bytes) in row.chunks_mut(8).enumerate() {
+                let w = words[k * side + y].to_le_bytes();
+                bytes.copy_from_slice(&w[..bytes.len()]);
+            }
         }
     }
 }
