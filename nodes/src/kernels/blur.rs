@@ -668,9 +668,59 @@ fn load8(row: &[u8], at: usize) -> u64 {
 }
 
 /// Transposes an 8x8 block of bytes held as eight little-endian words
-/// (word i, byte j becomes word j, byte i), in three swap stages.
+/// (word i, byte j becomes word j, byte i): twelve SSE2 unpacks.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn transpose8x8(mut w: [u64; 8]) -> [u64; 8] {
+fn transpose8x8(w: [u64; 8]) -> [u64; 8] {
+    use std::arch::x86_64::{
+        _mm_cvtsi128_si64, _mm_cvtsi64_si128, _mm_unpackhi_epi16, _mm_unpackhi_epi32,
+        _mm_unpackhi_epi64, _mm_unpacklo_epi16, _mm_unpacklo_epi32, _mm_unpacklo_epi8,
+    };
+    // SAFETY: SSE2 is part of the x86_64 baseline; these intrinsics only
+    // shuffle register lanes.
+    unsafe {
+        let r = w.map(|v| _mm_cvtsi64_si128(v as i64));
+        let a0 = _mm_unpacklo_epi8(r[0], r[1]);
+        let a1 = _mm_unpacklo_epi8(r[2], r[3]);
+        let a2 = _mm_unpacklo_epi8(r[4], r[5]);
+        let a3 = _mm_unpacklo_epi8(r[6], r[7]);
+        let b0 = _mm_unpacklo_epi16(a0, a1);
+        let b1 = _mm_unpackhi_epi16(a0, a1);
+        let b2 = _mm_unpacklo_epi16(a2, a3);
+        let b3 = _mm_unpackhi_epi16(a2, a3);
+        let c = [
+            _mm_unpacklo_epi32(b0, b2),
+            _mm_unpackhi_epi32(b0, b2),
+            _mm_unpacklo_epi32(b1, b3),
+            _mm_unpackhi_epi32(b1, b3),
+        ];
+        let lo = |v| _mm_cvtsi128_si64(v) as u64;
+        let hi = |v| _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)) as u64;
+        [
+            lo(c[0]),
+            hi(c[0]),
+            lo(c[1]),
+            hi(c[1]),
+            lo(c[2]),
+            hi(c[2]),
+            lo(c[3]),
+            hi(c[3]),
+        ]
+    }
+}
+
+/// Transposes an 8x8 block of bytes held as eight little-endian words
+/// (word i, byte j becomes word j, byte i), in three swap stages.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn transpose8x8(w: [u64; 8]) -> [u64; 8] {
+    transpose8x8_scalar(w)
+}
+
+/// The portable transpose: three stages of masked swaps in 64-bit words.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn transpose8x8_scalar(mut w: [u64; 8]) -> [u64; 8] {
     #[inline(always)]
     fn swap(w: &mut [u64; 8], i: usize, j: usize, shift: u32, mask: u64) {
         let t = ((w[i] >> shift) ^ w[j]) & mask;

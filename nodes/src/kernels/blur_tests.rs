@@ -95,10 +95,11 @@ fn gaussian_reference(src: &[u8], g: Geometry, sigma: f64) -> Vec<f64> {
 fn transpose_8x8_moves_byte_ij_to_ji() {
     let w: [u64; 8] =
         std::array::from_fn(|i| u64::from_le_bytes(std::array::from_fn(|j| (i * 8 + j) as u8)));
-    let t = transpose8x8(w);
-    for (j, word) in t.iter().enumerate() {
-        for (i, &b) in word.to_le_bytes().iter().enumerate() {
-            assert_eq!(b as usize, i * 8 + j);
+    for t in [transpose8x8(w), transpose8x8_scalar(w)] {
+        for (j, word) in t.iter().enumerate() {
+            for (i, &b) in word.to_le_bytes().iter().enumerate() {
+                assert_eq!(b as usize, i * 8 + j);
+            }
         }
     }
 }
