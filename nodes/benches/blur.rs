@@ -1,10 +1,14 @@
 //! Blur throughput: radius 16 on 720p and 1080p rgba and i420 frames, on one
 //! thread and on every rayon thread. Criterion reports the time per frame;
 //! the throughput line is frame bytes per second, to compare with the
-//! machine's ~12 GB/s one-core memory bandwidth.
+//! machine's ~12 GB/s one-core memory bandwidth. Also `background_blur`
+//! (portrait mask, radius 16) on 720p i420 and rgba.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice_dsl::{PixelFormat, VideoType};
+use sluice_nodes::blur::background_blur::{BackgroundBlur, MaskSource};
 use sluice_nodes::kernels::blur::{blur_plane, BlurKind, Geometry, Passes, Scratch};
+use sluice_runtime::VideoFrame;
 use std::hint::black_box;
 
 struct Frame {
@@ -78,5 +82,31 @@ fn bench_blur(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_blur);
+fn bench_background_blur(c: &mut Criterion) {
+    let mut group = c.benchmark_group("background_blur_r16");
+    for format in [PixelFormat::I420, PixelFormat::Rgba] {
+        let ty = VideoType {
+            format,
+            width: 1280,
+            height: 720,
+            fps: (30, 1),
+        };
+        let mut src = VideoFrame::new(ty);
+        for (i, v) in src.data_mut().iter_mut().enumerate() {
+            *v = ((i * 7919) % 251) as u8;
+        }
+        let mut dst = VideoFrame::new(ty);
+        group.throughput(Throughput::Bytes(src.data().len() as u64));
+        for (threads, realtime) in [("1thread", true), ("allthreads", false)] {
+            let mut node = BackgroundBlur::new(ty, MaskSource::Portrait, 16.0, 8.0, realtime);
+            let label = format!("{}_1280x720_portrait_{threads}", format.name());
+            group.bench_function(BenchmarkId::from_parameter(label), |b| {
+                b.iter(|| node.run(black_box(&src), None, &mut dst))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_blur, bench_background_blur);
 criterion_main!(benches);
