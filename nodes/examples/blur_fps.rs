@@ -1,7 +1,8 @@
 //! Blurs the frames of a Y4M file with the blur kernel and prints frames
 //! per second, for benches/peers/video_blur.sh to compare with ffmpeg.
 //!
-//! `blur_fps IN.y4m i420|rgba gaussian|box RADIUS [FRAMES]`
+//! `blur_fps IN.y4m i420|rgba gaussian|box|background RADIUS [FRAMES]`
+//! (`background`: `background_blur` with the portrait mask, feather 8)
 //!
 //! Up to 32 frames are decoded (and converted to rgba, BT.601 limited
 //! range, when asked) before timing, then FRAMES frames (default 300) are
@@ -9,7 +10,10 @@
 //! second of the process (robust when other jobs share the machine). One
 //! thread: `RAYON_NUM_THREADS=1`.
 
+use sluice_dsl::{PixelFormat, VideoType};
+use sluice_nodes::blur::background_blur::{BackgroundBlur, MaskSource};
 use sluice_nodes::kernels::blur::{blur_plane, BlurKind, Geometry, Passes, Scratch};
+use sluice_runtime::VideoFrame;
 use std::time::Instant;
 
 type Planes = Vec<(Vec<u8>, Geometry)>;
@@ -21,6 +25,7 @@ fn main() {
         std::process::exit(2);
     }
     let rgba = args[2] == "rgba";
+    let background = args[3] == "background";
     let kind = if args[3] == "box" {
         BlurKind::Box
     } else {
@@ -32,6 +37,9 @@ fn main() {
     let (w, h) = (frames[0][0].1.width, frames[0][0].1.height);
     let tasks = rayon::current_num_threads();
     let mut pool = vec![Scratch::new(w.max(h)); tasks];
+    if background {
+        return background_fps(&frames, rgba, radius, count);
+    }
     let mut out: Planes = frames[0].clone();
     let mut blur = |f: &Planes, out: &mut Planes| {
         for (i, ((src, g), (dst, _))) in f.iter().zip(out.iter_mut()).enumerate() {
@@ -42,20 +50,62 @@ fn main() {
     for f in frames.iter().take(4) {
         blur(f, &mut out);
     }
+    let label = format!(
+        "{w}x{h} {} {kind:?} r{radius} threads {tasks}",
+        if rgba { "rgba" } else { "i420" }
+    );
+    timed(&label, count, |i| blur(&frames[i % frames.len()], &mut out));
+}
+
+/// Runs `step` for frames `0 .. count` and prints wall and CPU frame rates.
+fn timed(label: &str, count: usize, mut step: impl FnMut(usize)) {
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     for i in 0..count {
-        blur(&frames[i % frames.len()], &mut out);
+        step(i);
     }
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     println!(
-        "{w}x{h} {} {:?} r{radius} threads {tasks}: {count} frames, {:.1} fps wall, {:.1} fps per cpu-second",
-        if rgba { "rgba" } else { "i420" },
-        kind,
+        "{label}: {count} frames, {:.1} fps wall, {:.1} fps per cpu-second",
         count as f64 / wall,
         count as f64 / cpu.max(1e-9)
     );
+}
+
+/// The same frames through `background_blur` (portrait mask).
+fn background_fps(frames: &[Planes], rgba: bool, radius: f64, count: usize) {
+    let (w, h) = (frames[0][0].1.width, frames[0][0].1.height);
+    let ty = VideoType {
+        format: if rgba {
+            PixelFormat::Rgba
+        } else {
+            PixelFormat::I420
+        },
+        width: w as u32,
+        height: h as u32,
+        fps: (30, 1),
+    };
+    let videos: Vec<VideoFrame> = frames
+        .iter()
+        .map(|f| {
+            let mut v = VideoFrame::new(ty);
+            for (i, (data, _)) in f.iter().enumerate() {
+                v.plane_mut(i).copy_from_slice(data);
+            }
+            v
+        })
+        .collect();
+    let threads = rayon::current_num_threads();
+    let mut node = BackgroundBlur::new(ty, MaskSource::Portrait, radius, 8.0, threads == 1);
+    let mut out = VideoFrame::new(ty);
+    let label = format!(
+        "{w}x{h} {} background_blur r{radius} threads {threads}",
+        ty.format.name()
+    );
+    timed(&label, count, |i| {
+        node.run(&videos[i % videos.len()], None, &mut out)
+    });
 }
 
 /// User plus system CPU time of the whole process, from /proc/self/stat.

@@ -260,8 +260,7 @@ impl BackgroundBlur {
             &mut self.grid_pool,
         );
         for l in &mut self.layers {
-            l.up.run(&self.feathered, &mut l.alpha);
-            l.up.run(&self.raw, &mut l.weight);
+            l.up.run([&self.feathered, &self.raw], [&mut l.alpha, &mut l.weight]);
             to_background_weight(&mut l.weight);
         }
         match self.ty.format {

@@ -81,8 +81,8 @@ fn luma(px: &[u8], channels: usize) -> u32 {
     }
 }
 
-/// Bilinear upsampling of a low-resolution mask to one plane's size, with
-/// the coordinate maps computed once (allocates at build only).
+/// Bilinear upsampling of low-resolution masks to one plane's size, with
+/// the coordinate maps and a row buffer made once (allocates at build only).
 #[derive(Debug, Clone)]
 pub struct Upsampler {
     lw: usize,
@@ -90,6 +90,7 @@ pub struct Upsampler {
     width: usize,
     xmap: Vec<(u32, u32)>,
     ymap: Vec<(u32, u32)>,
+    rows: [Vec<u32>; 2],
 }
 
 impl Upsampler {
@@ -113,23 +114,34 @@ impl Upsampler {
             width,
             xmap: map(width, lw),
             ymap: map(height, lh),
+            rows: [vec![0; lw], vec![0; lw]],
         }
     }
 
-    /// Writes the upsampled mask, one byte per plane pixel, into `out`.
-    pub fn run(&self, low: &[u8], out: &mut [u8]) {
-        let last_x = self.lw as u32 - 1;
-        let last_y = self.lh as u32 - 1;
-        for (row, &(y0, fy)) in out.chunks_exact_mut(self.width).zip(&self.ymap) {
-            let r0 = &low[y0 as usize * self.lw..][..self.lw];
-            let y1 = (y0 + 1).min(last_y);
-            let r1 = &low[y1 as usize * self.lw..][..self.lw];
-            for (o, &(x0, fx)) in row.iter_mut().zip(&self.xmap) {
-                let x1 = (x0 + 1).min(last_x) as usize;
-                let x0 = x0 as usize;
-                let top = u32::from(r0[x0]) * (256 - fx) + u32::from(r0[x1]) * fx;
-                let bottom = u32::from(r1[x0]) * (256 - fx) + u32::from(r1[x1]) * fx;
-                *o = ((top * (256 - fy) + bottom * fy + (1 << 15)) >> 16) as u8;
+    /// Upsamples two masks of the grid at once (`low[k]` into `out[k]`, one
+    /// byte per plane pixel): each output row blends two grid rows first,
+    /// then interpolates along the row, in exact integers.
+    pub fn run(&mut self, low: [&[u8]; 2], out: [&mut [u8]; 2]) {
+        let (lw, last_x, last_y) = (self.lw, self.lw - 1, self.lh as u32 - 1);
+        let [out0, out1] = out;
+        let rows = out0
+            .chunks_exact_mut(self.width)
+            .zip(out1.chunks_exact_mut(self.width));
+        for ((o0, o1), &(y0, fy)) in rows.zip(&self.ymap) {
+            let y1 = (y0 + 1).min(last_y) as usize;
+            let y0 = y0 as usize;
+            for (row, grid) in self.rows.iter_mut().zip(low) {
+                let (r0, r1) = (&grid[y0 * lw..][..lw], &grid[y1 * lw..][..lw]);
+                for ((t, &a), &b) in row.iter_mut().zip(r0).zip(r1) {
+                    *t = u32::from(a) * (256 - fy) + u32::from(b) * fy;
+                }
+            }
+            for (o, row) in [o0, o1].into_iter().zip(&self.rows) {
+                for (v, &(x0, fx)) in o.iter_mut().zip(&self.xmap) {
+                    let x0 = x0 as usize;
+                    let x1 = (x0 + 1).min(last_x);
+                    *v = ((row[x0] * (256 - fx) + row[x1] * fx + (1 << 15)) >> 16) as u8;
+                }
             }
         }
     }
@@ -176,13 +188,28 @@ pub fn normalise_and_blend(
 ) {
     for (i, &a) in alpha.iter().enumerate() {
         let o = u32::from(orig[i * orig_step]);
-        let w = u32::from(layer[i * step + weight_at]);
-        let bg = (u32::from(layer[i * step]) * 255 + w / 2)
-            .checked_div(w)
-            .map_or(o, |v| v.min(255));
+        let w = usize::from(layer[i * step + weight_at]);
+        let bg = if w == 0 {
+            o
+        } else {
+            ((u32::from(layer[i * step]) * RECIP[w] + (1 << 15)) >> 16).min(255)
+        };
         let a = u32::from(a);
         out[i * orig_step] = ((a * o + (255 - a) * bg + 127) / 255) as u8;
     }
+}
+
+/// `255 / w` in 16.16 fixed point, so normalising needs no division.
+const RECIP: [u32; 256] = recip_table();
+
+const fn recip_table() -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut w = 1;
+    while w < 256 {
+        t[w] = (255 * 65536 + w as u32 / 2) / w as u32;
+        w += 1;
+    }
+    t
 }
 
 #[cfg(test)]
@@ -216,12 +243,11 @@ mod tests {
 
     #[test]
     fn upsampling_keeps_constants_and_interpolates_between_cells() {
-        let up = Upsampler::new(2, 2, 8, 8);
-        let mut out = vec![0u8; 64];
-        up.run(&[77; 4], &mut out);
+        let mut up = Upsampler::new(2, 2, 8, 8);
+        let (mut out, mut other) = (vec![0u8; 64], vec![0u8; 64]);
+        up.run([&[77; 4], &[0, 255, 0, 255]], [&mut out, &mut other]);
         assert!(out.iter().all(|&v| v == 77));
-        up.run(&[0, 255, 0, 255], &mut out);
-        let row = &out[..8];
+        let row = &other[..8];
         assert_eq!(row[0], 0);
         assert_eq!(row[7], 255);
         assert!(row.windows(2).all(|p| p[0] <= p[1]), "{row:?}");
