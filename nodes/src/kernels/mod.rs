@@ -2,4 +2,5 @@
 //! the node kinds.
 
 pub mod blur;
+pub mod lanes;
 pub mod mask;
