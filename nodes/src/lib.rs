@@ -6,6 +6,7 @@
 
 pub mod audio;
 pub mod conference;
+pub mod blur;
 pub mod kernels;
 pub mod sig;
 pub mod video;
@@ -18,5 +19,6 @@ pub fn registry() -> Registry {
     audio::register(&mut r);
     conference::register(&mut r);
     video::register(&mut r);
+    blur::register(&mut r);
     r
 }

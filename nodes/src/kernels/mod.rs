@@ -10,3 +10,6 @@ pub mod level;
 pub mod color;
 pub mod composite;
 pub mod scale;
+pub mod blur;
+pub mod lanes;
+pub mod mask;
