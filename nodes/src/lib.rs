@@ -4,11 +4,15 @@
 
 #![deny(missing_docs)]
 
+pub mod kernels;
 pub mod sig;
+pub mod spatial;
 
 use sluice_runtime::Registry;
 
 /// The registry of every standard node kind.
 pub fn registry() -> Registry {
-    Registry::new()
+    let mut r = Registry::new();
+    spatial::register(&mut r);
+    r
 }
