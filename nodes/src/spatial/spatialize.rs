@@ -172,18 +172,36 @@ impl Spatialize {
                 "spatialize: {block} samples per tick is outside 1..=65536"
             )));
         }
-        let (seats, lone_ahead) = match &config.positions {
-            Some(p) if !p.is_empty() => (Seats::listed(p), false),
-            _ => (Seats::spread(config.slots.max(1), config.spread), true),
-        };
         let set = match &config.hrtf {
             Hrtf::Builtin => Some(HrirSet::builtin(rate)),
             Hrtf::Sofa(path) => Some(HrirSet::from_sofa(path, rate)?),
             Hrtf::Pan => None,
         };
+        Ok(Spatialize::with_hrirs(
+            config,
+            set.as_ref(),
+            capacity,
+            block,
+        ))
+    }
+
+    /// A node rendering with HRIRs already at the graph rate (`None`:
+    /// equal-power panning; `config.hrtf` is ignored), so a program that
+    /// runs many rooms computes or loads a set once.
+    pub fn with_hrirs(
+        config: &Config,
+        set: Option<&HrirSet>,
+        capacity: usize,
+        block: usize,
+    ) -> Spatialize {
+        let block = block.max(1);
+        let (seats, lone_ahead) = match &config.positions {
+            Some(p) if !p.is_empty() => (Seats::listed(p), false),
+            _ => (Seats::spread(config.slots.max(1), config.spread), true),
+        };
         let renderer = match set {
             Some(set) => {
-                let bank = FilterBank::new(&set, block);
+                let bank = FilterBank::new(set, block);
                 let conv = Convolver::new(&bank, block);
                 Renderer::Convolve {
                     bank: Box::new(bank),
@@ -205,14 +223,14 @@ impl Spatialize {
                 },
             })
             .collect();
-        Ok(Spatialize {
+        Spatialize {
             seats,
             lone_ahead,
             slots,
             overrides: Vec::with_capacity(capacity.max(MIN_OVERRIDES)),
             targets: vec![0; capacity],
             renderer,
-        })
+        }
     }
 
     /// The azimuth (degrees) participant `id` is rendered at, if present.
