@@ -217,6 +217,10 @@ impl Convolver {
         let (old, new) = self.time.split_at_mut(n);
         old.copy_from_slice(&src.prev);
         match input {
+            Some(x) if ramp == Ramp::FLAT => {
+                new.copy_from_slice(x);
+                loud = x.iter().any(|&v| v != 0.0);
+            }
             Some(x) => {
                 let step = (ramp.to - ramp.from) / (n.max(2) - 1) as f32;
                 for (i, (d, &s)) in new.iter_mut().zip(x).enumerate() {
@@ -240,9 +244,12 @@ impl Convolver {
             .expect("buffers made by the plan");
         src.head = (src.head + 1) % bank.parts;
         let at = src.head * bank.stride;
-        for (k, c) in self.spec.iter().enumerate() {
-            src.fdl_re[at + k] = c.re;
-            src.fdl_im[at + k] = c.im;
+        let bins = self.spec.len();
+        let re = &mut src.fdl_re[at..at + bins];
+        let im = &mut src.fdl_im[at..at + bins];
+        for ((c, r), i) in self.spec.iter().zip(re).zip(im) {
+            *r = c.re;
+            *i = c.im;
         }
         if from == to {
             accumulate(bank, src, to, &mut self.steady);
