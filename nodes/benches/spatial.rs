@@ -57,7 +57,7 @@ fn bench_case(c: &mut Criterion, name: &str, set: Option<&HrirSet>, moving: bool
         b.iter(|| {
             if moving {
                 tick += 1;
-                let az = if tick % 2 == 0 { -60.0 } else { 60.0 };
+                let az = if tick.is_multiple_of(2) { -60.0 } else { 60.0 };
                 for (i, key) in ids.iter().enumerate() {
                     node.set(key, &Arg::Num(az + i as f64)).expect("settable");
                 }
