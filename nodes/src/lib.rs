@@ -10,6 +10,9 @@ pub mod blur;
 pub mod kernels;
 pub mod sig;
 pub mod video;
+pub mod kernels;
+pub mod sig;
+pub mod spatial;
 
 use sluice_runtime::Registry;
 
@@ -20,5 +23,6 @@ pub fn registry() -> Registry {
     conference::register(&mut r);
     video::register(&mut r);
     blur::register(&mut r);
+    spatial::register(&mut r);
     r
 }

@@ -13,3 +13,4 @@ pub mod scale;
 pub mod blur;
 pub mod lanes;
 pub mod mask;
+pub mod spectrum;
