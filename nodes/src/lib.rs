@@ -5,14 +5,12 @@
 #![deny(missing_docs)]
 
 pub mod audio;
-pub mod conference;
 pub mod blur;
-pub mod kernels;
-pub mod sig;
-pub mod video;
+pub mod conference;
 pub mod kernels;
 pub mod sig;
 pub mod spatial;
+pub mod video;
 
 use sluice_runtime::Registry;
 

@@ -20,7 +20,7 @@
 //! scratch per task. Gaussians below sigma 2.5, which odd-width boxes cannot
 //! shape, are one direct pass of fixed-point taps instead.
 
-use super::lanes::{load8, scale, transpose8x8, transpose_widen, widen};
+use super::byte_lanes::{load8, scale, transpose8x8, transpose_widen, widen};
 use rayon::prelude::*;
 use wide::{f32x8, i32x8};
 

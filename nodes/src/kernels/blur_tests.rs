@@ -1,5 +1,5 @@
 use super::*;
-use crate::kernels::lanes::transpose8x8_scalar;
+use crate::kernels::byte_lanes::transpose8x8_scalar;
 use proptest::prelude::*;
 
 fn geometry(width: usize, height: usize, channels: usize, extra: usize) -> Geometry {
