@@ -136,6 +136,9 @@ struct Slot {
     dir: usize,
     /// Equal-power gains rendered in the last tick (panning mode).
     gains: (f32, f32),
+    /// Position set with `position.ID` for this participant, if any
+    /// (copied from the override table on join and on every set).
+    pinned: Option<f32>,
     conv: Option<SourceConv>,
 }
 
@@ -217,6 +220,7 @@ impl Spatialize {
                 seat: 0,
                 dir: 0,
                 gains: pan_gains(0),
+                pinned: None,
                 conv: match &renderer {
                     Renderer::Convolve { bank, .. } => Some(SourceConv::new(bank, block)),
                     Renderer::Pan => None,
@@ -245,7 +249,7 @@ impl Spatialize {
 
     /// Where a slot's participant should be heard this tick.
     fn target(&self, slot: &Slot, present: usize) -> f32 {
-        if let Some(&(_, az)) = self.overrides.iter().find(|(id, _)| *id == slot.id) {
+        if let Some(az) = slot.pinned {
             az
         } else if self.lone_ahead && present == 1 {
             0.0
@@ -266,6 +270,11 @@ impl Spatialize {
                 slot.id = s.id;
                 slot.occupied = true;
                 slot.seat = self.seats.take();
+                slot.pinned = self
+                    .overrides
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map(|&(_, az)| az);
                 if let Some(c) = slot.conv.as_mut() {
                     c.reset();
                 }
@@ -391,6 +400,9 @@ impl Node for Spatialize {
                 "`{key}` cannot change while running (only `position.ID`, in degrees)"
             )));
         };
+        if !az.is_finite() {
+            return Err(NodeError::new(format!("`{key}`: {az} is not an angle")));
+        }
         let id = StreamId::new(id);
         let az = az as f32;
         if let Some(entry) = self.overrides.iter_mut().find(|(i, _)| *i == id) {
@@ -402,6 +414,9 @@ impl Node for Spatialize {
                 "too many participants with positions set (at most {})",
                 self.overrides.capacity()
             )));
+        }
+        for slot in self.slots.iter_mut().filter(|s| s.occupied && s.id == id) {
+            slot.pinned = Some(az);
         }
         Ok(())
     }
