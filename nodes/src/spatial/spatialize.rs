@@ -159,6 +159,7 @@ pub struct Spatialize {
     overrides: Vec<(StreamId, f32)>,
     targets: Vec<usize>,
     renderer: Renderer,
+    block: usize,
 }
 
 impl Spatialize {
@@ -234,6 +235,7 @@ impl Spatialize {
             overrides: Vec::with_capacity(capacity.max(MIN_OVERRIDES)),
             targets: vec![0; capacity],
             renderer,
+            block,
         }
     }
 
@@ -384,8 +386,14 @@ impl Node for Spatialize {
             io.audio_out(0).silence();
             return Flow::Continue;
         };
-        self.update_membership(bundle.slots());
         let out = io.audio_out(0);
+        if bundle.len() != self.block || out.len() != self.block {
+            // Frames are sized from the plan; a mismatch is an engine bug,
+            // answered with silence rather than a panic on the audio thread.
+            out.silence();
+            return Flow::Continue;
+        }
+        self.update_membership(bundle.slots());
         let mut ch = out.channels_mut();
         let (Some(left), Some(right)) = (ch.next(), ch.next()) else {
             return Flow::Continue;

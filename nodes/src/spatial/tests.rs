@@ -663,3 +663,30 @@ fn sofa_loads_at_another_graph_rate() {
     let f: f32 = set.left(90).iter().map(|v| v * v).sum();
     assert!(e > 4.0 * f, "right ear louder for +90deg");
 }
+
+#[test]
+fn mismatched_frames_give_silence_not_a_panic() {
+    let mut node = Spatialize::with_hrirs(
+        &Config {
+            spread: 120.0,
+            slots: 8,
+            positions: None,
+            hrtf: Hrtf::Builtin,
+        },
+        hrirs(&Hrtf::Builtin),
+        2,
+        BLOCK,
+    );
+    let mut b = BundleFrame::new(2, 100);
+    b.slots_mut()[0].state = StreamState::Joined;
+    b.slots_mut()[0].samples_mut().fill(0.5);
+    let input = Frame::Bundle(b);
+    let mut output = Frame::Audio(AudioFrame::new(2, 100));
+    let inputs = [Some(&input)];
+    let mut outputs = [&mut output];
+    node.process(&mut PortIo::new(&inputs, &mut outputs, Clock::default()));
+    let Frame::Audio(a) = &output else {
+        unreachable!()
+    };
+    assert!(a.data().iter().all(|&v| v == 0.0));
+}
