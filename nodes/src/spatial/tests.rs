@@ -366,6 +366,7 @@ fn assert_moves_do_not_click(hrtf: Hrtf) {
     let moving = max_step(hrtf.clone(), |t| {
         Some(if t % 2 == 0 { -90.0 } else { 90.0 })
     });
+    println!("{hrtf:?}: largest step still {still:.4}, jumping -90/+90 every tick {moving:.4}");
     assert!(
         moving <= 1.25 * still,
         "{hrtf:?}: moving step {moving} vs still {still}"
@@ -387,6 +388,7 @@ fn assert_moves_do_not_click(hrtf: Hrtf) {
     let jump = (3 * BLOCK..4 * BLOCK)
         .map(|cut| (b.left[cut] - a.left[cut - 1]).abs())
         .fold(0.0, f32::max);
+    println!("{hrtf:?}: a hard switch would step {jump:.4}");
     assert!(
         jump > 1.25 * still,
         "{hrtf:?}: a hard switch steps {jump}, bound {still}"
