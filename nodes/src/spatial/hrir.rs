@@ -159,10 +159,38 @@ impl HrirSet {
         };
         let mut filter = sofar::reader::Filter::new(taps);
         let mut shift = vec![0.0f64; delay_taps.max(1)];
+        let h = sofa.hrtf();
+        let dims = h.dimensions();
+        let (m, r, c) = (dims.m as usize, dims.r as usize, dims.c as usize);
+        let ring = horizontal_ring(&h.source_position.values, c, m);
+        let measured = |idx: usize, ear: usize| {
+            let at = (idx * r + ear) * taps;
+            h.data_ir.values.get(at..at + taps)
+        };
+        let rate_f = rate as f32;
         for dir in 0..DIRECTIONS {
-            let az = dir_azimuth(dir).to_radians();
-            let (x, y) = (az.cos() as f32, -az.sin() as f32);
-            sofa.filter(x, y, 0.0, &mut filter);
+            match ring.as_deref().map(|ring| bracket(ring, dir_azimuth(dir))) {
+                Some(((a, b), t)) => {
+                    let t = t as f32;
+                    let ears = [(&mut filter.left, 0), (&mut filter.right, 1)];
+                    for (ir, ear) in ears {
+                        let (Some(xa), Some(xb)) = (measured(a, ear), measured(b, ear)) else {
+                            return Err(err("its impulse responses are truncated".to_string()));
+                        };
+                        for ((o, &va), &vb) in ir.iter_mut().zip(xa).zip(xb) {
+                            *o = va + t * (vb - va);
+                        }
+                    }
+                    let (la, ra) = delays(&h.data_delay.values, m, r, a);
+                    let (lb, rb) = delays(&h.data_delay.values, m, r, b);
+                    filter.ldelay = (la + t * (lb - la)) / rate_f;
+                    filter.rdelay = (ra + t * (rb - ra)) / rate_f;
+                }
+                None => {
+                    let az = dir_azimuth(dir).to_radians();
+                    sofa.filter(az.cos() as f32, -az.sin() as f32, 0.0, &mut filter);
+                }
+            }
             let ears = [
                 (&filter.left, filter.ldelay, &mut set.left),
                 (&filter.right, filter.rdelay, &mut set.right),
@@ -185,6 +213,62 @@ impl HrirSet {
             ));
         }
         Ok(set)
+    }
+}
+
+/// Measurements on the horizontal plane as (Sluice azimuth in degrees,
+/// index), sorted, when they ring the head densely enough (at least 8, no
+/// gap over 30 degrees) to interpolate along the ring; `positions` are
+/// cartesian SOFA coordinates (x forward, y left, z up), `c` per measurement.
+fn horizontal_ring(positions: &[f32], c: usize, m: usize) -> Option<Vec<(f64, usize)>> {
+    let mut ring = Vec::new();
+    for idx in 0..m {
+        let p = positions.get(idx * c..idx * c + 3)?;
+        let (x, y, z) = (f64::from(p[0]), f64::from(p[1]), f64::from(p[2]));
+        let across = x.hypot(y);
+        if across > 0.0 && z.atan2(across).to_degrees().abs() <= 0.5 {
+            ring.push((-y.atan2(x).to_degrees(), idx));
+        }
+    }
+    ring.sort_by(|a, b| a.0.total_cmp(&b.0));
+    ring.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-3);
+    let (first, last) = (ring.first()?.0, ring.last()?.0);
+    let widest = ring
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .fold(first + 360.0 - last, f64::max);
+    (ring.len() >= 8 && widest <= 30.0).then_some(ring)
+}
+
+/// The two ring measurements around azimuth `az` (degrees) and how far
+/// `az` lies from the first towards the second (0..1), across -180/180.
+fn bracket(ring: &[(f64, usize)], az: f64) -> ((usize, usize), f64) {
+    let k = ring.partition_point(|p| p.0 <= az);
+    let (a, b) = if k == 0 || k == ring.len() {
+        (ring[ring.len() - 1], ring[0])
+    } else {
+        (ring[k - 1], ring[k])
+    };
+    let span = (b.0 - a.0).rem_euclid(360.0);
+    let off = (az - a.0).rem_euclid(360.0);
+    let t = if span > 0.0 {
+        (off / span).min(1.0)
+    } else {
+        0.0
+    };
+    ((a.1, b.1), t)
+}
+
+/// A measurement's left and right delays in samples, as SOFA stores them:
+/// one per measurement, one per measurement and ear, or one per ear for all.
+fn delays(values: &[f32], m: usize, r: usize, idx: usize) -> (f32, f32) {
+    let at = |i: usize| values.get(i).copied().unwrap_or(0.0);
+    if values.len() == m {
+        (at(idx), at(idx))
+    } else if values.len() >= m * r {
+        (at(idx * r), at(idx * r + 1))
+    } else {
+        (at(0), at(1))
     }
 }
 
@@ -318,6 +402,36 @@ mod tests {
         assert_eq!(dir_index(359.6), 0);
         assert_eq!(dir_index(540.0), 180);
         assert_eq!(dir_azimuth(270), -90.0);
+    }
+
+    #[test]
+    fn ring_brackets_across_the_back() {
+        let ring: Vec<(f64, usize)> = (0..72).map(|i| (-175.0 + 5.0 * i as f64, i)).collect();
+        assert_eq!(bracket(&ring, 2.5), ((35, 36), 0.5));
+        assert_eq!(bracket(&ring, -175.0), ((0, 1), 0.0));
+        // The last measurement is at 180, the first at -175.
+        assert_eq!(bracket(&ring, 180.0), ((71, 0), 0.0));
+        let ((a, b), t) = bracket(&ring, -177.0);
+        assert_eq!((a, b), (71, 0));
+        assert!((t - 0.6).abs() < 1e-9, "{t}");
+    }
+
+    #[test]
+    fn sparse_or_missing_rings_fall_back() {
+        // Four points on the plane: gaps of 90 degrees are too wide.
+        let sparse = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, -1.0, 0.0];
+        assert!(horizontal_ring(&sparse, 3, 4).is_none());
+        let ring: Vec<f32> = (0..24)
+            .flat_map(|i| {
+                let a = (i as f32 * 15.0).to_radians();
+                [a.cos(), a.sin(), 0.0]
+            })
+            .collect();
+        let found = horizontal_ring(&ring, 3, 24).expect("a dense ring");
+        // SOFA's 90 degrees (left) is Sluice's -90.
+        assert!(found
+            .iter()
+            .any(|&(az, i)| i == 6 && (az + 90.0).abs() < 1e-3));
     }
 
     #[test]

@@ -28,15 +28,25 @@ pub struct Seats {
 
 impl Seats {
     /// `count` seats evenly spaced over `spread` degrees centred ahead
-    /// (one seat: straight ahead).
+    /// (one seat: straight ahead). A full circle has no two ends, so 360
+    /// degrees spaces seats by `360 / count` starting straight ahead.
     pub fn spread(count: usize, spread: f64) -> Seats {
+        let full = spread >= 360.0 - 1e-6;
         let azimuth = (0..count)
             .map(|i| {
-                if count == 1 {
+                let az = if count == 1 {
                     0.0
+                } else if full {
+                    let a = 360.0 * i as f64 / count as f64;
+                    if a > 180.0 {
+                        a - 360.0
+                    } else {
+                        a
+                    }
                 } else {
-                    (-spread / 2.0 + spread * i as f64 / (count - 1) as f64) as f32
-                }
+                    -spread / 2.0 + spread * i as f64 / (count - 1) as f64
+                };
+                az as f32
             })
             .collect();
         Seats {
@@ -108,6 +118,9 @@ mod tests {
         let az: Vec<f32> = (0..5).map(|i| s.azimuth(i)).collect();
         assert_eq!(az, vec![-60.0, -30.0, 0.0, 30.0, 60.0]);
         assert_eq!(Seats::spread(1, 120.0).azimuth(0), 0.0);
+        let ring = Seats::spread(4, 360.0);
+        let az: Vec<f32> = (0..4).map(|i| ring.azimuth(i)).collect();
+        assert_eq!(az, vec![0.0, 90.0, 180.0, -90.0], "no seat twice behind");
     }
 
     #[test]

@@ -136,6 +136,9 @@ struct Slot {
     dir: usize,
     /// Equal-power gains rendered in the last tick (panning mode).
     gains: (f32, f32),
+    /// Position set with `position.ID` for this participant, if any
+    /// (copied from the override table on join and on every set).
+    pinned: Option<f32>,
     conv: Option<SourceConv>,
 }
 
@@ -156,6 +159,7 @@ pub struct Spatialize {
     overrides: Vec<(StreamId, f32)>,
     targets: Vec<usize>,
     renderer: Renderer,
+    block: usize,
 }
 
 impl Spatialize {
@@ -217,6 +221,7 @@ impl Spatialize {
                 seat: 0,
                 dir: 0,
                 gains: pan_gains(0),
+                pinned: None,
                 conv: match &renderer {
                     Renderer::Convolve { bank, .. } => Some(SourceConv::new(bank, block)),
                     Renderer::Pan => None,
@@ -230,6 +235,7 @@ impl Spatialize {
             overrides: Vec::with_capacity(capacity.max(MIN_OVERRIDES)),
             targets: vec![0; capacity],
             renderer,
+            block,
         }
     }
 
@@ -245,7 +251,7 @@ impl Spatialize {
 
     /// Where a slot's participant should be heard this tick.
     fn target(&self, slot: &Slot, present: usize) -> f32 {
-        if let Some(&(_, az)) = self.overrides.iter().find(|(id, _)| *id == slot.id) {
+        if let Some(az) = slot.pinned {
             az
         } else if self.lone_ahead && present == 1 {
             0.0
@@ -266,6 +272,11 @@ impl Spatialize {
                 slot.id = s.id;
                 slot.occupied = true;
                 slot.seat = self.seats.take();
+                slot.pinned = self
+                    .overrides
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map(|&(_, az)| az);
                 if let Some(c) = slot.conv.as_mut() {
                     c.reset();
                 }
@@ -375,8 +386,14 @@ impl Node for Spatialize {
             io.audio_out(0).silence();
             return Flow::Continue;
         };
-        self.update_membership(bundle.slots());
         let out = io.audio_out(0);
+        if bundle.len() != self.block || out.len() != self.block {
+            // Frames are sized from the plan; a mismatch is an engine bug,
+            // answered with silence rather than a panic on the audio thread.
+            out.silence();
+            return Flow::Continue;
+        }
+        self.update_membership(bundle.slots());
         let mut ch = out.channels_mut();
         let (Some(left), Some(right)) = (ch.next(), ch.next()) else {
             return Flow::Continue;
@@ -391,6 +408,9 @@ impl Node for Spatialize {
                 "`{key}` cannot change while running (only `position.ID`, in degrees)"
             )));
         };
+        if !az.is_finite() {
+            return Err(NodeError::new(format!("`{key}`: {az} is not an angle")));
+        }
         let id = StreamId::new(id);
         let az = az as f32;
         if let Some(entry) = self.overrides.iter_mut().find(|(i, _)| *i == id) {
@@ -402,6 +422,9 @@ impl Node for Spatialize {
                 "too many participants with positions set (at most {})",
                 self.overrides.capacity()
             )));
+        }
+        for slot in self.slots.iter_mut().filter(|s| s.occupied && s.id == id) {
+            slot.pinned = Some(az);
         }
         Ok(())
     }

@@ -366,6 +366,7 @@ fn assert_moves_do_not_click(hrtf: Hrtf) {
     let moving = max_step(hrtf.clone(), |t| {
         Some(if t % 2 == 0 { -90.0 } else { 90.0 })
     });
+    println!("{hrtf:?}: largest step still {still:.4}, jumping -90/+90 every tick {moving:.4}");
     assert!(
         moving <= 1.25 * still,
         "{hrtf:?}: moving step {moving} vs still {still}"
@@ -387,6 +388,7 @@ fn assert_moves_do_not_click(hrtf: Hrtf) {
     let jump = (3 * BLOCK..4 * BLOCK)
         .map(|cut| (b.left[cut] - a.left[cut - 1]).abs())
         .fold(0.0, f32::max);
+    println!("{hrtf:?}: a hard switch would step {jump:.4}");
     assert!(
         jump > 1.25 * still,
         "{hrtf:?}: a hard switch steps {jump}, bound {still}"
@@ -662,4 +664,31 @@ fn sofa_loads_at_another_graph_rate() {
     let e: f32 = set.right(90).iter().map(|v| v * v).sum();
     let f: f32 = set.left(90).iter().map(|v| v * v).sum();
     assert!(e > 4.0 * f, "right ear louder for +90deg");
+}
+
+#[test]
+fn mismatched_frames_give_silence_not_a_panic() {
+    let mut node = Spatialize::with_hrirs(
+        &Config {
+            spread: 120.0,
+            slots: 8,
+            positions: None,
+            hrtf: Hrtf::Builtin,
+        },
+        hrirs(&Hrtf::Builtin),
+        2,
+        BLOCK,
+    );
+    let mut b = BundleFrame::new(2, 100);
+    b.slots_mut()[0].state = StreamState::Joined;
+    b.slots_mut()[0].samples_mut().fill(0.5);
+    let input = Frame::Bundle(b);
+    let mut output = Frame::Audio(AudioFrame::new(2, 100));
+    let inputs = [Some(&input)];
+    let mut outputs = [&mut output];
+    node.process(&mut PortIo::new(&inputs, &mut outputs, Clock::default()));
+    let Frame::Audio(a) = &output else {
+        unreachable!()
+    };
+    assert!(a.data().iter().all(|&v| v == 0.0));
 }
