@@ -21,6 +21,7 @@ use crate::sig;
 use activity::{Activity, Rates};
 use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Stream, StreamState};
+use std::any::Any;
 
 /// A free seat goes to a stream whose medium score exceeds this.
 const JOIN_SCORE: f32 = 0.1;
@@ -270,7 +271,41 @@ fn ramp(dst: &mut [f32], src: &[f32], from: f32, to: f32) {
     }
 }
 
+/// What a reloaded `dominant` inherits: every stream's history and, when
+/// the seat count is unchanged, the seats (so a reload does not reshuffle
+/// who is heard).
+struct Saved {
+    tracks: Vec<Track>,
+    seats: Vec<Seat>,
+}
+
 impl Node for Dominant {
+    fn take_state(&mut self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(Saved {
+            tracks: self.tracks.clone(),
+            seats: self.seats.clone(),
+        }))
+    }
+
+    fn restore_state(&mut self, state: Box<dyn Any + Send>) {
+        let Ok(saved) = state.downcast::<Saved>() else {
+            return;
+        };
+        if saved.tracks.len() != self.tracks.len() {
+            return;
+        }
+        self.tracks = saved.tracks;
+        if saved.seats.len() == self.seats.len() {
+            self.seats = saved.seats;
+        } else {
+            for t in &mut self.tracks {
+                if t.seat.take().is_some() {
+                    t.changed = None;
+                }
+            }
+        }
+    }
+
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
         let Some(input) = io.bundle_in(0) else {
             return Flow::Continue;
