@@ -92,15 +92,16 @@ fn run<'f>(
 #[test]
 fn file_participants_stream_without_allocating() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    for (name, seconds) in [("a", 3), ("b", 5)] {
+    // One file at the graph rate, one resampled from 44.1 kHz.
+    for (name, seconds, rate) in [("a", 3, 48_000), ("b", 5, 44_100)] {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut w = hound::WavWriter::create(dir.path().join(format!("{name}.wav")), spec).unwrap();
-        for n in 0..48_000 * seconds * 2 {
+        for n in 0..rate as usize * seconds * 2 {
             w.write_sample(((n * 37) % 20_000) as i16 - 10_000).unwrap();
         }
         w.finalize().unwrap();

@@ -18,7 +18,7 @@ pub fn signature() -> Signature {
         "participants",
         "A bundle of call participants. `path` (a glob, matched at check time to size \
          the bundle) or `paths` (a list): one participant per WAV file (mono, or stereo \
-         averaged; at the graph rate, else a clear error), id = file stem, joining at \
+         averaged; resampled to the graph rate), id = file stem, joining at \
          the start and leaving when its file ends. Or `synth: N` [`seed`]: N synthetic \
          speech-like voices `voice1`..`voiceN` (pitch with vibrato and intonation, \
          formants, syllables at 3-6 Hz, pauses, different loudness, turn-taking so \
@@ -139,7 +139,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             }
             let files = paths
                 .iter()
-                .map(|p| FileStream::open(p, rate))
+                .map(|p| FileStream::open(p, rate, tick))
                 .collect::<Result<Vec<_>, _>>()?;
             for (i, f) in files.iter().enumerate() {
                 if let Some(j) = files[..i].iter().position(|g| g.id() == f.id()) {

@@ -22,6 +22,19 @@ const SNR_FULL_DB: f32 = 12.0;
 /// being switched on within a few seconds.
 const FLOOR_RISE_DB_PER_S: f32 = 6.0;
 
+/// `x` limited to 0..=1 with plain comparisons (levels here are never NaN;
+/// `f32::clamp` pays for NaN handling in the per-stream hot loop).
+#[allow(clippy::manual_clamp)]
+pub fn unit(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else if x > 1.0 {
+        1.0
+    } else {
+        x
+    }
+}
+
 /// One stream's voice-activity tracker.
 #[derive(Debug, Clone, Copy)]
 pub struct Vad {
@@ -57,13 +70,14 @@ impl Vad {
             self.started = true;
             self.floor_db = level;
         } else {
-            self.floor_db = (self.floor_db + self.rise_per_tick).min(level);
+            let risen = self.floor_db + self.rise_per_tick;
+            self.floor_db = if risen < level { risen } else { level };
         }
         if level < ABSOLUTE_GATE_DB {
             return 0.0;
         }
         let snr = level - self.floor_db;
-        ((snr - SNR_START_DB) / (SNR_FULL_DB - SNR_START_DB)).clamp(0.0, 1.0)
+        unit((snr - SNR_START_DB) * (1.0 / (SNR_FULL_DB - SNR_START_DB)))
     }
 
     /// The current noise floor estimate in dBFS.

@@ -2,10 +2,10 @@
 //!
 //! Files are opened and checked at build; each tick reads one frame's
 //! samples through hound's buffered reader (no allocation), averaging
-//! stereo to mono. Files must already be at the graph rate: rather than
-//! resample silently, a mismatch is a build error that says how to
-//! convert (this keeps `participants` exact and cheap; `wav_in` resamples).
+//! stereo to mono. A file at another rate is resampled to the graph's
+//! with rubato ([`Resample`]), its length scaled accordingly.
 
+use super::resample::Resample;
 use hound::{SampleFormat, WavReader};
 use sluice_runtime::{NodeError, Stream, StreamId, StreamState};
 use std::fs::File;
@@ -22,7 +22,9 @@ pub struct FileStream {
     channels: usize,
     /// Scale from integer samples to [-1, 1); `None` for float files.
     int_scale: Option<f32>,
+    /// Output frames (at the graph rate) still to come.
     remaining: u32,
+    resample: Option<Resample>,
     started: bool,
     done: bool,
     /// The file ended within its first tick: leave on the next.
@@ -30,8 +32,8 @@ pub struct FileStream {
 }
 
 impl FileStream {
-    /// Opens and checks `path` for a graph at `rate`.
-    pub fn open(path: &Path, rate: u32) -> Result<FileStream, NodeError> {
+    /// Opens and checks `path` for a graph at `rate` with ticks of `tick`.
+    pub fn open(path: &Path, rate: u32, tick: usize) -> Result<FileStream, NodeError> {
         let name = path.display();
         let reader = WavReader::open(path)
             .map_err(|e| NodeError::new(format!("{name}: cannot read as WAV: {e}")))?;
@@ -42,10 +44,9 @@ impl FileStream {
                 spec.channels
             )));
         }
-        if spec.sample_rate != rate {
+        if !(1_000..=384_000).contains(&spec.sample_rate) {
             return Err(NodeError::new(format!(
-                "{name}: is {} Hz but the graph runs at {rate} Hz; convert it first \
-                 (sox in.wav -r {rate} out.wav) or set the graph's rate",
+                "{name}: header says {} Hz; expected 1 kHz to 384 kHz",
                 spec.sample_rate
             )));
         }
@@ -65,6 +66,15 @@ impl FileStream {
                 "{name}: header says {frames} frames, more than 12 hours; refusing"
             )));
         }
+        let resample = if spec.sample_rate == rate {
+            None
+        } else {
+            Some(
+                Resample::new(spec.sample_rate, rate, tick)
+                    .map_err(|e| NodeError::new(format!("{name}: {e}")))?,
+            )
+        };
+        let frames = resample.as_ref().map_or(frames, |r| r.output_len(frames));
         let id = path
             .file_stem()
             .map(|s| s.to_string_lossy())
@@ -75,6 +85,7 @@ impl FileStream {
             channels: spec.channels as usize,
             int_scale,
             remaining: frames,
+            resample,
             started: false,
             done: frames == 0,
             leave_next: false,
@@ -107,7 +118,22 @@ impl FileStream {
             return;
         }
         let want = (self.remaining as usize).min(out.len());
-        let got = self.read(&mut out[..want]);
+        let got = match self.resample.as_mut() {
+            None => read(
+                &mut self.reader,
+                self.int_scale,
+                self.channels,
+                &mut out[..want],
+            ),
+            Some(rs) => {
+                let (reader, scale, ch) = (&mut self.reader, self.int_scale, self.channels);
+                if rs.produce(&mut out[..want], |buf| read(reader, scale, ch, buf)) {
+                    want
+                } else {
+                    0
+                }
+            }
+        };
         out[got..].fill(0.0);
         self.remaining = if got < want {
             0
@@ -127,21 +153,22 @@ impl FileStream {
         };
         self.started = true;
     }
+}
 
-    /// Reads up to `out.len()` frames as mono; returns how many were read
-    /// (fewer at a truncated file, which then ends the stream).
-    fn read(&mut self, out: &mut [f32]) -> usize {
-        let ch = self.channels;
-        match self.int_scale {
-            Some(scale) => {
-                let it = self
-                    .reader
-                    .samples::<i32>()
-                    .map(|r| r.map(|v| v as f32 * scale));
-                fill(it, out, ch)
-            }
-            None => fill(self.reader.samples::<f32>(), out, ch),
+/// Reads up to `out.len()` frames as mono; returns how many were read
+/// (fewer at the end or at a truncated file, which then ends the stream).
+fn read(
+    reader: &mut WavReader<BufReader<File>>,
+    int_scale: Option<f32>,
+    ch: usize,
+    out: &mut [f32],
+) -> usize {
+    match int_scale {
+        Some(scale) => {
+            let it = reader.samples::<i32>().map(|r| r.map(|v| v as f32 * scale));
+            fill(it, out, ch)
         }
+        None => fill(reader.samples::<f32>(), out, ch),
     }
 }
 

@@ -137,7 +137,12 @@ pub fn fast_power_dbfs(mean_square: f32) -> f32 {
     let t2 = t * t;
     let ln_m = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0))));
     // 10 log10(x) = (10 / ln 10) (e ln 2 + ln m).
-    (4.342_945 * (exponent * std::f32::consts::LN_2 + ln_m)).max(FLOOR_DBFS)
+    let db = 4.342_945 * (exponent * std::f32::consts::LN_2 + ln_m);
+    if db > FLOOR_DBFS {
+        db
+    } else {
+        FLOOR_DBFS
+    }
 }
 
 #[cfg(test)]

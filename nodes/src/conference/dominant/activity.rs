@@ -10,7 +10,7 @@
 //! higher (WebRTC's mixer: voice-active before passive, then by energy),
 //! while loud stationary noise ranks nowhere.
 
-use crate::conference::vad::Vad;
+use crate::conference::vad::{unit, Vad};
 use crate::kernels::level::fast_power_dbfs;
 
 /// Time constants of the three scales, in seconds.
@@ -70,7 +70,7 @@ impl Activity {
     pub fn update(&mut self, rates: &Rates, mean_square: f32) {
         let level = fast_power_dbfs(mean_square);
         let voice = self.vad.update_db(level);
-        let loud = ((level - LOUDNESS_ZERO_DB) / LOUDNESS_SPAN_DB).clamp(0.0, 1.0);
+        let loud = unit((level - LOUDNESS_ZERO_DB) * (1.0 / LOUDNESS_SPAN_DB));
         let x = voice * loud;
         self.immediate += rates.immediate * (x - self.immediate);
         self.medium += rates.medium * (x - self.medium);

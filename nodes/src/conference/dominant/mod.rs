@@ -21,6 +21,7 @@ use crate::sig;
 use activity::{Activity, Rates};
 use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Stream, StreamState};
+use std::any::Any;
 
 /// A free seat goes to a stream whose medium score exceeds this.
 const JOIN_SCORE: f32 = 0.1;
@@ -94,6 +95,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let hold = ctx.args.num("hold").unwrap_or(0.3) as f32;
     Ok(Box::new(Dominant {
         tracks: vec![Track::new(&rates); capacity as usize],
+        mean_squares: vec![0.0; capacity as usize],
         seats: vec![Seat::Empty; seats],
         rates,
         hold_ticks: (hold / tick).round() as u64,
@@ -155,6 +157,8 @@ fn better_candidate(t: &Track, best: Option<(usize, f32)>, now: u64, hold: u64) 
 
 struct Dominant {
     tracks: Vec<Track>,
+    /// This tick's mean square per input slot.
+    mean_squares: Vec<f32>,
     seats: Vec<Seat>,
     rates: Rates,
     hold_ticks: u64,
@@ -167,11 +171,20 @@ impl Dominant {
     }
 
     /// Updates every track from this tick's input; returns the best
-    /// candidate for a seat (in the same pass: one sweep over N streams).
+    /// candidate for a seat. Two sweeps: the energies first (the SIMD
+    /// kernel over every stream), then the scores over a dense array, where
+    /// the out-of-order core overlaps many streams' short dependency chains.
     fn observe(&mut self, slots: &[Stream]) -> Option<usize> {
+        for (m, s) in self.mean_squares.iter_mut().zip(slots) {
+            *m = match s.state {
+                StreamState::Absent | StreamState::Silent => 0.0,
+                _ => energy(s.samples()) / s.samples().len().max(1) as f32,
+            };
+        }
         let mut best: Option<(usize, f32)> = None;
         let (now, hold) = (self.now, self.hold_ticks);
-        for (i, (t, s)) in self.tracks.iter_mut().zip(slots).enumerate() {
+        let tracks = self.tracks.iter_mut().zip(slots).zip(&self.mean_squares);
+        for (i, ((t, s), &ms)) in tracks.enumerate() {
             if s.state == StreamState::Joined {
                 *t = Track::new(&self.rates);
             }
@@ -179,11 +192,6 @@ impl Dominant {
             if !s.state.present() {
                 continue;
             }
-            let ms = if s.state == StreamState::Silent {
-                0.0
-            } else {
-                energy(s.samples()) / s.samples().len().max(1) as f32
-            };
             t.act.update(&self.rates, ms);
             if better_candidate(t, best, now, hold) {
                 best = Some((i, t.act.medium));
@@ -270,7 +278,41 @@ fn ramp(dst: &mut [f32], src: &[f32], from: f32, to: f32) {
     }
 }
 
+/// What a reloaded `dominant` inherits: every stream's history and, when
+/// the seat count is unchanged, the seats (so a reload does not reshuffle
+/// who is heard).
+struct Saved {
+    tracks: Vec<Track>,
+    seats: Vec<Seat>,
+}
+
 impl Node for Dominant {
+    fn take_state(&mut self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(Saved {
+            tracks: self.tracks.clone(),
+            seats: self.seats.clone(),
+        }))
+    }
+
+    fn restore_state(&mut self, state: Box<dyn Any + Send>) {
+        let Ok(saved) = state.downcast::<Saved>() else {
+            return;
+        };
+        if saved.tracks.len() != self.tracks.len() {
+            return;
+        }
+        self.tracks = saved.tracks;
+        if saved.seats.len() == self.seats.len() {
+            self.seats = saved.seats;
+        } else {
+            for t in &mut self.tracks {
+                if t.seat.take().is_some() {
+                    t.changed = None;
+                }
+            }
+        }
+    }
+
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
         let Some(input) = io.bundle_in(0) else {
             return Flow::Continue;
