@@ -137,12 +137,43 @@ impl Upsampler {
                 }
             }
             for (o, row) in [o0, o1].into_iter().zip(&self.rows) {
-                for (v, &(x0, fx)) in o.iter_mut().zip(&self.xmap) {
-                    let x0 = x0 as usize;
-                    let x1 = (x0 + 1).min(last_x);
-                    *v = ((row[x0] * (256 - fx) + row[x1] * fx + (1 << 15)) >> 16) as u8;
+                if self.width == 4 * lw {
+                    widen_row::<4>(row, o, [(true, 160), (true, 224), (false, 32), (false, 96)]);
+                } else if self.width == 2 * lw {
+                    widen_row::<2>(row, o, [(true, 192), (false, 64)]);
+                } else {
+                    for (v, &(x0, fx)) in o.iter_mut().zip(&self.xmap) {
+                        let x0 = x0 as usize;
+                        let x1 = (x0 + 1).min(last_x);
+                        *v = lerp(row[x0], row[x1], fx);
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Interpolates between two vertically blended grid values (16.16 fixed
+/// point) with `fx` / 256, to a byte.
+#[inline(always)]
+fn lerp(a: u32, b: u32, fx: u32) -> u8 {
+    ((a * (256 - fx) + b * fx + (1 << 15)) >> 16) as u8
+}
+
+/// Horizontal interpolation when the plane is exactly `K` times the grid:
+/// every cell gives `K` pixels with fixed fractions (`(left, fx)`: from the
+/// previous cell or towards the next), the same values as the general map.
+#[inline]
+fn widen_row<const K: usize>(row: &[u32], out: &mut [u8], phases: [(bool, u32); K]) {
+    let last = row.len() - 1;
+    for (c, px) in out.chunks_exact_mut(K).enumerate() {
+        let (prev, cur, next) = (row[c.saturating_sub(1)], row[c], row[(c + 1).min(last)]);
+        for (v, &(left, fx)) in px.iter_mut().zip(&phases) {
+            *v = if left {
+                lerp(prev, cur, fx)
+            } else {
+                lerp(cur, next, fx)
+            };
         }
     }
 }
@@ -251,6 +282,34 @@ mod tests {
         assert_eq!(row[0], 0);
         assert_eq!(row[7], 255);
         assert!(row.windows(2).all(|p| p[0] <= p[1]), "{row:?}");
+    }
+
+    #[test]
+    fn upsampling_fast_paths_match_the_general_map() {
+        let grid: Vec<u8> = (0..7 * 5).map(|i| (i * 37 % 256) as u8).collect();
+        for k in [2, 3, 4] {
+            let (w, h) = (7 * k, 5 * k);
+            let mut fast = Upsampler::new(7, 5, w, h);
+            let (mut a, mut b) = (vec![0u8; w * h], vec![0u8; w * h]);
+            fast.run([&grid, &grid], [&mut a, &mut b]);
+            // The general map, pixel by pixel.
+            let xmap = fast.xmap.clone();
+            for (y, &(y0, fy)) in fast.ymap.iter().enumerate() {
+                let y1 = (y0 + 1).min(4) as usize;
+                for (x, &(x0, fx)) in xmap.iter().enumerate() {
+                    let x1 = (x0 as usize + 1).min(6);
+                    let t = |xx: usize| {
+                        u32::from(grid[y0 as usize * 7 + xx]) * (256 - fy)
+                            + u32::from(grid[y1 * 7 + xx]) * fy
+                    };
+                    assert_eq!(
+                        a[y * w + x],
+                        lerp(t(x0 as usize), t(x1), fx),
+                        "k {k} at {x},{y}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
