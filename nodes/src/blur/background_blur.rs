@@ -332,13 +332,13 @@ impl BackgroundBlur {
         let l = &mut self.layers[0];
         let s = src.plane(0);
         for c in 0..3 {
-            premultiply(&s[c..], 4, &l.weight, &mut l.data[c..], 4);
+            premultiply::<4, 4>(&s[c..], &l.weight, &mut l.data[c..]);
         }
         put_weight(&l.weight, &mut l.data[3..], 4);
         blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
         let d = dst.plane_mut(0);
         for c in 0..3 {
-            normalise_and_blend(&s[c..], 4, &l.data[c..], 4, 3 - c, &l.alpha, &mut d[c..]);
+            normalise_and_blend::<4, 4>(&s[c..], &l.data[c..], 3 - c, &l.alpha, &mut d[c..]);
         }
         for (o, i) in d.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
             o[3] = i[3];
@@ -347,44 +347,36 @@ impl BackgroundBlur {
 
     fn luma(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
         let l = &mut self.layers[0];
-        premultiply(src.plane(0), 1, &l.weight, &mut l.data, 2);
+        premultiply::<1, 2>(src.plane(0), &l.weight, &mut l.data);
         put_weight(&l.weight, &mut l.data[1..], 2);
         blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
-        normalise_and_blend(src.plane(0), 1, &l.data, 2, 1, &l.alpha, dst.plane_mut(0));
+        normalise_and_blend::<1, 2>(src.plane(0), &l.data, 1, &l.alpha, dst.plane_mut(0));
     }
 
     fn i420(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
         self.luma(src, dst);
         let l = &mut self.layers[1];
-        premultiply(src.plane(1), 1, &l.weight, &mut l.data, 4);
-        premultiply(src.plane(2), 1, &l.weight, &mut l.data[1..], 4);
+        premultiply::<1, 4>(src.plane(1), &l.weight, &mut l.data);
+        premultiply::<1, 4>(src.plane(2), &l.weight, &mut l.data[1..]);
         put_weight(&l.weight, &mut l.data[2..], 4);
         put_weight(&l.weight, &mut l.data[3..], 4);
         blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
-        normalise_and_blend(src.plane(1), 1, &l.data, 4, 2, &l.alpha, dst.plane_mut(1));
-        normalise_and_blend(
-            src.plane(2),
-            1,
-            &l.data[1..],
-            4,
-            1,
-            &l.alpha,
-            dst.plane_mut(2),
-        );
+        normalise_and_blend::<1, 4>(src.plane(1), &l.data, 2, &l.alpha, dst.plane_mut(1));
+        normalise_and_blend::<1, 4>(src.plane(2), &l.data[1..], 1, &l.alpha, dst.plane_mut(2));
     }
 
     fn nv12(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
         self.luma(src, dst);
         let l = &mut self.layers[1];
         let uv = src.plane(1);
-        premultiply(uv, 2, &l.weight, &mut l.data, 4);
-        premultiply(&uv[1..], 2, &l.weight, &mut l.data[1..], 4);
+        premultiply::<2, 4>(uv, &l.weight, &mut l.data);
+        premultiply::<2, 4>(&uv[1..], &l.weight, &mut l.data[1..]);
         put_weight(&l.weight, &mut l.data[2..], 4);
         put_weight(&l.weight, &mut l.data[3..], 4);
         blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
         let d = dst.plane_mut(1);
-        normalise_and_blend(uv, 2, &l.data, 4, 2, &l.alpha, d);
-        normalise_and_blend(&uv[1..], 2, &l.data[1..], 4, 1, &l.alpha, &mut d[1..]);
+        normalise_and_blend::<2, 4>(uv, &l.data, 2, &l.alpha, d);
+        normalise_and_blend::<2, 4>(&uv[1..], &l.data[1..], 1, &l.alpha, &mut d[1..]);
     }
 }
 

@@ -300,3 +300,26 @@ fn motion_mask_follows_what_moves() {
     assert!(cell(8, 8) < 20, "still background: {}", cell(8, 8));
     assert!(cell(120, 90) < 20, "still background: {}", cell(120, 90));
 }
+
+#[test]
+fn odd_and_tiny_sizes_run_in_every_format_and_mode() {
+    for (w, h) in [(1, 1), (3, 5), (17, 9), (33, 2)] {
+        for format in [PixelFormat::Rgba, PixelFormat::I420, PixelFormat::Nv12] {
+            let ty = video(format, w, h);
+            let input = textured(ty);
+            let mask = textured(video(PixelFormat::Rgba, 7, 3));
+            let mut blur = build("blur", &[("radius", Arg::Num(64.0))], ty, None);
+            let out = run(blur.as_mut(), &input, None);
+            assert_eq!(out.data().len(), input.data().len());
+            for mode in ["portrait", "motion"] {
+                let args = [("mask", Arg::Enum(mode.into()))];
+                let mut node = build("background_blur", &args, ty, None);
+                run(node.as_mut(), &input, None);
+                run(node.as_mut(), &input, None);
+            }
+            let args = [("mask", Arg::Enum("port".into()))];
+            let mut node = build("background_blur", &args, ty, Some(mask.ty()));
+            run(node.as_mut(), &input, Some(&mask));
+        }
+    }
+}

@@ -20,7 +20,7 @@
 //! scratch per task. Gaussians below sigma 2.5, which odd-width boxes cannot
 //! shape, are one direct pass of fixed-point taps instead.
 
-use super::byte_lanes::{load8, scale, transpose8x8, transpose_widen, widen};
+use super::byte_lanes::{load8, scale, scale2, transpose8x8, transpose_widen, widen};
 use rayon::prelude::*;
 use wide::{f32x8, i32x8};
 
@@ -386,8 +386,17 @@ fn box3(
     for (j, (&c, &o)) in cur[..warm].iter().zip(&old[..warm]).enumerate() {
         step(j, c, o);
     }
-    for (j, ((&c, &o), d)) in cur[warm..].iter().zip(&old[warm..]).zip(out).enumerate() {
-        *d = u64::from_le_bytes(scale(step(warm + j, c, o), inv));
+    let (cur, old) = (&cur[warm..], &old[warm..]);
+    let mut pairs = out.chunks_exact_mut(2);
+    for (k, d) in (&mut pairs).enumerate() {
+        let j = 2 * k;
+        let first = step(warm + j, cur[j], old[j]);
+        let second = step(warm + j + 1, cur[j + 1], old[j + 1]);
+        d.copy_from_slice(&scale2(first, second, inv));
+    }
+    if let [d] = pairs.into_remainder() {
+        let j = cur.len() - 1;
+        *d = u64::from_le_bytes(scale(step(warm + j, cur[j], old[j]), inv));
     }
 }
 

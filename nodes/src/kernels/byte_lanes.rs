@@ -10,6 +10,41 @@ pub(crate) fn scale(sum: i32x8, inv: f32x8) -> [u8; 8] {
     narrow((sum.round_float() * inv).fast_round_int())
 }
 
+/// Rounds two vectors of sums at once, packed with one pair of packs: the
+/// words of both, in order.
+#[inline(always)]
+pub(crate) fn scale2(a: i32x8, b: i32x8, inv: f32x8) -> [u64; 2] {
+    let (a, b) = (
+        (a.round_float() * inv).fast_round_int(),
+        (b.round_float() * inv).fast_round_int(),
+    );
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        use std::arch::x86_64::{
+            __m128i, __m256i, _mm256_castsi256_si128, _mm256_packus_epi16, _mm256_packus_epi32,
+            _mm256_permutevar8x32_epi32, _mm256_setr_epi32,
+        };
+        // SAFETY: AVX2 is enabled at compile time (checked by the cfg);
+        // `__m256i` and `i32x8` are both 32 plain bytes, `__m128i` and
+        // `[u64; 2]` both 16.
+        unsafe {
+            let a = std::mem::transmute::<i32x8, __m256i>(a);
+            let b = std::mem::transmute::<i32x8, __m256i>(b);
+            // Per 128-bit half: a0-3 b0-3 as u16, then as bytes.
+            let words = _mm256_packus_epi32(a, b);
+            let bytes = _mm256_packus_epi16(words, words);
+            // Dwords a0-3, b0-3 (low half), a4-7, b4-7 (high half) to a, b.
+            let order = _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5);
+            let v = _mm256_permutevar8x32_epi32(bytes, order);
+            std::mem::transmute::<__m128i, [u64; 2]>(_mm256_castsi256_si128(v))
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        [u64::from_le_bytes(narrow(a)), u64::from_le_bytes(narrow(b))]
+    }
+}
+
 /// Eight bytes to eight lanes, zero-extended.
 #[inline(always)]
 pub(crate) fn widen(b: [u8; 8]) -> i32x8 {

@@ -137,12 +137,43 @@ impl Upsampler {
                 }
             }
             for (o, row) in [o0, o1].into_iter().zip(&self.rows) {
-                for (v, &(x0, fx)) in o.iter_mut().zip(&self.xmap) {
-                    let x0 = x0 as usize;
-                    let x1 = (x0 + 1).min(last_x);
-                    *v = ((row[x0] * (256 - fx) + row[x1] * fx + (1 << 15)) >> 16) as u8;
+                if self.width == 4 * lw {
+                    widen_row::<4>(row, o, [(true, 160), (true, 224), (false, 32), (false, 96)]);
+                } else if self.width == 2 * lw {
+                    widen_row::<2>(row, o, [(true, 192), (false, 64)]);
+                } else {
+                    for (v, &(x0, fx)) in o.iter_mut().zip(&self.xmap) {
+                        let x0 = x0 as usize;
+                        let x1 = (x0 + 1).min(last_x);
+                        *v = lerp(row[x0], row[x1], fx);
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Interpolates between two vertically blended grid values (16.16 fixed
+/// point) with `fx` / 256, to a byte.
+#[inline(always)]
+fn lerp(a: u32, b: u32, fx: u32) -> u8 {
+    ((a * (256 - fx) + b * fx + (1 << 15)) >> 16) as u8
+}
+
+/// Horizontal interpolation when the plane is exactly `K` times the grid:
+/// every cell gives `K` pixels with fixed fractions (`(left, fx)`: from the
+/// previous cell or towards the next), the same values as the general map.
+#[inline]
+fn widen_row<const K: usize>(row: &[u32], out: &mut [u8], phases: [(bool, u32); K]) {
+    let last = row.len() - 1;
+    for (c, px) in out.chunks_exact_mut(K).enumerate() {
+        let (prev, cur, next) = (row[c.saturating_sub(1)], row[c], row[(c + 1).min(last)]);
+        for (v, &(left, fx)) in px.iter_mut().zip(&phases) {
+            *v = if left {
+                lerp(prev, cur, fx)
+            } else {
+                lerp(cur, next, fx)
+            };
         }
     }
 }
@@ -156,12 +187,12 @@ pub fn to_background_weight(mask: &mut [u8]) {
     }
 }
 
-/// `dst[i * dst_step] = src[i * src_step] * weight[i] / 255`, rounded:
+/// `dst[i * DST] = src[i * SRC] * weight[i] / 255`, rounded:
 /// one channel of the premultiplied layer.
-pub fn premultiply(src: &[u8], src_step: usize, weight: &[u8], dst: &mut [u8], dst_step: usize) {
+pub fn premultiply<const SRC: usize, const DST: usize>(src: &[u8], weight: &[u8], dst: &mut [u8]) {
     for (i, &w) in weight.iter().enumerate() {
-        let v = u32::from(src[i * src_step]) * u32::from(w);
-        dst[i * dst_step] = ((v + 127) / 255) as u8;
+        let v = u32::from(src[i * SRC]) * u32::from(w);
+        dst[i * DST] = ((v + 127) / 255) as u8;
     }
 }
 
@@ -173,29 +204,32 @@ pub fn put_weight(weight: &[u8], dst: &mut [u8], dst_step: usize) {
 }
 
 /// One channel of the output: the blurred background is the blurred
-/// premultiplied value over the blurred weight (`layer[i * step]` and
-/// `layer[i * step + weight_at]`); where no background weight reached a
+/// premultiplied value over the blurred weight (`layer[i * STEP]` and
+/// `layer[i * STEP + weight_at]`); where no background weight reached a
 /// pixel it falls back to the original. Then blends
 /// `alpha * original + (1 - alpha) * background`, exact where alpha is 255.
-pub fn normalise_and_blend(
+pub fn normalise_and_blend<const ORIG: usize, const STEP: usize>(
     orig: &[u8],
-    orig_step: usize,
     layer: &[u8],
-    step: usize,
     weight_at: usize,
     alpha: &[u8],
     out: &mut [u8],
 ) {
     for (i, &a) in alpha.iter().enumerate() {
-        let o = u32::from(orig[i * orig_step]);
-        let w = usize::from(layer[i * step + weight_at]);
+        if a == 255 {
+            // Inside the subject (large regions, so the branch predicts well).
+            out[i * ORIG] = orig[i * ORIG];
+            continue;
+        }
+        let o = u32::from(orig[i * ORIG]);
+        let w = usize::from(layer[i * STEP + weight_at]);
         let bg = if w == 0 {
             o
         } else {
-            ((u32::from(layer[i * step]) * RECIP[w] + (1 << 15)) >> 16).min(255)
+            ((u32::from(layer[i * STEP]) * RECIP[w] + (1 << 15)) >> 16).min(255)
         };
         let a = u32::from(a);
-        out[i * orig_step] = ((a * o + (255 - a) * bg + 127) / 255) as u8;
+        out[i * ORIG] = ((a * o + (255 - a) * bg + 127) / 255) as u8;
     }
 }
 
@@ -254,6 +288,34 @@ mod tests {
     }
 
     #[test]
+    fn upsampling_fast_paths_match_the_general_map() {
+        let grid: Vec<u8> = (0..7 * 5).map(|i| (i * 37 % 256) as u8).collect();
+        for k in [2, 3, 4] {
+            let (w, h) = (7 * k, 5 * k);
+            let mut fast = Upsampler::new(7, 5, w, h);
+            let (mut a, mut b) = (vec![0u8; w * h], vec![0u8; w * h]);
+            fast.run([&grid, &grid], [&mut a, &mut b]);
+            // The general map, pixel by pixel.
+            let xmap = fast.xmap.clone();
+            for (y, &(y0, fy)) in fast.ymap.iter().enumerate() {
+                let y1 = (y0 + 1).min(4) as usize;
+                for (x, &(x0, fx)) in xmap.iter().enumerate() {
+                    let x1 = (x0 as usize + 1).min(6);
+                    let t = |xx: usize| {
+                        u32::from(grid[y0 as usize * 7 + xx]) * (256 - fy)
+                            + u32::from(grid[y1 * 7 + xx]) * fy
+                    };
+                    assert_eq!(
+                        a[y * w + x],
+                        lerp(t(x0 as usize), t(x1), fx),
+                        "k {k} at {x},{y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn blend_is_exact_in_the_subject_and_normalises_the_background() {
         let orig = [200u8, 100, 50];
         // Layer: value * weight / 255 then weight; pixel 1 blurred to a
@@ -261,7 +323,7 @@ mod tests {
         let layer = [0u8, 0, 20, 128, 0, 0];
         let alpha = [255u8, 0, 0];
         let mut out = [0u8; 3];
-        normalise_and_blend(&orig, 1, &layer, 2, 1, &alpha, &mut out);
+        normalise_and_blend::<1, 2>(&orig, &layer, 1, &alpha, &mut out);
         assert_eq!(out, [200, 40, 50]);
     }
 }
