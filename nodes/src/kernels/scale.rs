@@ -57,6 +57,35 @@ impl Taps {
             }
             start.push(first as u32);
         }
+        Taps { n, start, weights }.tightened(src_len)
+    }
+
+    /// Trims every window to the widest one actually used and moves
+    /// windows at the right edge left, so each reads exactly `n` source
+    /// pixels inside the source (zero weights where it overhangs): the
+    /// horizontal pass then needs no branches or bounds per tap.
+    fn tightened(self, src_len: usize) -> Taps {
+        let used = |i: usize| {
+            let w = &self.weights[i * self.n..(i + 1) * self.n];
+            w.iter().rposition(|&x| x != 0.0).map_or(1, |k| k + 1)
+        };
+        let n = (0..self.start.len())
+            .map(used)
+            .max()
+            .unwrap_or(1)
+            .min(src_len);
+        let mut start = Vec::with_capacity(self.start.len());
+        let mut weights = vec![0f32; n * self.start.len()];
+        for (i, &s) in self.start.iter().enumerate() {
+            let s = s as usize;
+            let shift = (s + n).saturating_sub(src_len);
+            let old = &self.weights[i * self.n..(i + 1) * self.n];
+            let new = &mut weights[i * n..(i + 1) * n];
+            for (k, &w) in old.iter().enumerate().filter(|(_, w)| **w != 0.0) {
+                new[k + shift] = w;
+            }
+            start.push((s - shift) as u32);
+        }
         Taps { n, start, weights }
     }
 
@@ -70,21 +99,11 @@ impl Taps {
         self.start.is_empty()
     }
 
-    /// Source index range `lo..hi` that any tap with a nonzero weight reads.
+    /// Source index range `lo..hi` that the windows read (every window
+    /// lies inside the source).
     pub fn source_range(&self) -> (usize, usize) {
-        let mut lo = usize::MAX;
-        let mut hi = 0;
-        for (i, &s) in self.start.iter().enumerate() {
-            for (k, &w) in self.weights[i * self.n..(i + 1) * self.n]
-                .iter()
-                .enumerate()
-            {
-                if w != 0.0 {
-                    lo = lo.min(s as usize + k);
-                    hi = hi.max(s as usize + k + 1);
-                }
-            }
-        }
+        let lo = self.start.iter().min().map_or(0, |&s| s as usize);
+        let hi = self.start.iter().max().map_or(0, |&s| s as usize + self.n);
         (lo, hi)
     }
 
@@ -162,7 +181,8 @@ pub fn vertical_scalar(
 }
 
 /// Gathers one output row from a blended float row whose first pixel is
-/// source pixel `origin`, `channels` interleaved samples per pixel.
+/// source pixel `origin`, `channels` interleaved samples per pixel
+/// (reference version: any tap count and channel count).
 pub fn horizontal(acc: &[f32], origin: usize, channels: usize, taps: &Taps, out: &mut [u8]) {
     for i in 0..taps.len() {
         let (s, w) = taps.at(i);
@@ -170,13 +190,54 @@ pub fn horizontal(acc: &[f32], origin: usize, channels: usize, taps: &Taps, out:
         for c in 0..channels {
             let mut sum = 0f32;
             for (k, &wk) in w.iter().enumerate() {
-                if wk != 0.0 {
-                    sum += wk * acc[base + k * channels + c];
-                }
+                sum += wk * acc[base + k * channels + c];
             }
             out[i * channels + c] = (sum.clamp(0.0, 255.0) + 0.5) as u8;
         }
     }
+}
+
+/// [`horizontal`] specialised to `N` taps and `CH` channels, so every
+/// index is known in range once per output pixel and the loops unroll.
+fn horizontal_fixed<const N: usize, const CH: usize>(
+    acc: &[f32],
+    origin: usize,
+    taps: &Taps,
+    out: &mut [u8],
+) {
+    for ((o, &s), w) in out
+        .chunks_exact_mut(CH)
+        .zip(&taps.start)
+        .zip(taps.weights.chunks_exact(N))
+    {
+        let b = (s as usize - origin) * CH;
+        let win = &acc[b..b + N * CH];
+        let w: &[f32; N] = w.try_into().expect("weights");
+        let mut sum = [0f32; CH];
+        for (k, &wk) in w.iter().enumerate() {
+            for c in 0..CH {
+                sum[c] += wk * win[k * CH + c];
+            }
+        }
+        for c in 0..CH {
+            o[c] = (sum[c].clamp(0.0, 255.0) + 0.5) as u8;
+        }
+    }
+}
+
+/// The fastest horizontal pass for this tap and channel count; the same
+/// sums in the same order as [`horizontal`], so the same bytes.
+fn horizontal_fast(acc: &[f32], origin: usize, channels: usize, taps: &Taps, out: &mut [u8]) {
+    macro_rules! pick {
+        ($($n:literal, $c:literal);*) => {
+            match (taps.n, channels) {
+                $(($n, $c) => horizontal_fixed::<$n, $c>(acc, origin, taps, out),)*
+                _ => horizontal(acc, origin, channels, taps, out),
+            }
+        };
+    }
+    pick!(1, 1; 2, 1; 3, 1; 4, 1; 5, 1; 6, 1; 1, 2; 2, 2; 3, 2; 4, 2; 5, 2; 6, 2;
+          1, 4; 2, 4; 3, 4; 4, 4; 5, 4; 6, 4)
 }
 
 /// A prepared resize of one plane: source window to a destination
@@ -238,7 +299,8 @@ impl PlaneScaler {
 
     /// Resizes `src` (rows `src_stride` bytes apart) into `dst` at pixel
     /// `(dx, dy)` (rows `dst_stride` bytes apart), with the SIMD vertical
-    /// pass (`simd`) or the scalar reference. Never allocates.
+    /// pass and specialised horizontal pass (`simd`) or the scalar
+    /// references. Never allocates.
     pub fn run(
         &mut self,
         src: &[u8],
@@ -259,7 +321,12 @@ impl PlaneScaler {
                 vertical_scalar(src, src_stride, col, first, w, &mut self.row);
             }
             let o = (at.1 + j) * dst_stride + at.0 * ch;
-            horizontal(&self.row, self.cols.0, ch, &self.x, &mut dst[o..o + width]);
+            let out = &mut dst[o..o + width];
+            if simd {
+                horizontal_fast(&self.row, self.cols.0, ch, &self.x, out);
+            } else {
+                horizontal(&self.row, self.cols.0, ch, &self.x, out);
+            }
         }
     }
 }
@@ -290,6 +357,7 @@ mod tests {
             let t = Taps::new(s, 0.0, s as f64, d);
             for i in 0..d {
                 let (st, w) = t.at(i);
+                assert!(st + w.len() <= s, "window inside the source");
                 let sum: f32 = w.iter().sum();
                 assert!((sum - 1.0).abs() < 1e-5, "{s}->{d}: {sum}");
                 for (k, &x) in w.iter().enumerate() {
