@@ -51,9 +51,6 @@ fn conversions(c: &mut Criterion) {
     g.bench_function("interleave_uv", |b| {
         b.iter(|| color::interleave_uv(black_box(&u), &v, &mut uv))
     });
-    g.bench_function("interleave_uv_scalar", |b| {
-        b.iter(|| color::interleave_uv_scalar(black_box(&u), &v, &mut uv))
-    });
     g.bench_function("deinterleave_uv", |b| {
         b.iter(|| color::deinterleave_uv(black_box(&uv), &mut u, &mut v))
     });
