@@ -273,16 +273,44 @@ fn horizontal_lanes<const N: usize>(acc: &[f32], plan: &LanePlan, taps: &Taps, o
     }
 }
 
-/// The fastest horizontal pass for this tap count; the same bytes as
-/// [`horizontal`].
+/// [`horizontal`] for RGBA: one pixel per step, its four channels side by
+/// side (`N` taps known, so the window is checked once and the loops
+/// unroll); measured faster than eight-lane gathers for four channels.
+fn horizontal_rgba<const N: usize>(acc: &[f32], origin: usize, taps: &Taps, out: &mut [u8]) {
+    for ((o, &s), w) in out
+        .chunks_exact_mut(4)
+        .zip(&taps.start)
+        .zip(taps.weights.chunks_exact(N))
+    {
+        let b = (s as usize - origin) * 4;
+        let win = &acc[b..b + N * 4];
+        let mut sum = [0f32; 4];
+        for (k, &wk) in w.iter().enumerate() {
+            for c in 0..4 {
+                sum[c] += wk * win[k * 4 + c];
+            }
+        }
+        for c in 0..4 {
+            o[c] = (sum[c].clamp(0.0, 255.0) + 0.5) as u8;
+        }
+    }
+}
+
+/// The fastest horizontal pass for this tap and channel count; the same
+/// bytes as [`horizontal`].
 fn horizontal_fast(acc: &[f32], plan: &LanePlan, taps: &Taps, origin: usize, out: &mut [u8]) {
-    match plan.n {
-        1 => horizontal_lanes::<1>(acc, plan, taps, out),
-        2 => horizontal_lanes::<2>(acc, plan, taps, out),
-        3 => horizontal_lanes::<3>(acc, plan, taps, out),
-        4 => horizontal_lanes::<4>(acc, plan, taps, out),
-        5 => horizontal_lanes::<5>(acc, plan, taps, out),
-        6 => horizontal_lanes::<6>(acc, plan, taps, out),
+    match (plan.n, plan.channels) {
+        (2, 4) => horizontal_rgba::<2>(acc, origin, taps, out),
+        (3, 4) => horizontal_rgba::<3>(acc, origin, taps, out),
+        (4, 4) => horizontal_rgba::<4>(acc, origin, taps, out),
+        (5, 4) => horizontal_rgba::<5>(acc, origin, taps, out),
+        (6, 4) => horizontal_rgba::<6>(acc, origin, taps, out),
+        (1, _) => horizontal_lanes::<1>(acc, plan, taps, out),
+        (2, _) => horizontal_lanes::<2>(acc, plan, taps, out),
+        (3, _) => horizontal_lanes::<3>(acc, plan, taps, out),
+        (4, _) => horizontal_lanes::<4>(acc, plan, taps, out),
+        (5, _) => horizontal_lanes::<5>(acc, plan, taps, out),
+        (6, _) => horizontal_lanes::<6>(acc, plan, taps, out),
         _ => horizontal(acc, origin, plan.channels, taps, out),
     }
 }
