@@ -370,11 +370,6 @@ impl PlaneScaler {
         }
     }
 
-    /// Output size in pixels.
-    pub fn out_size(&self) -> (usize, usize) {
-        (self.x.len(), self.y.len())
-    }
-
     /// Resizes `src` (rows `src_stride` bytes apart) into `dst` at pixel
     /// `(dx, dy)` (rows `dst_stride` bytes apart), with the SIMD vertical
     /// pass and specialised horizontal pass (`simd`) or the scalar
