@@ -143,7 +143,7 @@ fn tick(stages: &mut [Stage], wiring: &[Vec<usize>], t: u64) -> bool {
 }
 
 /// Ticks run (more than the 5-frame input file, so `loop` rewinds).
-const TICKS: u64 = 60;
+const TICKS: u64 = 30;
 
 #[test]
 fn video_chain_does_not_allocate_while_processing() {
