@@ -9,6 +9,7 @@ use crate::node::{BuildContext, NodeError};
 use crate::pace::{PaceClock, SystemClock};
 use crate::registry::Registry;
 use crate::stats::{EdgeStats, NodeStats, Stats, Summary};
+use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Task, TaskParts};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
@@ -167,6 +168,7 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn PaceClock>,
     pub(crate) hook: Option<ThreadHook>,
     pub(crate) parallel: Parallel,
+    pub(crate) watch: Stopwatch,
     routes: Arc<Routes>,
     names: Arc<Vec<String>>,
 }
@@ -449,6 +451,7 @@ impl Engine {
             clock: Arc::new(SystemClock::new()),
             hook: None,
             parallel: Parallel::Auto,
+            watch: Stopwatch::calibrate(),
             routes: Arc::new(routes),
             names: Arc::new(names),
         })
@@ -513,6 +516,13 @@ impl Engine {
     /// ([`Parallel::Auto`] by default).
     pub fn set_parallel(&mut self, parallel: Parallel) {
         self.parallel = parallel;
+    }
+
+    /// Whether every `process` call is timed for the stats (on by default;
+    /// off saves a counter read per node per tick, and `Parallel::Auto`
+    /// then has no costs to go by and stays on one thread).
+    pub fn set_timing(&mut self, on: bool) {
+        self.watch.enabled = on;
     }
 
     /// Node names in plan order.

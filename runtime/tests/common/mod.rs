@@ -107,6 +107,19 @@ fn build_pass(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     Ok(Box::new(Pass))
 }
 
+/// `noop`: touches nothing (measures the engine alone).
+struct Noop;
+
+impl Node for Noop {
+    fn process(&mut self, _: &mut PortIo<'_, '_>) -> Flow {
+        Flow::Continue
+    }
+}
+
+fn build_noop(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Noop))
+}
+
 /// `sum`: adds every present input.
 struct Sum;
 
@@ -293,6 +306,7 @@ pub fn registry() -> Registry {
     );
     r.register(sig("pass", Role::Process, false, vec![]), build_pass);
     r.register(sig("sum", Role::Process, false, vec![]), build_sum);
+    r.register(sig("noop", Role::Process, false, vec![]), build_noop);
     r.register(
         sig("gain", Role::Process, false, vec![param("gain", true)]),
         build_gain,
