@@ -16,7 +16,7 @@ pub(crate) struct Stopwatch {
     ns_per_unit: f64,
     /// When off, nothing is read and nothing recorded.
     pub enabled: bool,
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(any(not(target_arch = "x86_64"), miri))]
     origin: Instant,
 }
 
@@ -27,7 +27,7 @@ impl Stopwatch {
         let probe = Stopwatch {
             ns_per_unit: 1.0,
             enabled: true,
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(any(not(target_arch = "x86_64"), miri))]
             origin: Instant::now(),
         };
         let (t0, c0) = (Instant::now(), probe.now());
@@ -39,7 +39,7 @@ impl Stopwatch {
         Stopwatch {
             ns_per_unit: if units > 0.0 { ns / units } else { 1.0 },
             enabled: true,
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(any(not(target_arch = "x86_64"), miri))]
             origin: probe.origin,
         }
     }
@@ -50,13 +50,13 @@ impl Stopwatch {
         if !self.enabled {
             return 0;
         }
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
         {
             // SAFETY: `rdtsc` exists on every x86-64 CPU and has no
             // preconditions; it only reads the time-stamp counter.
             unsafe { core::arch::x86_64::_rdtsc() }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(any(not(target_arch = "x86_64"), miri))]
         {
             self.origin.elapsed().as_nanos() as u64
         }
