@@ -291,6 +291,43 @@ fn build_sleepy(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     }))
 }
 
+/// The controller a `commander` node takes when it is built.
+pub static CONTROLLER: Mutex<Option<sluice_runtime::Controller>> = Mutex::new(None);
+
+/// `commander(at, gain)`: passes audio through and, while processing tick
+/// `at`, sets `cmd_gain.gain` through the control ring (from inside a tick,
+/// so the change must land exactly at the next tick boundary).
+struct Commander {
+    at: u64,
+    gain: f64,
+    ctl: Option<sluice_runtime::Controller>,
+}
+
+impl Node for Commander {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        if self.ctl.is_none() {
+            // Test plumbing only: the controller is made after the engine is
+            // built, so the node picks it up on its first tick.
+            self.ctl = CONTROLLER.lock().unwrap().take();
+        }
+        if io.clock().tick == self.at {
+            if let Some(c) = self.ctl.as_mut() {
+                c.set("cmd_gain", "gain", Arg::Num(self.gain))
+                    .expect("queued");
+            }
+        }
+        Pass.process(io)
+    }
+}
+
+fn build_commander(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Commander {
+        at: ctx.args.num("at").unwrap_or(0.0) as u64,
+        gain: ctx.args.num("gain").unwrap_or(0.0),
+        ctl: None,
+    }))
+}
+
 /// The test kinds: counter, pass, sum, gain, collect, io_collect, sleepy,
 /// and `planned` (declared, not runnable).
 pub fn registry() -> Registry {
@@ -332,6 +369,15 @@ pub fn registry() -> Registry {
             vec![param("ns", false), param("at", false)],
         ),
         build_sleepy,
+    );
+    r.register(
+        sig(
+            "commander",
+            Role::Process,
+            false,
+            vec![param("at", false), param("gain", false)],
+        ),
+        build_commander,
     );
     r.declare(sig("planned", Role::Process, false, vec![]));
     r
