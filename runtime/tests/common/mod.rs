@@ -328,6 +328,60 @@ fn build_commander(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     }))
 }
 
+/// `vcounter(count)`: a video source writing its tick into every byte
+/// (mod 256) of an RGBA frame.
+struct VCounter {
+    count: u64,
+}
+
+impl Node for VCounter {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let k = io.clock().tick;
+        io.video_out(0).data_mut().fill(k as u8);
+        if k + 1 >= self.count {
+            Flow::Ended
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+fn build_vcounter(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(VCounter {
+        count: ctx.args.num("count").unwrap_or(10.0) as u64,
+    }))
+}
+
+/// What `vprobe` saw per call: (video tick byte, video time, audio value,
+/// audio frame time).
+pub static PROBED: Mutex<Vec<(u8, u64, f32, u64)>> = Mutex::new(Vec::new());
+
+/// `vprobe`: a video-domain sink with a video input and an audio input
+/// from the audio domain; records what it gets (test code: it locks).
+struct VProbe;
+
+impl Node for VProbe {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        // After the video source ends its input reads `None`; the audio
+        // input may still deliver its last frame.
+        let Some(v) = io.video_in(0) else {
+            return Flow::Continue;
+        };
+        let a = io.audio_in(1);
+        PROBED.lock().unwrap().push((
+            v.data()[0],
+            v.time,
+            a.map_or(f32::NAN, |a| a.data()[0]),
+            a.map_or(u64::MAX, |a| a.time),
+        ));
+        Flow::Continue
+    }
+}
+
+fn build_vprobe(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(VProbe))
+}
+
 /// The test kinds: counter, pass, sum, gain, collect, io_collect, sleepy,
 /// and `planned` (declared, not runnable).
 pub fn registry() -> Registry {
@@ -379,6 +433,16 @@ pub fn registry() -> Registry {
         ),
         build_commander,
     );
+    r.register(
+        sig(
+            "vcounter",
+            Role::VideoSource,
+            false,
+            vec![param("count", false)],
+        ),
+        build_vcounter,
+    );
+    r.register(sig("vprobe", Role::Sink, false, vec![]), build_vprobe);
     r.declare(sig("planned", Role::Process, false, vec![]));
     r
 }
