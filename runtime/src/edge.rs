@@ -183,6 +183,18 @@ impl Output {
         let Some(i) = self.current.take() else {
             return 0;
         };
+        if let [e] = &mut *self.edges {
+            // One reader, the common case: one ring check instead of two.
+            if e.ring.is_full() {
+                let d = &e.shared.drops;
+                d.store(d.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                return 0;
+            }
+            self.pool.share(i, 1);
+            // Not full, and only this producer pushes: cannot fail.
+            let _ = e.ring.push(i);
+            return 1;
+        }
         // Only this producer pushes, so a ring that is not full now will
         // accept the push below. Count first: the reader count must be set
         // before the first reader can see the handle.

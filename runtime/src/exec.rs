@@ -146,16 +146,20 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
         let mut ran = false;
         for range in engine.levels.iter() {
             let level = &mut tasks[range.clone()];
-            let (count, cost) = level
-                .iter()
-                .filter(|t| t.domain == d && !t.ended)
-                .fold((0, 0), |(c, s), t| (c + 1, s + t.cost_ns));
-            let worth = match engine.parallel {
-                Parallel::Off => false,
-                Parallel::Auto => cost >= PARALLEL_MIN_NS,
-                Parallel::Always => true,
+            // A level of one node (a chain) never goes parallel: skip the scan.
+            let worth = level.len() > 1 && {
+                let (count, cost) = level
+                    .iter()
+                    .filter(|t| t.domain == d && !t.ended)
+                    .fold((0, 0), |(c, s), t| (c + 1, s + t.cost_ns));
+                count > 1
+                    && match engine.parallel {
+                        Parallel::Off => false,
+                        Parallel::Auto => cost >= PARALLEL_MIN_NS,
+                        Parallel::Always => true,
+                    }
             };
-            if worth && count > 1 {
+            if worth {
                 let (l, r) = level
                     .par_iter_mut()
                     .filter(|t| t.domain == d)
