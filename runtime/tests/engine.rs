@@ -307,3 +307,41 @@ fn video_and_audio_domains_interleave_by_media_time() {
     }
     assert_eq!(s.drops, 0);
 }
+
+#[test]
+fn node_harness_drives_one_node_like_the_engine() {
+    use sluice_runtime::testing::NodeHarness;
+    use sluice_runtime::{AudioFrame, Frame};
+    let r = registry();
+    let mut h = NodeHarness::build(
+        &r,
+        "gain",
+        args(&[("gain", 0.5)]),
+        &[MONO],
+        &[MONO],
+        Settings::default(),
+    )
+    .unwrap();
+    let mut input = AudioFrame::new(1, 480);
+    input.data_mut().fill(2.0);
+    let input = Frame::Audio(input);
+    h.process(&[Some(&input)]);
+    h.set("gain", &Arg::Num(3.0)).unwrap();
+    h.process(&[Some(&input)]);
+    match h.output(0) {
+        Frame::Audio(a) => {
+            assert!(a.data().iter().all(|&x| x == 6.0));
+            assert_eq!(a.time, 10_000_000, "second tick stamped at 10 ms");
+        }
+        other => panic!("not audio: {other:?}"),
+    }
+    assert!(NodeHarness::build(
+        &r,
+        "planned",
+        args(&[]),
+        &[MONO],
+        &[MONO],
+        Settings::default()
+    )
+    .is_err());
+}
