@@ -534,13 +534,27 @@ impl Engine {
     /// or a stop), drains it, finishes every node, and reports.
     pub fn run(mut self) -> Result<Summary, RunError> {
         let started = Instant::now();
-        let tasks = std::mem::take(&mut self.tasks);
-        let (tasks, mut errors) = match self.mode {
-            Mode::AsFastAsPossible => (exec::run_unpaced(&mut self, tasks), Vec::new()),
-            Mode::RealTime => exec::run_realtime(&mut self, tasks),
-        };
+        let mut tasks = std::mem::take(&mut self.tasks);
+        let mut errors = Vec::new();
+        match self.mode {
+            Mode::AsFastAsPossible => {
+                let engine = &mut self;
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    exec::run_unpaced(engine, &mut tasks)
+                }));
+                if ran.is_err() {
+                    // Still finish every node below: files get valid headers
+                    // for what was written before the panic.
+                    errors.push("a node panicked; the run was cut short".to_string());
+                }
+            }
+            Mode::RealTime => {
+                let (t, e) = exec::run_realtime(&mut self, tasks);
+                tasks = t;
+                errors = e;
+            }
+        }
         let wall = started.elapsed();
-        let mut tasks = tasks;
         for t in tasks.iter_mut() {
             if let Err(e) = t.node.finish() {
                 errors.push(format!("node `{}` (kind `{}`): {e}", t.name, t.kind));

@@ -60,13 +60,13 @@ fn duration_reached(duration: Option<u64>, t: u64) -> bool {
 /// here, before the first tick) so a level's fork-join pushes onto the loop
 /// thread's local deque: no global injector queue, whose blocks would be
 /// allocated and freed as jobs pass through it.
-pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task> {
-    let mut state = LoopState::new(engine, &tasks);
+pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) {
+    let mut state = LoopState::new(engine, tasks);
     let widest = engine.levels.iter().map(|l| l.len()).max().unwrap_or(0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if engine.parallel == Parallel::Off || widest < 2 || cores < 2 {
-        unpaced_loop(engine, &mut tasks, &mut state, true);
-        return tasks;
+        unpaced_loop(engine, tasks, &mut state, true);
+        return;
     }
     let hook = engine.hook;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -89,12 +89,11 @@ pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task
                     h(ThreadEvent::Started(ThreadRole::Worker));
                 }
             });
-            pool.install(|| unpaced_loop(engine, &mut tasks, &mut state, false));
+            pool.install(|| unpaced_loop(engine, tasks, &mut state, false));
         }
         // No threads to be had: run on this one.
-        Err(_) => unpaced_loop(engine, &mut tasks, &mut state, true),
+        Err(_) => unpaced_loop(engine, tasks, &mut state, true),
     }
-    tasks
 }
 
 /// What the unpaced loop keeps between ticks, allocated before it starts.

@@ -345,3 +345,42 @@ fn node_harness_drives_one_node_like_the_engine() {
     )
     .is_err());
 }
+
+#[test]
+fn a_panicking_node_still_lets_every_sink_finish() {
+    for realtime in [false, true] {
+        let r = registry();
+        let p = if realtime { "pr" } else { "pu" };
+        let n = |s: &str| format!("{p}_{s}");
+        let mut b = PlanBuilder::new(&r);
+        b.settings(Settings {
+            realtime,
+            ..Settings::default()
+        })
+        .node(
+            &n("src"),
+            "counter",
+            args(&[("id", 1.0), ("count", 100.0)]),
+            &[],
+            &[MONO],
+        )
+        .node(
+            &n("bad"),
+            "panicker",
+            args(&[("at", 10.0)]),
+            &[MONO],
+            &[MONO],
+        )
+        .node(&n("bad_sink"), "collect", args(&[]), &[MONO], &[])
+        .node(&n("disk"), "io_collect", args(&[]), &[MONO], &[])
+        .connect(&n("src"), 0, &n("bad"), 0)
+        .connect(&n("bad"), 0, &n("bad_sink"), 0)
+        .connect(&n("src"), 0, &n("disk"), 0);
+        let mut e = Engine::build(&b.build(), &r).unwrap();
+        e.set_pace_clock(Arc::new(SimClock::new()));
+        let err = e.run().unwrap_err();
+        assert!(err.to_string().contains("panicked"), "{err}");
+        assert!(collected(&n("bad_sink")).finished, "realtime {realtime}");
+        assert!(collected(&n("disk")).finished, "realtime {realtime}");
+    }
+}

@@ -382,6 +382,24 @@ fn build_vprobe(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     Ok(Box::new(VProbe))
 }
 
+/// `panicker(at)`: passes audio through and panics on tick `at` (a node bug).
+struct Panicker {
+    at: u64,
+}
+
+impl Node for Panicker {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        assert!(io.clock().tick != self.at, "panicker: planned failure");
+        Pass.process(io)
+    }
+}
+
+fn build_panicker(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Panicker {
+        at: ctx.args.num("at").unwrap_or(0.0) as u64,
+    }))
+}
+
 /// The test kinds: counter, pass, sum, gain, collect, io_collect, sleepy,
 /// and `planned` (declared, not runnable).
 pub fn registry() -> Registry {
@@ -443,6 +461,10 @@ pub fn registry() -> Registry {
         build_vcounter,
     );
     r.register(sig("vprobe", Role::Sink, false, vec![]), build_vprobe);
+    r.register(
+        sig("panicker", Role::Process, false, vec![param("at", false)]),
+        build_panicker,
+    );
     r.declare(sig("planned", Role::Process, false, vec![]));
     r
 }
