@@ -413,7 +413,7 @@ impl Engine {
                 kind: n.kind.clone(),
                 time: Default::default(),
             });
-            tasks.push(Task::new(TaskParts {
+            let mut task = Task::new(TaskParts {
                 name: n.name.clone(),
                 kind: n.kind.clone(),
                 stat: k,
@@ -425,7 +425,13 @@ impl Engine {
                 outputs: std::mem::take(&mut outputs[i.index()]),
                 rate: settings.rate,
                 frame_samples: settings.frame_samples as usize,
-            }));
+            });
+            // A processing node or sink with nothing connected has nothing to
+            // do, and must not keep an unpaced graph running for ever.
+            if task.is_source() && !matches!(n.role, Role::AudioSource | Role::VideoSource) {
+                task.end();
+            }
+            tasks.push(task);
         }
         let mut levels = Vec::new();
         let mut start = 0;

@@ -384,3 +384,27 @@ fn a_panicking_node_still_lets_every_sink_finish() {
         assert!(collected(&n("disk")).finished, "realtime {realtime}");
     }
 }
+
+#[test]
+fn a_sink_with_nothing_connected_does_not_keep_the_graph_running() {
+    let r = registry();
+    let mut b = PlanBuilder::new(&r);
+    b.node(
+        "lone_src",
+        "counter",
+        args(&[("id", 1.0), ("count", 5.0)]),
+        &[],
+        &[MONO],
+    )
+    .node("lone_sink", "collect", args(&[]), &[MONO], &[])
+    .node("lone_tap", "collect", args(&[]), &[MONO], &[])
+    .connect("lone_src", 0, "lone_tap", 0);
+    let mut plan = b.build();
+    let i = plan.node_by_name("lone_sink").unwrap();
+    plan.graph[i].inputs[0].connected = false;
+    let s = run_graph(&plan, &r).unwrap();
+    assert_eq!(s.ticks, 5);
+    assert!(collected("lone_sink").values.is_empty());
+    assert!(collected("lone_sink").finished);
+    assert_eq!(collected("lone_tap").values.len(), 5);
+}
