@@ -414,6 +414,14 @@ pub fn registry() -> Registry {
         build_counter,
     );
     r.register(sig("pass", Role::Process, false, vec![]), build_pass);
+    let mut io_counter = sig(
+        "io_counter",
+        Role::AudioSource,
+        true,
+        vec![param("id", false), param("count", false)],
+    );
+    io_counter.endless = endless;
+    r.register(io_counter, build_counter);
     r.register(sig("sum", Role::Process, false, vec![]), build_sum);
     r.register(sig("noop", Role::Process, false, vec![]), build_noop);
     r.register(
