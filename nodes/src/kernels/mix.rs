@@ -5,9 +5,9 @@
 //! adds a group of up to [`GROUP`] inputs to it before storing: with a few
 //! dozen streams of one tick (all in cache) that is the fewest loads and
 //! stores; with thousands of streams (far out of cache) the output stays in
-//! L1 while 32 input streams are read front to back at a time, few
-//! enough for the hardware prefetcher to follow. [`accumulate`] adds one
-//! input to an accumulator, for callers that meet their inputs one by one.
+//! L1 and is read and written once per 32 inputs, while those inputs are
+//! read front to back. [`accumulate`] adds one input to an accumulator, for
+//! callers that meet their inputs one by one.
 
 use super::lanes::{load, store, LANES};
 use wide::f32x8;
