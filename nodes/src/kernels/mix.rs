@@ -20,20 +20,33 @@ pub const GROUP: usize = 32;
 /// Writes the sample-wise sum of `inputs` to `out` (zero when there are no
 /// inputs). Every input must be at least as long as `out`.
 pub fn mix_into(out: &mut [f32], inputs: &[&[f32]]) {
-    let Some((first, rest)) = inputs.split_first() else {
+    mix_by(out, inputs.len(), |k| inputs[k]);
+}
+
+/// [`mix_into`] for inputs that are not in one slice: `input(k)` gives
+/// input `k` of `count` (a node's input frames, a bundle's present
+/// streams), so callers need not gather them into a list.
+pub fn mix_by<'a>(out: &mut [f32], count: usize, input: impl Fn(usize) -> &'a [f32]) {
+    if count == 0 {
         out.fill(0.0);
         return;
-    };
-    let mut groups = rest.chunks(GROUP);
-    add_group(out, Some(first), groups.next().unwrap_or(&[]));
-    for group in groups {
-        add_group(out, None, group);
+    }
+    add_group(out, Some(input(0)), 1..count.min(GROUP + 1), &input);
+    let mut k = GROUP + 1;
+    while k < count {
+        add_group(out, None, k..(k + GROUP).min(count), &input);
+        k += GROUP;
     }
 }
 
-/// `out = base + group[0] + group[1] + ...`, in that order; without a
-/// base, `out` itself is the base.
-fn add_group(out: &mut [f32], base: Option<&[f32]>, group: &[&[f32]]) {
+/// `out = base + input(j) + ...` for `j` in `group`, in that order;
+/// without a base, `out` itself is the base.
+fn add_group<'a>(
+    out: &mut [f32],
+    base: Option<&[f32]>,
+    group: std::ops::Range<usize>,
+    input: &impl Fn(usize) -> &'a [f32],
+) {
     let n = out.len();
     let start = |out: &[f32], i: usize| match base {
         Some(b) => load(&b[i..]),
@@ -47,8 +60,8 @@ fn add_group(out: &mut [f32], base: Option<&[f32]>, group: &[&[f32]]) {
             start(out, i + 2 * LANES),
             start(out, i + 3 * LANES),
         ];
-        for x in group {
-            let x = &x[i..i + BLOCK];
+        for j in group.clone() {
+            let x = &input(j)[i..i + BLOCK];
             for (k, a) in acc.iter_mut().enumerate() {
                 *a += load(&x[k * LANES..]);
             }
@@ -60,18 +73,18 @@ fn add_group(out: &mut [f32], base: Option<&[f32]>, group: &[&[f32]]) {
     }
     while i + LANES <= n {
         let mut acc: f32x8 = start(out, i);
-        for x in group {
-            acc += load(&x[i..]);
+        for j in group.clone() {
+            acc += load(&input(j)[i..]);
         }
         store(acc, &mut out[i..]);
         i += LANES;
     }
-    for j in i..n {
-        let mut acc = base.map_or(out[j], |b| b[j]);
-        for x in group {
-            acc += x[j];
+    for t in i..n {
+        let mut acc = base.map_or(out[t], |b| b[t]);
+        for j in group.clone() {
+            acc += input(j)[t];
         }
-        out[j] = acc;
+        out[t] = acc;
     }
 }
 
