@@ -17,8 +17,10 @@
 use super::lanes::{load, store, LANES};
 use wide::f32x8;
 
-/// Output samples kept in registers per pass (four vectors).
-const BLOCK: usize = 4 * LANES;
+/// Vectors of output kept in registers per pass.
+const VECTORS: usize = 4;
+/// Output samples kept in registers per pass.
+const BLOCK: usize = VECTORS * LANES;
 /// Most inputs mixed by the register-blocked walk; more stream through.
 pub const IN_CACHE: usize = 64;
 
@@ -54,12 +56,8 @@ fn add_group<'a>(
     let n = out.len();
     let mut i = 0;
     while i + BLOCK <= n {
-        let mut acc = [
-            load(&base[i..]),
-            load(&base[i + LANES..]),
-            load(&base[i + 2 * LANES..]),
-            load(&base[i + 3 * LANES..]),
-        ];
+        let b = &base[i..i + BLOCK];
+        let mut acc: [f32x8; VECTORS] = std::array::from_fn(|k| load(&b[k * LANES..]));
         for j in group.clone() {
             let x = &input(j)[i..i + BLOCK];
             for (k, a) in acc.iter_mut().enumerate() {
