@@ -38,7 +38,7 @@ fn bench_mix(c: &mut Criterion) {
         let mut out = vec![0.0f32; TICK];
         let mut g = c.benchmark_group(format!("mix_{count}x{TICK}"));
         g.throughput(Throughput::Bytes((count * TICK * 4) as u64));
-        g.bench_function(BenchmarkId::new("simd", "register_blocked"), |b| {
+        g.bench_function(BenchmarkId::new("simd", "mix_into"), |b| {
             b.iter(|| mix_into(black_box(&mut out), black_box(&refs)))
         });
         g.bench_function(BenchmarkId::new("simd", "accumulate"), |b| {

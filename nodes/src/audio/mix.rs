@@ -2,10 +2,10 @@
 
 use crate::kernels::gain::ramp;
 use crate::kernels::limiter::soft_limit;
-use crate::kernels::mix::accumulate;
+use crate::kernels::mix::{accumulate, mix_by};
 use crate::sig::{output, param, signature as sig, variadic_input};
 use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, ParamType, Ports, Role, Signature};
-use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, StreamState};
+use sluice_runtime::{AudioFrame, BuildContext, Flow, Node, NodeError, PortIo, StreamState};
 
 /// The `mix` kind.
 pub fn signature() -> Signature {
@@ -74,7 +74,12 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         .map(|p| p.connected.then_some(p.ty))
         .collect();
     out_type(ctx.args, &types).map_err(NodeError::new)?;
+    let slots = match types.first() {
+        Some(Some(MediaType::Bundle { capacity })) => *capacity as usize,
+        _ => types.len().min(DIRECT),
+    };
     Ok(Box::new(Mix {
+        picks: Vec::with_capacity(slots),
         bundle: matches!(types.first(), Some(Some(MediaType::Bundle { .. }))),
         normalize: ctx.args.bool("normalize").unwrap_or(false),
         limit: ctx.args.bool("limit").unwrap_or(true),
@@ -88,62 +93,66 @@ struct Mix {
     limit: bool,
     /// The normalising gain applied at the end of the last tick.
     gain: f32,
+    /// Indices of the inputs or slots summed this tick (capacity fixed at
+    /// build, so filling it never allocates).
+    picks: Vec<usize>,
 }
+
+/// Audio inputs summed by the register-blocked kernel; inputs past these
+/// (rare) are added one at a time.
+const DIRECT: usize = 64;
 
 impl Mix {
     /// Sums the audio inputs; returns how many were present.
-    fn sum_audio(io: &mut PortIo<'_, '_>) -> usize {
-        let channels = io.audio_out(0).channels();
-        let mut present = 0;
-        for c in 0..channels {
-            let mut first = true;
-            present = 0;
-            for i in 0..io.input_count() {
-                let Some(x) = io.audio_in(i) else { continue };
-                present += 1;
-                if x.channels() != 1 && c >= x.channels() {
-                    continue;
-                }
-                let src = x.channel(if x.channels() == 1 { 0 } else { c });
-                let o = io.audio_out(0).channel_mut(c);
-                if first {
-                    o.copy_from_slice(src);
-                    first = false;
-                } else {
-                    accumulate(o, src);
+    fn sum_audio(&mut self, io: &mut PortIo<'_, '_>) -> usize {
+        let count = io.input_count();
+        let mut frames: [Option<&AudioFrame>; DIRECT] = [None; DIRECT];
+        for (i, f) in frames.iter_mut().enumerate().take(count) {
+            *f = io.audio_in(i);
+        }
+        let present = (0..count).filter(|&i| io.input(i).is_some()).count();
+        for c in 0..io.audio_out(0).channels() {
+            // A mono input goes to every channel; a wider one only to its own.
+            let feeds = |x: &AudioFrame| x.channels() == 1 || c < x.channels();
+            let lane = |x: &'_ AudioFrame| if x.channels() == 1 { 0 } else { c };
+            self.picks.clear();
+            for (i, f) in frames.iter().enumerate() {
+                if f.is_some_and(feeds) {
+                    self.picks.push(i);
                 }
             }
-            if first {
-                io.audio_out(0).channel_mut(c).fill(0.0);
+            let picks = &self.picks;
+            mix_by(io.audio_out(0).channel_mut(c), picks.len(), |k| {
+                let x = frames[picks[k]].expect("picked inputs are present");
+                x.channel(lane(x))
+            });
+            for i in DIRECT..count {
+                if let Some(x) = io.audio_in(i).filter(|x| feeds(x)) {
+                    accumulate(io.audio_out(0).channel_mut(c), x.channel(lane(x)));
+                }
             }
         }
         present
     }
 
     /// Sums the streams of the bundle; returns how many were present.
-    fn sum_bundle(io: &mut PortIo<'_, '_>) -> usize {
+    fn sum_bundle(&mut self, io: &mut PortIo<'_, '_>) -> usize {
         let Some(b) = io.bundle_in(0) else {
             io.audio_out(0).silence();
             return 0;
         };
-        let o = io.audio_out(0).channel_mut(0);
-        let mut first = true;
+        self.picks.clear();
         let mut present = 0;
-        for (_, s) in b.present() {
+        for (i, s) in b.present() {
             present += 1;
-            if s.state == StreamState::Silent {
-                continue;
-            }
-            if first {
-                o.copy_from_slice(s.samples());
-                first = false;
-            } else {
-                accumulate(o, s.samples());
+            if s.state != StreamState::Silent {
+                self.picks.push(i);
             }
         }
-        if first {
-            o.fill(0.0);
-        }
+        let (slots, picks) = (b.slots(), &self.picks);
+        mix_by(io.audio_out(0).channel_mut(0), picks.len(), |k| {
+            slots[picks[k]].samples()
+        });
         present
     }
 }
@@ -151,9 +160,9 @@ impl Mix {
 impl Node for Mix {
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
         let present = if self.bundle {
-            Self::sum_bundle(io)
+            self.sum_bundle(io)
         } else {
-            Self::sum_audio(io)
+            self.sum_audio(io)
         };
         let out = io.audio_out(0);
         if self.normalize {
@@ -206,6 +215,18 @@ mod tests {
         tick(node.as_mut(), &[&m, &s], &mut out, 0);
         assert!(out_audio(&out, 0).channel(0).iter().all(|&x| x == 0.75));
         assert!(out_audio(&out, 0).channel(1).iter().all(|&x| x == -1.25));
+    }
+
+    #[test]
+    fn more_inputs_than_the_kernel_takes_at_once_all_count() {
+        let types = vec![MONO; 70];
+        let h = Harness::new(mix_args(false, false), &types, &[MONO]);
+        let mut node = h.build(build).unwrap();
+        let mut out = h.output_frames();
+        let frames: Vec<Frame> = (0..70).map(|k| audio_frame(&[&[k as f32; 480]])).collect();
+        let refs: Vec<&Frame> = frames.iter().collect();
+        tick(node.as_mut(), &refs, &mut out, 0);
+        assert!(out_audio(&out, 0).channel(0).iter().all(|&x| x == 2415.0));
     }
 
     #[test]
