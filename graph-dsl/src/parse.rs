@@ -16,8 +16,25 @@ use pest::Parser;
 #[grammar = "grammar.pest"]
 struct GraphParser;
 
+/// How deeply `(`, `[` and `{` may nest. The parser and the tree walks
+/// recurse once per level, so input from a fuzzer or a generator could
+/// otherwise exhaust the stack; no real graph comes close.
+const MAX_DEPTH: usize = 64;
+
 /// Parses a whole file.
 pub fn parse_file(text: &str) -> Result<File, Diagnostics> {
+    if let Some(at) = too_deep(text) {
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::error(
+            format!("brackets nested more than {MAX_DEPTH} deep"),
+            Span {
+                start: at,
+                end: at + 1,
+            },
+            "too deep here",
+        ));
+        return Err(d);
+    }
     let mut pairs = GraphParser::parse(Rule::file, text).map_err(|_| syntax_error(text))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let mut errors = Diagnostics::new();
@@ -57,6 +74,9 @@ pub fn parse_file(text: &str) -> Result<File, Diagnostics> {
 /// Parses one value as written in graph text (`12px`, `"a.wav"`, `[a, b]`).
 pub fn parse_one_value(text: &str) -> Result<Value, String> {
     let trimmed = text.trim();
+    if too_deep(trimmed).is_some() {
+        return Err(format!("brackets nested more than {MAX_DEPTH} deep"));
+    }
     let rules = [
         Rule::size,
         Rule::quantity,
@@ -517,6 +537,23 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
         span,
         format!("expected {exp}"),
     )
+}
+
+/// Where brackets first nest deeper than [`MAX_DEPTH`], if they do.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = None;
+    scan_code(text, text.len(), |i, c| match c {
+        '(' | '[' | '{' => {
+            depth += 1;
+            if depth > MAX_DEPTH && at.is_none() {
+                at = Some(i);
+            }
+        }
+        ')' | ']' | '}' => depth = depth.saturating_sub(1),
+        _ => {}
+    });
+    at
 }
 
 fn open_square(text: &str, pos: usize) -> bool {

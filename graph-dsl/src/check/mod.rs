@@ -96,14 +96,14 @@ struct Ctx<'c> {
     conns: Vec<Conn>,
     names: resolve::Names,
     /// Arguments as written, per instance, until stage 2 checks them.
-    pending_args: Vec<Vec<ast::ArgNode>>,
+    pending_args: Vec<&'c [ast::ArgNode]>,
     /// Per instance: a connection into it failed (so its open inputs are
     /// not reported again).
     failed_in: Vec<bool>,
 }
 
 /// Checks a parsed file.
-pub fn check_file(file: &SourceFile, ast: &ast::File, cat: &dyn Catalogue) -> Checked {
+pub fn check_file<'c>(file: &SourceFile, ast: &'c ast::File, cat: &'c dyn Catalogue) -> Checked {
     let mut cx = Ctx {
         cat,
         diags: Diagnostics::new(),
