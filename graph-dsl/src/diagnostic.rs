@@ -135,8 +135,11 @@ impl Diagnostics {
     /// (the CLI passes whether stderr is a terminal).
     pub fn render(&self, file: &SourceFile, color: bool) -> String {
         let mut out = String::new();
+        // One line index for all diagnostics: building it is linear in the
+        // text, so it must not be rebuilt per diagnostic.
+        let mut cache = (file.name.as_str(), Source::from(file.text.as_str()));
         for d in &self.items {
-            out.push_str(&render_one(d, file, color));
+            out.push_str(&render_one(d, file, color, &mut cache));
         }
         out
     }
@@ -157,7 +160,12 @@ fn clamp(span: Span, text: &str) -> std::ops::Range<usize> {
     start..end
 }
 
-fn render_one(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
+fn render_one<'a>(
+    d: &Diagnostic,
+    file: &'a SourceFile,
+    color: bool,
+    cache: &mut (&'a str, Source<&'a str>),
+) -> String {
     let (kind, colour) = match d.severity {
         Severity::Error => ("error", Color::Red),
         Severity::Warning => ("warning", Color::Yellow),
@@ -192,9 +200,7 @@ fn render_one(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
         report = report.with_help(help);
     }
     let mut buf = Vec::new();
-    let written = report
-        .finish()
-        .write((name, Source::from(file.text.as_str())), &mut buf);
+    let written = report.finish().write(cache, &mut buf);
     let text = match written {
         Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
         Err(_) => format!("{kind}: {}\n", d.message),

@@ -342,22 +342,55 @@ fn comments(text: &str) -> Vec<Comment> {
     out
 }
 
-/// Parses again with pest's detailed error tracking (off on the fast path)
-/// and turns the furthest failure into one diagnostic in words.
+/// Every syntax error, not only the first: after each error the line it is
+/// on is blanked (offsets kept) and the text parsed again, until it parses,
+/// an error cannot be isolated to its line, or ten errors are found.
 fn syntax_error(text: &str) -> Diagnostics {
-    use pest::error::{ErrorVariant, InputLocation};
-    pest::set_error_detail(true);
-    let again = GraphParser::parse(Rule::file, text);
-    pest::set_error_detail(false);
     let mut out = Diagnostics::new();
-    let Err(e) = again else {
+    let mut work = text.to_string();
+    let mut last = None;
+    for _ in 0..10 {
+        let Some((d, pos)) = first_syntax_error(&work) else {
+            break;
+        };
+        if last.is_some_and(|l| pos <= l) {
+            break;
+        }
+        last = Some(pos);
+        let stop = d.message.starts_with("unclosed") || d.message.starts_with("unterminated");
+        out.push(d);
+        let line_start = work[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = work[pos..].find('\n').map_or(work.len(), |i| pos + i);
+        let line = &work[line_start..line_end];
+        let balanced = ["()", "[]", "{}"].iter().all(|p| {
+            let [o, c] = [p.as_bytes()[0], p.as_bytes()[1]];
+            line.bytes().filter(|&b| b == o).count() == line.bytes().filter(|&b| b == c).count()
+        });
+        if stop || !balanced || line_end >= work.len() {
+            break;
+        }
+        let blank: String = line.bytes().map(|_| ' ').collect();
+        work.replace_range(line_start..line_end, &blank);
+    }
+    if out.is_empty() {
         out.push(Diagnostic::error(
             "syntax error",
             Span { start: 0, end: 0 },
             "here",
         ));
-        return out;
-    };
+    }
+    out
+}
+
+/// Parses again with pest's detailed error tracking (off on the fast path)
+/// and turns the furthest failure into one diagnostic in words; `None` if
+/// the text parses.
+fn first_syntax_error(text: &str) -> Option<(Diagnostic, usize)> {
+    use pest::error::{ErrorVariant, InputLocation};
+    pest::set_error_detail(true);
+    let again = GraphParser::parse(Rule::file, text);
+    pest::set_error_detail(false);
+    let e = again.err()?;
     let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -382,8 +415,7 @@ fn syntax_error(text: &str) -> Diagnostics {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    out.push(explain(text, pos, &rules, &tokens));
-    out
+    Some((explain(text, pos, &rules, &tokens), pos))
 }
 
 /// What stands at `pos`, in words, and its extent.

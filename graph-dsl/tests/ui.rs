@@ -80,6 +80,7 @@ cases!(
     syntax_missing_node_after_arrow,
     syntax_bad_escape,
     many_errors_one_pass,
+    syntax_several_errors,
 );
 
 #[test]
