@@ -127,7 +127,7 @@ pub fn chains<'c>(cx: &mut Ctx<'c>, file: &'c ast::File) {
     }
 }
 
-fn endpoint<'c>(cx: &mut Ctx<'c>, e: &'c Endpoint, out: &mut Vec<Term>) {
+fn endpoint<'c>(cx: &mut Ctx<'c>, e: &'c Endpoint, out: &mut Vec<Term<'c>>) {
     match e {
         Endpoint::Group(g) => {
             for item in &g.items {
@@ -149,7 +149,7 @@ fn endpoint<'c>(cx: &mut Ctx<'c>, e: &'c Endpoint, out: &mut Vec<Term>) {
             let inst = port_node(cx, &p.node);
             out.push(Term {
                 inst,
-                port: p.port.clone(),
+                port: p.port.as_ref(),
                 span: p.span,
             });
         }

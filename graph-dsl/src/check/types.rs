@@ -35,11 +35,11 @@ pub fn check(cx: &mut Ctx) -> Typed {
         g.add_edge(NodeIndex::new(c.from), NodeIndex::new(c.to), k);
     }
     // Cycles are rare: look for them only when Kahn's order misses nodes.
-    let in_cycle = if order(&g, &HashSet::new()).len() < n {
-        cycles(cx, &g)
-    } else {
-        HashSet::new()
-    };
+    let mut topo = order(&g, &HashSet::new());
+    if topo.len() < n {
+        let in_cycle = cycles(cx, &g);
+        topo = order(&g, &in_cycle);
+    }
     let slot_counts = slot_counts(cx);
     let mut typed = Typed {
         outputs: cx
@@ -55,7 +55,7 @@ pub fn check(cx: &mut Ctx) -> Typed {
     for (k, c) in cx.conns.iter().enumerate() {
         incoming[c.to].push(k);
     }
-    for i in order(&g, &in_cycle) {
+    for i in topo {
         derive(cx, i, &incoming[i], &mut typed);
     }
     typed
