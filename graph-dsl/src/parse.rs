@@ -515,7 +515,14 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
         )
         .with_help("arguments are written `name: value`, as in `tone(freq: 440Hz)`");
     }
-    if before.ends_with("->") {
+    if text[..pos].trim_end().ends_with("->") {
+        // At the end of a line or file, point just after the arrow.
+        let end = text[..pos].trim_end().len();
+        let span = if span.start == span.end && end < pos {
+            Span { start: end, end }
+        } else {
+            span
+        };
         return Diagnostic::error(
             format!("expected a node after `->`, found {what}"),
             span,
@@ -554,6 +561,10 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
         );
     }
     let mut words: Vec<String> = tokens.iter().filter_map(|t| token_words(t)).collect();
+    if let Some(k) = words.iter().position(|w| w == "`_`") {
+        // `_` is how an identifier may start; say so in words.
+        words[k] = "a name".into();
+    }
     if words.is_empty() {
         words = rules
             .iter()

@@ -81,6 +81,7 @@ cases!(
     syntax_bad_escape,
     many_errors_one_pass,
     syntax_several_errors,
+    syntax_arrow_at_end,
 );
 
 #[test]
