@@ -529,6 +529,29 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
             "expected a node, `node.port`, `kind(args)` or `[group]`",
         );
     }
+    if before.ends_with('=') && !inside {
+        return Diagnostic::error(
+            format!("expected a node kind after `=`, found {what}"),
+            span,
+            "expected a node kind",
+        )
+        .with_help("a declaration names a node instance: `x = tone(freq: 440Hz)`");
+    }
+    if let Some(close) = graph_closed_before(text, pos) {
+        return Diagnostic::error(
+            format!("expected the end of the file after the graph, found {what}"),
+            span,
+            "outside the graph",
+        )
+        .with_note_at(
+            Span {
+                start: close,
+                end: close + 1,
+            },
+            "the graph ends here",
+        )
+        .with_help("put every statement inside `graph name { ... }`");
+    }
     if before.ends_with(':') && inside {
         return Diagnostic::error(format!("expected a value, found {what}"), span, "expected a value")
             .with_help("values are numbers with units (`440Hz`, `-12dB`, `10ms`), sizes (`1280x720`), \"strings\", true, false, names or [lists]");
@@ -562,8 +585,13 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
     }
     let mut words: Vec<String> = tokens.iter().filter_map(|t| token_words(t)).collect();
     if let Some(k) = words.iter().position(|w| w == "`_`") {
-        // `_` is how an identifier may start; say so in words.
-        words[k] = "a name".into();
+        // `_` is how an identifier starts or goes on: say "a name" where one
+        // may start, and nothing in the middle of one.
+        if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            words.remove(k);
+        } else {
+            words[k] = "a name".into();
+        }
     }
     if words.is_empty() {
         words = rules
@@ -580,6 +608,27 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
         span,
         format!("expected {exp}"),
     )
+}
+
+/// The `}` that closes a `graph { }` before `pos`, if the text has a header
+/// and it is closed.
+fn graph_closed_before(text: &str, pos: usize) -> Option<usize> {
+    if !text.trim_start().starts_with("graph") {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut close = None;
+    scan_code(text, pos, |i, c| match c {
+        '{' => depth += 1,
+        '}' => {
+            depth -= 1;
+            if depth == 0 {
+                close = Some(i);
+            }
+        }
+        _ => {}
+    });
+    close
 }
 
 /// Where brackets first nest deeper than [`MAX_DEPTH`], if they do.

@@ -82,6 +82,8 @@ cases!(
     many_errors_one_pass,
     syntax_several_errors,
     syntax_arrow_at_end,
+    syntax_statement_after_graph,
+    syntax_decl_without_kind,
 );
 
 #[test]
