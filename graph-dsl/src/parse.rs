@@ -603,11 +603,19 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
     words.sort();
     words.dedup();
     let exp = join_or(&words);
+    let help = if rest.starts_with(',') && !inside && !open_square(text, pos) {
+        Some("to connect several nodes at once, group them: `[a, b] -> mix`".to_string())
+    } else if rest.starts_with([')', ']', '}']) && !words.iter().any(|w| w.contains(&rest[..1])) {
+        Some(format!("this `{}` closes nothing; remove it", &rest[..1]))
+    } else {
+        None
+    };
     Diagnostic::error(
         format!("expected {exp}, found {what}"),
         span,
         format!("expected {exp}"),
     )
+    .with_help_opt(help)
 }
 
 /// The `}` that closes a `graph { }` before `pos`, if the text has a header
