@@ -387,9 +387,17 @@ fn syntax_error(text: &str) -> Diagnostics {
 /// the text parses.
 fn first_syntax_error(text: &str) -> Option<(Diagnostic, usize)> {
     use pest::error::{ErrorVariant, InputLocation};
+    // pest's detail switch is process-wide: one error re-parse at a time,
+    // so a parallel one cannot switch it off halfway (a fast-path parse on
+    // another thread at worst runs a little slower meanwhile).
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = DETAIL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     pest::set_error_detail(true);
     let again = GraphParser::parse(Rule::file, text);
     pest::set_error_detail(false);
+    drop(guard);
     let e = again.err()?;
     let mut pos = match e.location {
         InputLocation::Pos(p) => p,
