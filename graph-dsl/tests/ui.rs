@@ -69,6 +69,7 @@ cases!(
     pairing_unequal,
     connected_to_nothing,
     ports_error,
+    ports_warning,
     frame_not_whole,
     unknown_setting,
     syntax_missing_arrow,

@@ -201,7 +201,7 @@ pub fn values_and_ports(cx: &mut Ctx) {
                     cx.diags.push(Diagnostic::warning(
                         w.clone(),
                         span,
-                        format!("in `{}`", cx.insts[i].name),
+                        format!("reported by `{}` ({})", cx.insts[i].name, sig.kind),
                     ));
                 }
                 cx.insts[i].ports = Some(ports);
