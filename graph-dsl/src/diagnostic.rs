@@ -135,8 +135,11 @@ impl Diagnostics {
     /// (the CLI passes whether stderr is a terminal).
     pub fn render(&self, file: &SourceFile, color: bool) -> String {
         let mut out = String::new();
+        // One line index for all diagnostics: building it is linear in the
+        // text, so it must not be rebuilt per diagnostic.
+        let mut cache = (file.name.as_str(), Source::from(file.text.as_str()));
         for d in &self.items {
-            out.push_str(&render_one(d, file, color));
+            out.push_str(&render_one(d, file, color, &mut cache));
         }
         out
     }
@@ -157,7 +160,12 @@ fn clamp(span: Span, text: &str) -> std::ops::Range<usize> {
     start..end
 }
 
-fn render_one(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
+fn render_one<'a>(
+    d: &Diagnostic,
+    file: &'a SourceFile,
+    color: bool,
+    cache: &mut (&'a str, Source<&'a str>),
+) -> String {
     let (kind, colour) = match d.severity {
         Severity::Error => ("error", Color::Red),
         Severity::Warning => ("warning", Color::Yellow),
@@ -192,44 +200,61 @@ fn render_one(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
         report = report.with_help(help);
     }
     let mut buf = Vec::new();
-    let written = report
-        .finish()
-        .write((name, Source::from(file.text.as_str())), &mut buf);
+    let written = report.finish().write(cache, &mut buf);
     let text = match written {
         Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
         Err(_) => format!("{kind}: {}\n", d.message),
     };
-    let text = text
-        .replace("| Help: ", "| help: ")
-        .replace("Help\u{1b}[0m: ", "help\u{1b}[0m: ");
-    if color {
-        text
-    } else {
-        plain(&text)
-    }
+    rustc_style(&text, color)
 }
 
-/// Without colour: ariadne colours custom report kinds regardless of its
-/// config, so escape sequences are removed here, and so are the trailing
-/// spaces of its label lines.
-fn plain(text: &str) -> String {
+/// Turns ariadne's frame into rustc's layout: the location line
+/// `,-[ file:line:col ]` becomes ` --> file:line:col`, `Help:` becomes
+/// `help:`, the closing `---'` becomes a blank line. Without colour, escape
+/// sequences (ariadne colours custom report kinds regardless of its config)
+/// and trailing spaces are removed.
+fn rustc_style(text: &str, color: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        let mut chars = line.chars();
-        let mut clean = String::with_capacity(line.len());
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for e in chars.by_ref() {
-                    if e.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
+        let clean = strip_ansi(line);
+        let bare = clean.trim();
+        if let Some(loc) = bare.strip_prefix(",-[ ").and_then(|r| r.strip_suffix(" ]")) {
+            let indent = clean.len() - clean.trim_start().len();
+            out.push_str(&" ".repeat(indent.saturating_sub(1)));
+            if color {
+                out.push_str("\u{1b}[1;34m-->\u{1b}[0m ");
             } else {
-                clean.push(c);
+                out.push_str("--> ");
             }
+            out.push_str(loc);
+        } else if !bare.is_empty() && bare.trim_end_matches('\'').chars().all(|c| c == '-') {
+            // ariadne's closing line: rustc separates diagnostics by a blank line.
+        } else if color && bare.starts_with("| Help") {
+            out.push_str(&line.replacen("Help", "help", 1));
+        } else if color {
+            out.push_str(line);
+        } else {
+            out.push_str(clean.trim_end().replace("| Help: ", "| help: ").as_str());
         }
-        out.push_str(clean.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// The line without ANSI escape sequences.
+fn strip_ansi(line: &str) -> String {
+    let mut chars = line.chars();
+    let mut clean = String::with_capacity(line.len());
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for e in chars.by_ref() {
+                if e.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            clean.push(c);
+        }
+    }
+    clean
 }

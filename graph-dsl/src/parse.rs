@@ -16,8 +16,25 @@ use pest::Parser;
 #[grammar = "grammar.pest"]
 struct GraphParser;
 
+/// How deeply `(`, `[` and `{` may nest. The parser and the tree walks
+/// recurse once per level, so input from a fuzzer or a generator could
+/// otherwise exhaust the stack; no real graph comes close.
+const MAX_DEPTH: usize = 64;
+
 /// Parses a whole file.
 pub fn parse_file(text: &str) -> Result<File, Diagnostics> {
+    if let Some(at) = too_deep(text) {
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::error(
+            format!("brackets nested more than {MAX_DEPTH} deep"),
+            Span {
+                start: at,
+                end: at + 1,
+            },
+            "too deep here",
+        ));
+        return Err(d);
+    }
     let mut pairs = GraphParser::parse(Rule::file, text).map_err(|_| syntax_error(text))?;
     let file = pairs.next().expect("the file rule always yields one pair");
     let mut errors = Diagnostics::new();
@@ -57,6 +74,9 @@ pub fn parse_file(text: &str) -> Result<File, Diagnostics> {
 /// Parses one value as written in graph text (`12px`, `"a.wav"`, `[a, b]`).
 pub fn parse_one_value(text: &str) -> Result<Value, String> {
     let trimmed = text.trim();
+    if too_deep(trimmed).is_some() {
+        return Err(format!("brackets nested more than {MAX_DEPTH} deep"));
+    }
     let rules = [
         Rule::size,
         Rule::quantity,
@@ -322,22 +342,63 @@ fn comments(text: &str) -> Vec<Comment> {
     out
 }
 
-/// Parses again with pest's detailed error tracking (off on the fast path)
-/// and turns the furthest failure into one diagnostic in words.
+/// Every syntax error, not only the first: after each error the line it is
+/// on is blanked (offsets kept) and the text parsed again, until it parses,
+/// an error cannot be isolated to its line, or ten errors are found.
 fn syntax_error(text: &str) -> Diagnostics {
-    use pest::error::{ErrorVariant, InputLocation};
-    pest::set_error_detail(true);
-    let again = GraphParser::parse(Rule::file, text);
-    pest::set_error_detail(false);
     let mut out = Diagnostics::new();
-    let Err(e) = again else {
+    let mut work = text.to_string();
+    let mut last = None;
+    for _ in 0..10 {
+        let Some((d, pos)) = first_syntax_error(&work) else {
+            break;
+        };
+        if last.is_some_and(|l| pos <= l) {
+            break;
+        }
+        last = Some(pos);
+        let stop = d.message.starts_with("unclosed") || d.message.starts_with("unterminated");
+        out.push(d);
+        let line_start = work[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = work[pos..].find('\n').map_or(work.len(), |i| pos + i);
+        let line = &work[line_start..line_end];
+        let balanced = ["()", "[]", "{}"].iter().all(|p| {
+            let [o, c] = [p.as_bytes()[0], p.as_bytes()[1]];
+            line.bytes().filter(|&b| b == o).count() == line.bytes().filter(|&b| b == c).count()
+        });
+        if stop || !balanced || line_end >= work.len() {
+            break;
+        }
+        let blank: String = line.bytes().map(|_| ' ').collect();
+        work.replace_range(line_start..line_end, &blank);
+    }
+    if out.is_empty() {
         out.push(Diagnostic::error(
             "syntax error",
             Span { start: 0, end: 0 },
             "here",
         ));
-        return out;
-    };
+    }
+    out
+}
+
+/// Parses again with pest's detailed error tracking (off on the fast path)
+/// and turns the furthest failure into one diagnostic in words; `None` if
+/// the text parses.
+fn first_syntax_error(text: &str) -> Option<(Diagnostic, usize)> {
+    use pest::error::{ErrorVariant, InputLocation};
+    // pest's detail switch is process-wide: one error re-parse at a time,
+    // so a parallel one cannot switch it off halfway (a fast-path parse on
+    // another thread at worst runs a little slower meanwhile).
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = DETAIL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pest::set_error_detail(true);
+    let again = GraphParser::parse(Rule::file, text);
+    pest::set_error_detail(false);
+    drop(guard);
+    let e = again.err()?;
     let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -362,8 +423,7 @@ fn syntax_error(text: &str) -> Diagnostics {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    out.push(explain(text, pos, &rules, &tokens));
-    out
+    Some((explain(text, pos, &rules, &tokens), pos))
 }
 
 /// What stands at `pos`, in words, and its extent.
@@ -463,12 +523,42 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
         )
         .with_help("arguments are written `name: value`, as in `tone(freq: 440Hz)`");
     }
-    if before.ends_with("->") {
+    if text[..pos].trim_end().ends_with("->") {
+        // At the end of a line or file, point just after the arrow.
+        let end = text[..pos].trim_end().len();
+        let span = if span.start == span.end && end < pos {
+            Span { start: end, end }
+        } else {
+            span
+        };
         return Diagnostic::error(
             format!("expected a node after `->`, found {what}"),
             span,
             "expected a node, `node.port`, `kind(args)` or `[group]`",
         );
+    }
+    if before.ends_with('=') && !inside {
+        return Diagnostic::error(
+            format!("expected a node kind after `=`, found {what}"),
+            span,
+            "expected a node kind",
+        )
+        .with_help("a declaration names a node instance: `x = tone(freq: 440Hz)`");
+    }
+    if let Some(close) = graph_closed_before(text, pos) {
+        return Diagnostic::error(
+            format!("expected the end of the file after the graph, found {what}"),
+            span,
+            "outside the graph",
+        )
+        .with_note_at(
+            Span {
+                start: close,
+                end: close + 1,
+            },
+            "the graph ends here",
+        )
+        .with_help("put every statement inside `graph name { ... }`");
     }
     if before.ends_with(':') && inside {
         return Diagnostic::error(format!("expected a value, found {what}"), span, "expected a value")
@@ -502,6 +592,15 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
         );
     }
     let mut words: Vec<String> = tokens.iter().filter_map(|t| token_words(t)).collect();
+    if let Some(k) = words.iter().position(|w| w == "`_`") {
+        // `_` is how an identifier starts or goes on: say "a name" where one
+        // may start, and nothing in the middle of one.
+        if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            words.remove(k);
+        } else {
+            words[k] = "a name".into();
+        }
+    }
     if words.is_empty() {
         words = rules
             .iter()
@@ -512,11 +611,57 @@ fn explain(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnos
     words.sort();
     words.dedup();
     let exp = join_or(&words);
+    let help = if rest.starts_with(',') && !inside && !open_square(text, pos) {
+        Some("to connect several nodes at once, group them: `[a, b] -> mix`".to_string())
+    } else if rest.starts_with([')', ']', '}']) && !words.iter().any(|w| w.contains(&rest[..1])) {
+        Some(format!("this `{}` closes nothing; remove it", &rest[..1]))
+    } else {
+        None
+    };
     Diagnostic::error(
         format!("expected {exp}, found {what}"),
         span,
         format!("expected {exp}"),
     )
+    .with_help_opt(help)
+}
+
+/// The `}` that closes a `graph { }` before `pos`, if the text has a header
+/// and it is closed.
+fn graph_closed_before(text: &str, pos: usize) -> Option<usize> {
+    if !text.trim_start().starts_with("graph") {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut close = None;
+    scan_code(text, pos, |i, c| match c {
+        '{' => depth += 1,
+        '}' => {
+            depth -= 1;
+            if depth == 0 {
+                close = Some(i);
+            }
+        }
+        _ => {}
+    });
+    close
+}
+
+/// Where brackets first nest deeper than [`MAX_DEPTH`], if they do.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = None;
+    scan_code(text, text.len(), |i, c| match c {
+        '(' | '[' | '{' => {
+            depth += 1;
+            if depth > MAX_DEPTH && at.is_none() {
+                at = Some(i);
+            }
+        }
+        ')' | ']' | '}' => depth = depth.saturating_sub(1),
+        _ => {}
+    });
+    at
 }
 
 fn open_square(text: &str, pos: usize) -> bool {

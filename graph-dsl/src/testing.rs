@@ -28,7 +28,7 @@ impl Catalogue for TestCatalogue {
 
 /// The test catalogue: tone, gain, mix, participants, dominant, unmix,
 /// meter, wav_out, video_test, blur, background_blur, overlay, y4m_out,
-/// convert, remix, null, events_out, pan.
+/// convert, remix, null, events_out, pan, wav_in.
 pub fn catalogue() -> TestCatalogue {
     let list = vec![
         tone(),
@@ -49,6 +49,7 @@ pub fn catalogue() -> TestCatalogue {
         null(),
         events_out(),
         pan(),
+        wav_in(),
     ];
     let mut names: Vec<String> = list.iter().map(|s| s.kind.clone()).collect();
     names.sort();
@@ -601,4 +602,31 @@ fn pan() -> Signature {
             Some(Arg::Num(0.0)),
         )],
     )
+}
+
+fn wav_in() -> Signature {
+    Signature {
+        io: true,
+        ..sig(
+            "wav_in",
+            "Audio from a WAV file (a missing file is a warning at check time).",
+            Role::AudioSource,
+            |a| {
+                let path = a.str("path").unwrap_or("");
+                let mut warnings = Vec::new();
+                if path != "-" && !std::path::Path::new(path).exists() {
+                    warnings.push(format!("input file `{path}` does not exist (yet)"));
+                }
+                Ok(Ports {
+                    outputs: vec![output(
+                        "out",
+                        OutType::Fixed(MediaType::Audio { channels: 1 }),
+                    )],
+                    inputs: Vec::new(),
+                    warnings,
+                })
+            },
+            vec![req("path", ParamType::Path)],
+        )
+    }
 }

@@ -300,3 +300,16 @@ fn parse_value_and_normalize_value_agree_with_the_checker() {
     assert!(parse_value("12 dB").is_err());
     assert!(parse_value("10s").is_ok());
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let text = format!(
+        "tone -> {}null{} -> null\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let c = check(&SourceFile::new("deep.sluice", text), &testing::catalogue());
+    let d = c.diagnostics.iter().next().expect("an error");
+    assert_eq!(d.message, "brackets nested more than 64 deep");
+    assert!(sluice_dsl::parse_value(&"[".repeat(100_000)).is_err());
+}

@@ -160,6 +160,29 @@ proptest! {
         let file = SourceFile::new("g.sluice", g.text.as_str());
         let before = check(&file, &cat);
         prop_assert!(before.plan.is_some(), "generated graph invalid:\n{}\n{}", g.text, before.diagnostics.render(&file, false));
+        let plan = before.plan.as_ref().expect("checked above");
+        let n = plan.graph.node_count();
+        let mut pos = vec![usize::MAX; n];
+        for (k, i) in plan.order.iter().enumerate() {
+            pos[i.index()] = k;
+        }
+        let mut level = vec![usize::MAX; n];
+        for (l, nodes) in plan.levels.iter().enumerate() {
+            for i in nodes {
+                level[i.index()] = l;
+            }
+        }
+        prop_assert!(pos.iter().all(|&p| p < n), "order holds every node once");
+        prop_assert!(level.iter().all(|&l| l < plan.levels.len()), "every node has a level");
+        for e in plan.graph.edge_indices() {
+            let (a, b) = plan.graph.edge_endpoints(e).expect("edge");
+            prop_assert!(pos[a.index()] < pos[b.index()], "order is topological");
+            prop_assert!(level[a.index()] < level[b.index()], "levels respect edges");
+            prop_assert_eq!(plan.graph[a].domain, plan.graph[b].domain, "one domain along an edge");
+            let w = plan.graph[e];
+            prop_assert_eq!(plan.graph[a].outputs[w.from_port].ty, w.ty);
+            prop_assert_eq!(plan.graph[b].inputs[w.to_port].ty, w.ty);
+        }
         let formatted = format(&file).expect("valid text formats");
         let again = SourceFile::new("g.sluice", formatted.as_str());
         let after = check(&again, &cat);

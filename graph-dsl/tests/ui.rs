@@ -69,6 +69,7 @@ cases!(
     pairing_unequal,
     connected_to_nothing,
     ports_error,
+    ports_warning,
     frame_not_whole,
     unknown_setting,
     syntax_missing_arrow,
@@ -80,6 +81,10 @@ cases!(
     syntax_missing_node_after_arrow,
     syntax_bad_escape,
     many_errors_one_pass,
+    syntax_several_errors,
+    syntax_arrow_at_end,
+    syntax_statement_after_graph,
+    syntax_decl_without_kind,
 );
 
 #[test]

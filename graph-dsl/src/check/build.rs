@@ -17,7 +17,7 @@ pub fn plan(cx: &mut Ctx, name: String, typed: Typed) -> Plan {
         cx.insts.len() + typed.conversions.len(),
         cx.conns.len() + typed.conversions.len(),
     );
-    for (i, inst) in cx.insts.iter().enumerate() {
+    for (i, inst) in cx.insts.iter_mut().enumerate() {
         let ports = inst
             .ports
             .as_ref()
@@ -47,17 +47,18 @@ pub fn plan(cx: &mut Ctx, name: String, typed: Typed) -> Plan {
                 connected: true,
             })
             .collect();
+        let endless = (inst.sig.endless)(&inst.args);
         g.add_node(PlanNode {
-            name: inst.name.clone(),
-            kind: inst.kind.clone(),
-            args: inst.args.clone(),
+            name: std::mem::take(&mut inst.name),
+            kind: std::mem::take(&mut inst.kind),
+            args: std::mem::take(&mut inst.args),
             inputs,
             outputs,
             role: inst.sig.role,
             io: inst.sig.io,
             domain: None,
             inserted: false,
-            endless: (inst.sig.endless)(&inst.args),
+            endless,
             span: inst.span,
         });
     }

@@ -48,9 +48,9 @@ struct Inst<'c> {
 /// One side of a connection as written: an instance (or `None` when it
 /// failed to resolve) and an optional port name.
 #[derive(Clone)]
-struct Term {
+struct Term<'c> {
     inst: Option<usize>,
-    port: Option<ast::Ident>,
+    port: Option<&'c ast::Ident>,
     span: Span,
 }
 
@@ -92,18 +92,18 @@ struct Ctx<'c> {
     settings: Settings,
     insts: Vec<Inst<'c>>,
     /// Each chain as a list of endpoints, each a list of terms.
-    chains: Vec<Vec<Vec<Term>>>,
+    chains: Vec<Vec<Vec<Term<'c>>>>,
     conns: Vec<Conn>,
     names: resolve::Names,
     /// Arguments as written, per instance, until stage 2 checks them.
-    pending_args: Vec<Vec<ast::ArgNode>>,
+    pending_args: Vec<&'c [ast::ArgNode]>,
     /// Per instance: a connection into it failed (so its open inputs are
     /// not reported again).
     failed_in: Vec<bool>,
 }
 
 /// Checks a parsed file.
-pub fn check_file(file: &SourceFile, ast: &ast::File, cat: &dyn Catalogue) -> Checked {
+pub fn check_file<'c>(file: &SourceFile, ast: &'c ast::File, cat: &'c dyn Catalogue) -> Checked {
     let mut cx = Ctx {
         cat,
         diags: Diagnostics::new(),
@@ -115,6 +115,14 @@ pub fn check_file(file: &SourceFile, ast: &ast::File, cat: &dyn Catalogue) -> Ch
         pending_args: Vec::new(),
         failed_in: Vec::new(),
     };
+    // Every statement makes at most a few instances and connections;
+    // reserving up front avoids moving large vectors while they grow.
+    let n = ast.stmts.len();
+    cx.insts.reserve(n);
+    cx.pending_args.reserve(n);
+    cx.chains.reserve(n);
+    cx.conns.reserve(2 * n);
+    cx.names.taken.reserve(n);
     if let Some(h) = &ast.header {
         cx.settings = settings::check(&h.args, &mut cx.diags);
     }

@@ -69,7 +69,7 @@ fn new_inst<'c>(
     name: String,
     sig: &'c Signature,
     span: Span,
-    args: &[ArgNode],
+    args: &'c [ArgNode],
 ) -> usize {
     cx.insts.push(Inst {
         name,
@@ -80,12 +80,12 @@ fn new_inst<'c>(
         ports: None,
         used: false,
     });
-    cx.pending_args.push(args.to_vec());
+    cx.pending_args.push(args);
     cx.insts.len() - 1
 }
 
 /// Stage 1a: every `name = kind(...)`.
-pub fn declarations(cx: &mut Ctx, file: &ast::File) {
+pub fn declarations<'c>(cx: &mut Ctx<'c>, file: &'c ast::File) {
     for stmt in &file.stmts {
         let Stmt::Decl(d) = stmt else { continue };
         if let Some((_, first)) = cx.names.declared.get(&d.name.name) {
@@ -111,7 +111,7 @@ pub fn declarations(cx: &mut Ctx, file: &ast::File) {
 }
 
 /// Stage 1b: every chain's endpoints, creating anonymous instances.
-pub fn chains(cx: &mut Ctx, file: &ast::File) {
+pub fn chains<'c>(cx: &mut Ctx<'c>, file: &'c ast::File) {
     for stmt in &file.stmts {
         let Stmt::Chain(c) = stmt else { continue };
         let items = c
@@ -127,7 +127,7 @@ pub fn chains(cx: &mut Ctx, file: &ast::File) {
     }
 }
 
-fn endpoint(cx: &mut Ctx, e: &Endpoint, out: &mut Vec<Term>) {
+fn endpoint<'c>(cx: &mut Ctx<'c>, e: &'c Endpoint, out: &mut Vec<Term<'c>>) {
     match e {
         Endpoint::Group(g) => {
             for item in &g.items {
@@ -149,7 +149,7 @@ fn endpoint(cx: &mut Ctx, e: &Endpoint, out: &mut Vec<Term>) {
             let inst = port_node(cx, &p.node);
             out.push(Term {
                 inst,
-                port: p.port.clone(),
+                port: p.port.as_ref(),
                 span: p.span,
             });
         }
@@ -158,7 +158,7 @@ fn endpoint(cx: &mut Ctx, e: &Endpoint, out: &mut Vec<Term>) {
 
 /// A name in a chain: a declared instance, or a kind (a new anonymous
 /// instance with default parameters).
-fn port_node(cx: &mut Ctx, node: &ast::Ident) -> Option<usize> {
+fn port_node<'c>(cx: &mut Ctx<'c>, node: &ast::Ident) -> Option<usize> {
     if let Some((inst, _)) = cx.names.declared.get(&node.name) {
         return *inst;
     }
@@ -201,7 +201,7 @@ pub fn values_and_ports(cx: &mut Ctx) {
                     cx.diags.push(Diagnostic::warning(
                         w.clone(),
                         span,
-                        format!("in `{}`", cx.insts[i].name),
+                        format!("reported by `{}` ({})", cx.insts[i].name, sig.kind),
                     ));
                 }
                 cx.insts[i].ports = Some(ports);

@@ -5,7 +5,7 @@ use super::{Conversion, Ctx};
 use crate::diagnostic::Diagnostic;
 use crate::signature::{Accepts, MediaType, OutType, PixelFormat, VideoType};
 use crate::value::{Arg, Args};
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -34,7 +34,12 @@ pub fn check(cx: &mut Ctx) -> Typed {
     for (k, c) in cx.conns.iter().enumerate() {
         g.add_edge(NodeIndex::new(c.from), NodeIndex::new(c.to), k);
     }
-    let in_cycle = cycles(cx, &g);
+    // Cycles are rare: look for them only when Kahn's order misses nodes.
+    let mut topo = order(&g, &HashSet::new());
+    if topo.len() < n {
+        let in_cycle = cycles(cx, &g);
+        topo = order(&g, &in_cycle);
+    }
     let slot_counts = slot_counts(cx);
     let mut typed = Typed {
         outputs: cx
@@ -50,17 +55,20 @@ pub fn check(cx: &mut Ctx) -> Typed {
     for (k, c) in cx.conns.iter().enumerate() {
         incoming[c.to].push(k);
     }
-    for i in order(&g, &in_cycle) {
+    for i in topo {
         derive(cx, i, &incoming[i], &mut typed);
     }
     typed
 }
 
-/// Reports each cycle (one per strongly connected component) and returns
-/// the instances on cycles.
+/// Reports each cycle (one per strongly connected component; Kosaraju's
+/// algorithm, which is iterative, so deep graphs cannot overflow the stack)
+/// and returns the instances on cycles.
 fn cycles(cx: &mut Ctx, g: &DiGraph<(), usize>) -> HashSet<usize> {
     let mut on_cycle = HashSet::new();
-    for scc in tarjan_scc(g) {
+    let mut sccs = kosaraju_scc(g);
+    sccs.sort_by_key(|c| c.iter().min().copied());
+    for scc in sccs {
         let self_loop = scc.len() == 1 && g.find_edge(scc[0], scc[0]).is_some();
         if scc.len() < 2 && !self_loop {
             continue;
@@ -199,9 +207,20 @@ fn fit(accepts: &Accepts, ty: &MediaType) -> Fit {
 /// Types one instance: checks each connected input, plans conversions,
 /// then derives its outputs.
 fn derive(cx: &mut Ctx, i: usize, incoming: &[usize], typed: &mut Typed) {
-    let Some(ports) = cx.insts[i].ports.clone() else {
+    let Some(ports) = cx.insts[i].ports.take() else {
         return;
     };
+    derive_with(cx, i, &ports, incoming, typed);
+    cx.insts[i].ports = Some(ports);
+}
+
+fn derive_with(
+    cx: &mut Ctx,
+    i: usize,
+    ports: &crate::signature::Ports,
+    incoming: &[usize],
+    typed: &mut Typed,
+) {
     let counts = typed.slot_counts[i].clone();
     let base: Vec<usize> = counts
         .iter()
