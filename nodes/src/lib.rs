@@ -4,11 +4,14 @@
 
 #![deny(missing_docs)]
 
+pub mod acs;
 pub mod sig;
 
 use sluice_runtime::Registry;
 
 /// The registry of every standard node kind.
 pub fn registry() -> Registry {
-    Registry::new()
+    let mut r = Registry::new();
+    acs::register(&mut r);
+    r
 }
