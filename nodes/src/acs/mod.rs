@@ -15,6 +15,7 @@ pub mod jitter;
 pub mod outbound;
 pub mod protocol;
 pub mod resample;
+pub mod server;
 pub mod timestamp;
 
 use sluice_runtime::Registry;
