@@ -28,6 +28,8 @@ enum Command {
     Dot(cli::source::GraphArgs),
     /// List node kinds, or describe one.
     Nodes(cli::nodes::NodesArgs),
+    /// List sound devices (for `mic` and `speaker`).
+    Devices(cli::devices::DevicesArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +41,6 @@ fn main() -> ExitCode {
         Command::Plan(a) => cli::plan::main(a),
         Command::Dot(a) => cli::dot::main(a),
         Command::Nodes(a) => cli::nodes::main(a),
+        Command::Devices(a) => cli::devices::main(a),
     }
 }

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod acs;
+pub mod live;
 pub mod sig;
 
 use sluice_runtime::Registry;
@@ -13,5 +14,6 @@ use sluice_runtime::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     acs::register(&mut r);
+    live::register(&mut r);
     r
 }

@@ -2,6 +2,7 @@
 //! or stdin.
 
 pub mod check;
+pub mod devices;
 pub mod dot;
 pub mod fmt;
 pub mod nodes;
