@@ -1,5 +1,7 @@
-//! `sluice fmt`.
+//! `sluice fmt`: the canonical text to stdout; `--write` rewrites the file,
+//! `--check` exits 1 when it is not in canonical form.
 
+use super::source::{fail, read_path, report};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +20,44 @@ pub struct FmtArgs {
 }
 
 /// Runs `sluice fmt`.
-pub fn main(_args: FmtArgs) -> ExitCode {
-    eprintln!("error: `sluice fmt` is not implemented yet");
-    ExitCode::from(2)
+pub fn main(args: FmtArgs) -> ExitCode {
+    let file = match read_path(&args.file) {
+        Ok(f) => f,
+        Err(e) => {
+            fail(&e);
+            return ExitCode::from(1);
+        }
+    };
+    let formatted = match sluice_dsl::format(&file) {
+        Ok(t) => t,
+        Err(d) => {
+            report(&d, &file);
+            return ExitCode::from(1);
+        }
+    };
+    if args.check {
+        if formatted == file.text {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "`{}` is not formatted; run `sluice fmt --write {}`",
+            file.name, file.name
+        );
+        return ExitCode::from(1);
+    }
+    if args.write {
+        if args.file.as_os_str() == "-" {
+            fail("--write needs a file, not stdin");
+            return ExitCode::from(1);
+        }
+        if formatted != file.text {
+            if let Err(e) = std::fs::write(&args.file, &formatted) {
+                fail(&format!("cannot write `{}`: {e}", file.name));
+                return ExitCode::from(1);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    print!("{formatted}");
+    ExitCode::SUCCESS
 }

@@ -1,5 +1,6 @@
-//! `sluice nodes`.
+//! `sluice nodes`: the catalogue, generated from the signatures.
 
+use super::source::fail;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -14,7 +15,26 @@ pub struct NodesArgs {
 }
 
 /// Runs `sluice nodes`.
-pub fn main(_args: NodesArgs) -> ExitCode {
-    eprintln!("error: `sluice nodes` is not implemented yet");
-    ExitCode::from(2)
+pub fn main(args: NodesArgs) -> ExitCode {
+    let registry = sluice_nodes::registry();
+    if args.markdown {
+        print!("{}", sluice_dsl::markdown(&registry));
+        return ExitCode::SUCCESS;
+    }
+    match &args.kind {
+        None => {
+            print!("{}", sluice_dsl::list_kinds(&registry));
+            ExitCode::SUCCESS
+        }
+        Some(kind) => match sluice_dsl::describe_kind(&registry, kind) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                fail(&e);
+                ExitCode::from(1)
+            }
+        },
+    }
 }

@@ -1,7 +1,10 @@
-//! Where graph text comes from: a file, `-` (stdin) or `-e 'text'`.
+//! Where graph text comes from: a file, `-` (stdin) or `-e 'text'`; and how
+//! diagnostics reach the user (stderr, coloured only on a terminal).
 
 use clap::Args;
-use std::path::PathBuf;
+use sluice_dsl::{Diagnostics, SourceFile};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 /// A graph given as a file, `-` for stdin, or inline with `-e`.
 #[derive(Args, Debug, Clone)]
@@ -12,4 +15,80 @@ pub struct GraphArgs {
     /// Graph text on the command line instead of a file.
     #[arg(short = 'e', long = "expr", conflicts_with = "file")]
     pub expr: Option<String>,
+}
+
+impl GraphArgs {
+    /// Reads the graph text.
+    pub fn read(&self) -> Result<SourceFile, String> {
+        match (&self.expr, &self.file) {
+            (Some(text), _) => Ok(SourceFile::new("<expr>", text.as_str())),
+            (None, Some(path)) => read_path(path),
+            (None, None) => Err("give a graph file, `-` for stdin, or -e 'text'".into()),
+        }
+    }
+}
+
+/// Reads a graph file, or stdin for `-`.
+pub fn read_path(path: &Path) -> Result<SourceFile, String> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        return Ok(SourceFile::new("<stdin>", text));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+/// Prints diagnostics to stderr, coloured when stderr is a terminal.
+pub fn report(diagnostics: &Diagnostics, file: &SourceFile) {
+    if !diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            diagnostics.render(file, std::io::stderr().is_terminal())
+        );
+    }
+}
+
+/// `error: could not check ... due to N errors`, rustc's closing line.
+pub fn summary(file: &SourceFile, diagnostics: &Diagnostics) {
+    let (e, w) = (diagnostics.error_count(), diagnostics.warning_count());
+    let plural = |n: usize, s: &str| format!("{n} {s}{}", if n == 1 { "" } else { "s" });
+    if e > 0 {
+        let warn = if w > 0 {
+            format!("; {} emitted", plural(w, "warning"))
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "error: `{}` is not a valid graph: {}{warn}",
+            file.name,
+            plural(e, "error")
+        );
+    } else if w > 0 {
+        eprintln!("warning: `{}`: {} emitted", file.name, plural(w, "warning"));
+    }
+}
+
+/// Prints an error that has no place in graph text.
+pub fn fail(message: &str) {
+    eprintln!("error: {message}");
+}
+
+/// Reads and checks a graph, printing diagnostics; the plan if valid.
+pub fn checked(args: &GraphArgs) -> Option<sluice_dsl::Plan> {
+    let file = match args.read() {
+        Ok(f) => f,
+        Err(e) => {
+            fail(&e);
+            return None;
+        }
+    };
+    let registry = sluice_nodes::registry();
+    let checked = sluice_dsl::check(&file, &registry);
+    report(&checked.diagnostics, &file);
+    summary(&file, &checked.diagnostics);
+    checked.plan
 }

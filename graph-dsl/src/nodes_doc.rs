@@ -1,0 +1,209 @@
+//! `sluice nodes`: the catalogue, generated from the signatures (so the
+//! documentation cannot drift from what the checker accepts).
+
+use crate::normalize::{expected, show};
+use crate::signature::{Catalogue, OutType, ParamSig, ParamType, Ports, Role, Signature};
+use crate::suggest;
+use crate::value::{Arg, Args};
+use std::fmt::Write;
+
+fn role_text(r: Role) -> &'static str {
+    match r {
+        Role::AudioSource => "audio source",
+        Role::VideoSource => "video source",
+        Role::Process => "process",
+        Role::Sink => "sink",
+    }
+}
+
+fn first_line(doc: &str) -> &str {
+    doc.lines().next().unwrap_or("")
+}
+
+/// One line per kind: name, role and the first line of its doc.
+pub fn list_kinds(cat: &dyn Catalogue) -> String {
+    let kinds = cat.kinds();
+    let width = kinds.iter().map(|k| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for k in kinds {
+        if let Some(s) = cat.signature(k) {
+            let _ = writeln!(
+                out,
+                "{k:<width$}  {:<12}  {}",
+                role_text(s.role),
+                first_line(&s.doc)
+            );
+        }
+    }
+    out
+}
+
+fn default_text(p: &ParamSig) -> String {
+    match (&p.default, &p.ty) {
+        (None, _) if p.required => "required".into(),
+        (None, _) => "optional".into(),
+        (Some(Arg::Num(v)), ParamType::Quantity { kind, .. }) => show(*v, *kind),
+        (Some(a), _) => arg_text(a),
+    }
+}
+
+fn arg_text(a: &Arg) -> String {
+    match a {
+        Arg::Num(v) => format!("{v}"),
+        Arg::Size(w, h) => format!("{w}x{h}"),
+        Arg::Str(s) => format!("{s:?}"),
+        Arg::Bool(b) => b.to_string(),
+        Arg::Enum(s) => s.clone(),
+        Arg::List(l) => format!(
+            "[{}]",
+            l.iter().map(arg_text).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn range_text(t: &ParamType) -> String {
+    match t {
+        ParamType::Quantity { kind, min, max } => {
+            format!("{} .. {}", show(*min, *kind), show(*max, *kind))
+        }
+        ParamType::Int { min, max } => format!("{min} .. {max}"),
+        ParamType::Size { max } => format!("1x1 .. {max}x{max}"),
+        _ => String::new(),
+    }
+}
+
+/// Ports with the defaults filled in, when they do not depend on a
+/// required parameter.
+fn default_ports(s: &Signature) -> Option<Ports> {
+    if s.params.iter().any(|p| p.required) {
+        return None;
+    }
+    let mut args = Args::default();
+    for p in &s.params {
+        if let Some(d) = &p.default {
+            args.set(&p.name, d.clone());
+        }
+    }
+    (s.ports)(&args).ok()
+}
+
+fn ports_lines(s: &Signature) -> Vec<String> {
+    let Some(ports) = default_ports(s) else {
+        return vec!["ports depend on the arguments".into()];
+    };
+    let mut out = Vec::new();
+    for p in &ports.inputs {
+        out.push(format!(
+            "in  `{}`{}: {}{}",
+            p.name,
+            if p.variadic { "*" } else { "" },
+            p.accepts,
+            if p.required { "" } else { " (optional)" }
+        ));
+    }
+    for o in &ports.outputs {
+        let ty = match o.ty {
+            OutType::Fixed(t) => t.to_string(),
+            OutType::SameAs(i) => format!("same type as input {i}"),
+            OutType::Derived(_) => "computed from the inputs and arguments".into(),
+        };
+        out.push(format!("out `{}`: {ty}", o.name));
+    }
+    out
+}
+
+/// The full description of one kind, or an error with a suggestion.
+pub fn describe_kind(cat: &dyn Catalogue, kind: &str) -> Result<String, String> {
+    let Some(s) = cat.signature(kind) else {
+        let hint = suggest::help(kind, cat.kinds())
+            .unwrap_or_else(|| "`sluice nodes` lists every kind".into());
+        return Err(format!("unknown node kind `{kind}`; {hint}"));
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}{})",
+        s.kind,
+        role_text(s.role),
+        if s.io { ", does I/O" } else { "" }
+    );
+    let _ = writeln!(out, "  {}", s.doc.replace('\n', "\n  "));
+    let _ = writeln!(out, "ports:");
+    for l in ports_lines(s) {
+        let _ = writeln!(out, "  {l}");
+    }
+    if !s.params.is_empty() {
+        let _ = writeln!(out, "params:");
+        for p in &s.params {
+            let range = range_text(&p.ty);
+            let _ = writeln!(
+                out,
+                "  {}: {} [{}]{}{}  {}",
+                p.name,
+                expected(&p.ty),
+                default_text(p),
+                if range.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {range}")
+                },
+                if p.live { " live" } else { "" },
+                p.doc
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The catalogue as Markdown (docs/nodes.md).
+pub fn markdown(cat: &dyn Catalogue) -> String {
+    let mut out = String::from(
+        "# Node catalogue\n\nGenerated by `sluice nodes --markdown` from the node signatures.\n\n| node | role | summary |\n|---|---|---|\n",
+    );
+    let kinds = cat.kinds();
+    for k in &kinds {
+        if let Some(s) = cat.signature(k) {
+            let _ = writeln!(
+                out,
+                "| [`{k}`](#{k}) | {} | {} |",
+                role_text(s.role),
+                first_line(&s.doc)
+            );
+        }
+    }
+    for k in &kinds {
+        let Some(s) = cat.signature(k) else { continue };
+        let _ = write!(out, "\n## {k}\n\n{}\n\n", s.doc);
+        let _ = writeln!(
+            out,
+            "Role: {}{}.\n",
+            role_text(s.role),
+            if s.io {
+                " (does file or socket I/O)"
+            } else {
+                ""
+            }
+        );
+        for l in ports_lines(s) {
+            let _ = writeln!(out, "- {l}");
+        }
+        if !s.params.is_empty() {
+            out.push_str(
+                "\n| param | type | default | range | live | |\n|---|---|---|---|---|---|\n",
+            );
+            for p in &s.params {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} | {} |",
+                    p.name,
+                    expected(&p.ty).replace('|', "\\|"),
+                    default_text(p),
+                    range_text(&p.ty),
+                    if p.live { "yes" } else { "" },
+                    p.doc.replace('|', "\\|")
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,325 @@
+//! Checking one value against a parameter's type, unit and range, and
+//! normalising it to the base unit nodes receive.
+
+use crate::signature::{ParamSig, ParamType};
+use crate::suggest::did_you_mean;
+use crate::value::{Arg, Unit, UnitKind, Value};
+
+/// A value check failure: the headline, and a fix to try.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueError {
+    /// What is wrong, naming the parameter.
+    pub message: String,
+    /// What the caret says.
+    pub label: String,
+    /// A fix to try.
+    pub help: Option<String>,
+}
+
+impl ValueError {
+    fn new(message: String, label: impl Into<String>, help: Option<String>) -> Self {
+        ValueError {
+            message,
+            label: label.into(),
+            help,
+        }
+    }
+
+    /// Headline and help in one line (for the command line's `--set`).
+    pub fn one_line(&self) -> String {
+        match &self.help {
+            Some(h) => format!("{} ({}; {h})", self.message, self.label),
+            None => format!("{} ({})", self.message, self.label),
+        }
+    }
+}
+
+/// Checks `value` against `param` and normalises it.
+pub fn check_value(param: &ParamSig, value: &Value) -> Result<Arg, ValueError> {
+    check_typed(&param.name, &param.ty, value)
+}
+
+fn check_typed(name: &str, ty: &ParamType, value: &Value) -> Result<Arg, ValueError> {
+    match (ty, value) {
+        (ParamType::Quantity { kind, min, max }, Value::Number { value, unit }) => {
+            quantity(name, *kind, *min, *max, *value, *unit)
+        }
+        (ParamType::Int { min, max }, Value::Number { value, unit }) => {
+            integer(name, *min, *max, *value, *unit)
+        }
+        (ParamType::Size { max }, Value::Size { w, h }) => {
+            if *w == 0 || *h == 0 || *w > *max || *h > *max {
+                Err(ValueError::new(
+                    format!("`{name}` is out of range"),
+                    format!("{w}x{h} is not between 1x1 and {max}x{max}"),
+                    None,
+                ))
+            } else {
+                Ok(Arg::Size(*w, *h))
+            }
+        }
+        (ParamType::Str, Value::Str(s)) | (ParamType::Path, Value::Str(s)) => {
+            Ok(Arg::Str(s.clone()))
+        }
+        (ParamType::Str, Value::Ident(s)) => Ok(Arg::Str(s.clone())),
+        (ParamType::Path, Value::Ident(s)) => Err(ValueError::new(
+            format!("`{name}` takes a path in quotes"),
+            "a bare name",
+            Some(format!("write `\"{s}\"`")),
+        )),
+        (ParamType::Bool, Value::Bool(b)) => Ok(Arg::Bool(*b)),
+        (ParamType::Enum(choices), Value::Ident(s)) => {
+            if choices.iter().any(|c| c == s) {
+                Ok(Arg::Enum(s.clone()))
+            } else {
+                let help = did_you_mean(s, choices.iter().copied())
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .unwrap_or_else(|| format!("choose one of: {}", choices.join(", ")));
+                Err(ValueError::new(
+                    format!("`{s}` is not a choice of `{name}`"),
+                    format!("expected {}", choices.join(" | ")),
+                    Some(help),
+                ))
+            }
+        }
+        (ParamType::Enum(choices), Value::Str(s)) if choices.iter().any(|c| c == s) => {
+            Err(ValueError::new(
+                format!("`{name}` takes a name, not a string"),
+                "a string",
+                Some(format!("write `{s}` without quotes")),
+            ))
+        }
+        (ParamType::List(item), Value::List(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                check_typed(name, item, v).map_err(|mut e| {
+                    e.label = format!("item {}: {}", i + 1, e.label);
+                    e
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Arg::List),
+        (ty, v) => Err(wrong_type(name, ty, v)),
+    }
+}
+
+fn wrong_type(name: &str, ty: &ParamType, v: &Value) -> ValueError {
+    let help = match (ty, v) {
+        (ParamType::Str, Value::Number { .. }) | (ParamType::Path, Value::Number { .. }) => {
+            Some("put text in double quotes".to_string())
+        }
+        (ParamType::List(_), _) => Some("write a list in brackets: `[a, b]`".to_string()),
+        (ParamType::Enum(c), _) => Some(format!("choose one of: {}", c.join(", "))),
+        (_, Value::Str(s)) => match crate::parse::parse_one_value(s) {
+            Ok(inner) if !matches!(inner, Value::Ident(_)) => {
+                Some(format!("write it without quotes: `{}`", s.trim()))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    ValueError::new(
+        format!(
+            "`{name}` expects {}, found {}",
+            expected(ty),
+            describe_value(v)
+        ),
+        format!("expected {}", expected(ty)),
+        help,
+    )
+}
+
+/// The kind of value a parameter type expects, in words.
+pub fn expected(ty: &ParamType) -> String {
+    match ty {
+        ParamType::Quantity { kind, .. } => match kind {
+            UnitKind::Time => "a time".into(),
+            UnitKind::Frequency => "a frequency".into(),
+            UnitKind::Level => "a level in dB".into(),
+            UnitKind::Angle => "an angle".into(),
+            UnitKind::Pixels => "a length in px".into(),
+            UnitKind::Fps => "a frame rate".into(),
+            UnitKind::Ratio => "a ratio".into(),
+            UnitKind::Count => "a number".into(),
+        },
+        ParamType::Int { .. } => "a whole number".into(),
+        ParamType::Size { .. } => "a size like 1280x720".into(),
+        ParamType::Str => "a string".into(),
+        ParamType::Path => "a path string".into(),
+        ParamType::Bool => "true or false".into(),
+        ParamType::Enum(c) => format!("one of {}", c.join(", ")),
+        ParamType::List(t) => format!("a list of {}", plural(t)),
+    }
+}
+
+fn plural(t: &ParamType) -> String {
+    match t {
+        ParamType::Str => "strings".into(),
+        ParamType::Quantity { .. } | ParamType::Int { .. } => "numbers".into(),
+        other => format!("({})", expected(other)),
+    }
+}
+
+/// A value's kind in words, for "found ..." messages.
+pub fn describe_value(v: &Value) -> String {
+    match v {
+        Value::Number { unit: None, value } => format!("the number `{value}`"),
+        Value::Number {
+            unit: Some(u),
+            value,
+        } => {
+            let what = match u.kind() {
+                UnitKind::Time => "a time",
+                UnitKind::Frequency => "a frequency",
+                UnitKind::Level => "a level",
+                UnitKind::Angle => "an angle",
+                UnitKind::Pixels => "a length",
+                UnitKind::Fps => "a frame rate",
+                UnitKind::Ratio => "a ratio",
+                UnitKind::Count => "a number",
+            };
+            format!("{what} `{value}{u}`")
+        }
+        Value::Size { w, h } => format!("the size `{w}x{h}`"),
+        Value::Str(s) => format!("the string {s:?}"),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Ident(s) => format!("the name `{s}`"),
+        Value::List(_) => "a list".into(),
+    }
+}
+
+fn quantity(
+    name: &str,
+    kind: UnitKind,
+    min: f64,
+    max: f64,
+    value: f64,
+    unit: Option<Unit>,
+) -> Result<Arg, ValueError> {
+    let base = match unit {
+        Some(u) if u.kind() == kind => value * u.to_base(),
+        Some(u) => {
+            let help = kind.suggested_unit().map(|s| {
+                format!(
+                    "`{name}` takes {}: write it like `{}`",
+                    expected_quantity(kind),
+                    example(kind, s)
+                )
+            });
+            return Err(ValueError::new(
+                format!(
+                    "`{name}` expects {}, found {}",
+                    expected_quantity(kind),
+                    describe_value(&Value::Number {
+                        value,
+                        unit: Some(u)
+                    })
+                ),
+                format!("`{u}` is not a unit of {}", expected_quantity(kind)),
+                help,
+            ));
+        }
+        None if kind.bare_ok() => value,
+        None => {
+            let s = kind
+                .suggested_unit()
+                .expect("kinds that need a unit suggest one");
+            return Err(ValueError::new(
+                format!("`{name}` needs a unit"),
+                format!("{} without a unit", expected_quantity(kind)),
+                Some(format!("write `{value}{s}`")),
+            ));
+        }
+    };
+    if !(min..=max).contains(&base) {
+        return Err(ValueError::new(
+            format!("`{name}` is out of range"),
+            format!(
+                "{} is not between {} and {}",
+                show(base, kind),
+                show(min, kind),
+                show(max, kind)
+            ),
+            None,
+        ));
+    }
+    Ok(Arg::Num(base))
+}
+
+fn expected_quantity(kind: UnitKind) -> String {
+    expected(&ParamType::Quantity {
+        kind,
+        min: 0.0,
+        max: 0.0,
+    })
+}
+
+fn example(kind: UnitKind, unit: Unit) -> String {
+    let n = match kind {
+        UnitKind::Time => "10",
+        UnitKind::Frequency => "440",
+        UnitKind::Level => "-6",
+        UnitKind::Angle => "30",
+        UnitKind::Pixels => "16",
+        UnitKind::Fps => "30",
+        UnitKind::Ratio => "50",
+        UnitKind::Count => "1",
+    };
+    format!("{n}{unit}")
+}
+
+fn integer(
+    name: &str,
+    min: i64,
+    max: i64,
+    value: f64,
+    unit: Option<Unit>,
+) -> Result<Arg, ValueError> {
+    if let Some(u) = unit {
+        return Err(ValueError::new(
+            format!("`{name}` is a count and takes no unit"),
+            format!("remove `{u}`"),
+            Some(format!("write `{value}`")),
+        ));
+    }
+    if value.fract() != 0.0 {
+        return Err(ValueError::new(
+            format!("`{name}` expects a whole number, found `{value}`"),
+            "not a whole number",
+            None,
+        ));
+    }
+    if value < min as f64 || value > max as f64 {
+        return Err(ValueError::new(
+            format!("`{name}` is out of range"),
+            format!("{value} is not between {min} and {max}"),
+            None,
+        ));
+    }
+    Ok(Arg::Num(value))
+}
+
+/// A normalised quantity in a readable unit (`0.01` seconds is `10ms`).
+pub fn show(base: f64, kind: UnitKind) -> String {
+    let r = |v: f64| {
+        let s = format!("{:.6}", v);
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" {
+            "0".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    match kind {
+        UnitKind::Time if base.abs() < 1.0 && base != 0.0 => format!("{}ms", r(base * 1e3)),
+        UnitKind::Time => format!("{}s", r(base)),
+        UnitKind::Frequency if base.abs() >= 1000.0 => format!("{}kHz", r(base / 1e3)),
+        UnitKind::Frequency => format!("{}Hz", r(base)),
+        UnitKind::Level => format!("{}dB", r(base)),
+        UnitKind::Angle => format!("{}deg", r(base)),
+        UnitKind::Pixels => format!("{}px", r(base)),
+        UnitKind::Fps => format!("{}fps", r(base)),
+        UnitKind::Ratio | UnitKind::Count => r(base),
+    }
+}

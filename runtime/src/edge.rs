@@ -1,0 +1,317 @@
+//! Edges: wait-free single-producer single-consumer rings of frame handles.
+//!
+//! An output port owns a [`Pool`] and one ring per edge leaving it. A tick
+//! takes a free frame from the pool, lets the node write it, then pushes its
+//! slot index (a `u32` handle, never the frame) to every edge with room: a
+//! fan-out of `n` shares one frame among `n` readers. Each reader releases
+//! its handle after use and the last release returns the frame to the pool.
+//! Nothing here allocates after [`connect`].
+//!
+//! A full ring never blocks the producer: the frame is dropped for that edge
+//! only and the edge's drop counter goes up (policy [`Policy::DropNewest`]).
+//! Edges between clock domains use [`Policy::Latest`]: the reader takes the
+//! newest frame available and keeps it until a newer one arrives (video
+//! frames held across audio ticks, the latest levels for a video overlay).
+
+use crate::frame::Frame;
+use crate::pool::Pool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What an edge does with frames its reader has not taken yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    /// Every frame is read once, in order; when the ring is full the new
+    /// frame is dropped for this edge and counted.
+    #[default]
+    DropNewest,
+    /// The reader takes the newest frame and holds it until a newer one
+    /// arrives; older queued frames are skipped (counted as skipped).
+    Latest,
+}
+
+/// How one edge is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeSpec {
+    /// Frames the ring can queue.
+    pub capacity: usize,
+    /// What happens to frames the reader has not taken.
+    pub policy: Policy,
+}
+
+/// State both ends of an edge see, readable by stats from any thread.
+#[derive(Debug)]
+pub struct EdgeShared {
+    ended: AtomicBool,
+    drops: AtomicU64,
+    skipped: AtomicU64,
+    capacity: usize,
+}
+
+impl EdgeShared {
+    /// Frames dropped because the ring was full.
+    pub fn drops(&self) -> u64 {
+        self.drops.load(Ordering::Relaxed)
+    }
+
+    /// Frames a [`Policy::Latest`] reader skipped for a newer one.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Ring capacity in frames.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Whether the producer has sent its last frame.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+}
+
+struct Tx {
+    ring: rtrb::Producer<u32>,
+    shared: Arc<EdgeShared>,
+}
+
+/// The producer side of an output port: its pool and its outgoing edges.
+pub struct Output {
+    pool: Arc<Pool>,
+    edges: Box<[Tx]>,
+    cursor: usize,
+    current: Option<u32>,
+}
+
+/// What an input holds after [`Input::poll`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Poll {
+    /// A frame is held and can be read.
+    Ready,
+    /// No frame yet; the producer is still running.
+    Empty,
+    /// The producer has ended and every frame it sent has been read.
+    Ended,
+}
+
+/// The consumer side of one edge.
+pub struct Input {
+    ring: rtrb::Consumer<u32>,
+    pool: Arc<Pool>,
+    shared: Arc<EdgeShared>,
+    held: Option<u32>,
+    ended: bool,
+    policy: Policy,
+}
+
+/// Builds an output port feeding `edges`: a pool sized so a free frame is
+/// always there (each edge holds at most its capacity plus the one its reader
+/// holds, and the producer writes one more) and one ring per edge. Allocates:
+/// build time only.
+pub fn connect(proto: &Frame, edges: &[EdgeSpec]) -> (Output, Vec<Input>) {
+    let pool_len = edges.iter().map(|e| e.capacity + 1).sum::<usize>() + 1;
+    let pool = Arc::new(Pool::new(proto, pool_len));
+    let mut txs = Vec::with_capacity(edges.len());
+    let mut rxs = Vec::with_capacity(edges.len());
+    for spec in edges {
+        let (tx, rx) = rtrb::RingBuffer::new(spec.capacity.max(1));
+        let shared = Arc::new(EdgeShared {
+            ended: AtomicBool::new(false),
+            drops: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            capacity: spec.capacity.max(1),
+        });
+        txs.push(Tx {
+            ring: tx,
+            shared: shared.clone(),
+        });
+        rxs.push(Input {
+            ring: rx,
+            pool: pool.clone(),
+            shared,
+            held: None,
+            ended: false,
+            policy: spec.policy,
+        });
+    }
+    let out = Output {
+        pool,
+        edges: txs.into_boxed_slice(),
+        cursor: 0,
+        current: None,
+    };
+    (out, rxs)
+}
+
+impl Output {
+    /// Takes a free frame to write this tick (the same one until
+    /// [`Output::publish`] or [`Output::abandon`]). `None` only if every
+    /// frame is still held, which the pool size rules out.
+    pub fn frame_mut(&mut self) -> Option<&mut Frame> {
+        let ptr = self.frame_ptr()?;
+        // SAFETY: `frame_ptr` returns the slot this producer has taken and
+        // not shared; `&mut self` makes this the only access.
+        Some(unsafe { &mut *ptr })
+    }
+
+    /// Raw form of [`Output::frame_mut`], for lending several outputs to one
+    /// node call at once. The pointer stays valid and exclusive until
+    /// `publish` or `abandon`.
+    pub(crate) fn frame_ptr(&mut self) -> Option<*mut Frame> {
+        if self.current.is_none() {
+            self.current = self.pool.take(&mut self.cursor);
+        }
+        let i = self.current?;
+        // SAFETY: `i` was taken from the pool by this, its only producer, and
+        // is not shared until `publish`.
+        Some(unsafe { self.pool.frame_mut(i) })
+    }
+
+    /// Whether every edge can take one more frame (non-real-time nodes wait
+    /// for room instead of dropping).
+    pub fn has_room(&self) -> bool {
+        self.edges.iter().all(|e| !e.ring.is_full())
+    }
+
+    /// Sends the written frame to every edge with room, dropping it (and
+    /// counting the drop) on full ones. Returns how many edges took it.
+    pub fn publish(&mut self) -> usize {
+        let Some(i) = self.current.take() else {
+            return 0;
+        };
+        // Only this producer pushes, so a ring that is not full now will
+        // accept the push below.
+        let room = self.edges.iter().filter(|e| !e.ring.is_full()).count();
+        self.pool.share(i, room as u32);
+        for e in self.edges.iter_mut() {
+            if e.ring.push(i).is_err() {
+                e.shared.drops.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        room
+    }
+
+    /// Gives back the frame taken this tick without sending it.
+    pub fn abandon(&mut self) {
+        self.current = None;
+    }
+
+    /// Marks every edge ended: readers see [`Poll::Ended`] once they have
+    /// read the frames already sent.
+    pub fn end(&mut self) {
+        self.abandon();
+        for e in self.edges.iter() {
+            e.shared.ended.store(true, Ordering::Release);
+        }
+    }
+
+    /// The pool behind this port.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// Number of edges leaving this port.
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+}
+
+impl Input {
+    /// Takes a frame from the ring if none is held (the newest one for a
+    /// [`Policy::Latest`] edge) and says whether one is held now.
+    pub fn poll(&mut self) -> Poll {
+        if self.ended {
+            return Poll::Ended;
+        }
+        // Read `ended` before popping: if it was set, every push happened
+        // before, so an empty ring really is the end.
+        let producer_ended = self.shared.ended.load(Ordering::Acquire);
+        match self.policy {
+            Policy::DropNewest => {
+                if self.held.is_none() {
+                    self.held = self.ring.pop().ok();
+                }
+            }
+            Policy::Latest => {
+                while let Ok(i) = self.ring.pop() {
+                    if let Some(old) = self.held.replace(i) {
+                        self.pool.release(old);
+                        self.shared.skipped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        match self.held {
+            Some(_) => Poll::Ready,
+            None if producer_ended => {
+                self.ended = true;
+                Poll::Ended
+            }
+            None => Poll::Empty,
+        }
+    }
+
+    /// The held frame, if any.
+    pub fn frame(&self) -> Option<&Frame> {
+        // SAFETY: a held index carries one of the slot's reader counts until
+        // `consumed`/`close` release it.
+        self.held.map(|i| unsafe { self.pool.frame(i) })
+    }
+
+    /// Marks the held frame as read: released now, except on a
+    /// [`Policy::Latest`] edge whose producer is live, which keeps it until
+    /// a newer one arrives.
+    pub fn consumed(&mut self) {
+        let keep = self.policy == Policy::Latest && !self.shared.ended.load(Ordering::Acquire);
+        if !keep {
+            if let Some(i) = self.held.take() {
+                self.pool.release(i);
+            }
+        }
+    }
+
+    /// Releases everything: the held frame and any frames still queued.
+    pub fn close(&mut self) {
+        if let Some(i) = self.held.take() {
+            self.pool.release(i);
+        }
+        while let Ok(i) = self.ring.pop() {
+            self.pool.release(i);
+        }
+        self.ended = true;
+    }
+
+    /// Counters shared with the producer.
+    pub fn shared(&self) -> &Arc<EdgeShared> {
+        &self.shared
+    }
+
+    /// The pool the frames come from.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Output")
+            .field("pool", &self.pool)
+            .field("edges", &self.edges.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("shared", &self.shared)
+            .field("held", &self.held)
+            .finish()
+    }
+}

@@ -1,0 +1,376 @@
+//! Run statistics: per-node processing time, ticks, drops and xruns, kept in
+//! preallocated atomics so another thread can read them while the graph runs
+//! (`sluice run --stats=live`) and the processing threads never allocate.
+
+use crate::edge::EdgeShared;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Sub-buckets per power of two: values are kept within 1/8 (12.5%).
+const SUB_BITS: u32 = 3;
+const SUB: u64 = 1 << SUB_BITS;
+/// Enough buckets for any `u64` nanosecond count.
+const BUCKETS: usize = ((64 - SUB_BITS as usize) + 1) * SUB as usize;
+
+/// A log-bucketed histogram of nanosecond durations with one writer.
+///
+/// Buckets are powers of two split in eight, so a percentile is exact to
+/// within 12.5%. The writer uses plain loads and stores (no read-modify-write
+/// instructions: only one thread records a given node); readers on other
+/// threads see counts that are at most one sample behind.
+pub struct Histogram {
+    buckets: Box<[AtomicU64]>,
+    count: AtomicU64,
+    max: AtomicU64,
+    sum: AtomicU64,
+}
+
+fn bucket_of(v: u64) -> usize {
+    if v < SUB {
+        return v as usize;
+    }
+    let exp = 63 - v.leading_zeros();
+    let mantissa = (v >> (exp - SUB_BITS)) & (SUB - 1);
+    ((exp - SUB_BITS + 1) as u64 * SUB + mantissa) as usize
+}
+
+/// The largest value that falls in bucket `b`.
+fn bucket_high(b: usize) -> u64 {
+    let b = b as u64;
+    if b < SUB {
+        return b;
+    }
+    let exp = b / SUB + SUB_BITS as u64 - 1;
+    let mantissa = b % SUB;
+    let low = (1u64 << exp) | (mantissa << (exp - SUB_BITS as u64));
+    low.saturating_add((1u64 << (exp - SUB_BITS as u64)) - 1)
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::new()
+    }
+}
+
+impl Histogram {
+    /// An empty histogram (allocates: build time only).
+    pub fn new() -> Histogram {
+        Histogram {
+            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            max: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one duration in nanoseconds. Single writer only.
+    pub fn record(&self, ns: u64) {
+        let b = &self.buckets[bucket_of(ns)];
+        b.store(b.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.sum
+            .store(self.sum.load(Ordering::Relaxed) + ns, Ordering::Relaxed);
+        if ns > self.max.load(Ordering::Relaxed) {
+            self.max.store(ns, Ordering::Relaxed);
+        }
+        self.count
+            .store(self.count.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Largest sample.
+    pub fn max(&self) -> u64 {
+        self.max.load(Ordering::Relaxed)
+    }
+
+    /// Sum of all samples (for the mean).
+    pub fn sum(&self) -> u64 {
+        self.sum.load(Ordering::Relaxed)
+    }
+
+    /// The `q`-quantile (0..=1): the upper edge of the bucket holding it,
+    /// capped at the maximum seen.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let total: u64 = self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += b.load(Ordering::Relaxed);
+            if seen >= rank {
+                return bucket_high(i).min(self.max());
+            }
+        }
+        self.max()
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram")
+            .field("count", &self.count())
+            .field("p50", &self.quantile(0.5))
+            .field("max", &self.max())
+            .finish()
+    }
+}
+
+/// Live counters of one node.
+#[derive(Debug)]
+pub struct NodeStats {
+    /// Instance name.
+    pub name: String,
+    /// Node kind.
+    pub kind: String,
+    /// Time spent per `process` call (including its ports' hand-off).
+    pub time: Histogram,
+}
+
+/// Live counters of one edge.
+#[derive(Debug)]
+pub struct EdgeStats {
+    /// `from.port -> to.slot`, for tables.
+    pub label: String,
+    /// Counters shared with the edge's two ends.
+    pub shared: Arc<EdgeShared>,
+}
+
+/// Everything a run counts, shared between the engine's threads and readers.
+#[derive(Debug)]
+pub struct Stats {
+    /// Per node, in plan order.
+    pub nodes: Vec<NodeStats>,
+    /// Per edge.
+    pub edges: Vec<EdgeStats>,
+    ticks: AtomicU64,
+    media_time: AtomicU64,
+    xruns: AtomicU64,
+}
+
+impl Stats {
+    pub(crate) fn new(nodes: Vec<NodeStats>, edges: Vec<EdgeStats>) -> Stats {
+        Stats {
+            nodes,
+            edges,
+            ticks: AtomicU64::new(0),
+            media_time: AtomicU64::new(0),
+            xruns: AtomicU64::new(0),
+        }
+    }
+
+    /// Ticks run so far (every clock domain together).
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    /// Media time reached, in nanoseconds (the furthest domain).
+    pub fn media_time(&self) -> u64 {
+        self.media_time.load(Ordering::Relaxed)
+    }
+
+    /// Ticks that finished after their deadline (real-time executor).
+    pub fn xruns(&self) -> u64 {
+        self.xruns.load(Ordering::Relaxed)
+    }
+
+    /// Frames dropped on full rings, over every edge.
+    pub fn drops(&self) -> u64 {
+        self.edges.iter().map(|e| e.shared.drops()).sum()
+    }
+
+    pub(crate) fn tick(&self, end_time: u64) {
+        self.ticks.fetch_add(1, Ordering::Relaxed);
+        self.media_time.fetch_max(end_time, Ordering::Relaxed);
+    }
+
+    pub(crate) fn xrun(&self) {
+        self.xruns.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A table of per-node times, drops and xruns, for `--stats`.
+    pub fn table(&self) -> String {
+        use fmt::Write;
+        let mut s = String::new();
+        let w = self
+            .nodes
+            .iter()
+            .map(|n| n.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:<10} {:>9} {:>10} {:>10} {:>10}",
+            "node", "kind", "calls", "p50", "p99", "max"
+        );
+        for n in &self.nodes {
+            let _ = writeln!(
+                s,
+                "{:<w$}  {:<10} {:>9} {:>10} {:>10} {:>10}",
+                n.name,
+                n.kind,
+                n.time.count(),
+                fmt_ns(n.time.quantile(0.5)),
+                fmt_ns(n.time.quantile(0.99)),
+                fmt_ns(n.time.max()),
+            );
+        }
+        for e in self.edges.iter().filter(|e| e.shared.drops() > 0) {
+            let _ = writeln!(s, "drops on {}: {}", e.label, e.shared.drops());
+        }
+        let _ = writeln!(
+            s,
+            "ticks {}, drops {}, xruns {}",
+            self.ticks(),
+            self.drops(),
+            self.xruns()
+        );
+        s
+    }
+}
+
+/// A duration in ns, µs or ms, whichever reads best.
+pub fn fmt_ns(ns: u64) -> String {
+    match ns {
+        0..=9_999 => format!("{ns} ns"),
+        10_000..=9_999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        _ => format!("{:.2} ms", ns as f64 / 1e6),
+    }
+}
+
+/// Per-node figures at the end of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeSummary {
+    /// Instance name.
+    pub name: String,
+    /// Node kind.
+    pub kind: String,
+    /// `process` calls.
+    pub calls: u64,
+    /// Median time per call, ns.
+    pub p50_ns: u64,
+    /// 99th percentile, ns.
+    pub p99_ns: u64,
+    /// Slowest call, ns.
+    pub max_ns: u64,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Ticks run (every clock domain together).
+    pub ticks: u64,
+    /// Media time covered.
+    pub media_time: Duration,
+    /// Wall-clock time the run took.
+    pub wall_time: Duration,
+    /// Media time per wall time (above 1: faster than real time).
+    pub realtime_factor: f64,
+    /// Frames dropped on full rings.
+    pub drops: u64,
+    /// Late ticks.
+    pub xruns: u64,
+    /// Whether the run was stopped (Ctrl-C, `stop()`) rather than ending.
+    pub stopped: bool,
+    /// Per node, in plan order.
+    pub nodes: Vec<NodeSummary>,
+    /// Drops per edge label, for edges that dropped.
+    pub edge_drops: Vec<(String, u64)>,
+}
+
+impl Summary {
+    pub(crate) fn from_stats(stats: &Stats, wall: Duration, stopped: bool) -> Summary {
+        let media = Duration::from_nanos(stats.media_time());
+        let wall_s = wall.as_secs_f64();
+        Summary {
+            ticks: stats.ticks(),
+            media_time: media,
+            wall_time: wall,
+            realtime_factor: if wall_s > 0.0 {
+                media.as_secs_f64() / wall_s
+            } else {
+                f64::INFINITY
+            },
+            drops: stats.drops(),
+            xruns: stats.xruns(),
+            stopped,
+            nodes: stats
+                .nodes
+                .iter()
+                .map(|n| NodeSummary {
+                    name: n.name.clone(),
+                    kind: n.kind.clone(),
+                    calls: n.time.count(),
+                    p50_ns: n.time.quantile(0.5),
+                    p99_ns: n.time.quantile(0.99),
+                    max_ns: n.time.max(),
+                })
+                .collect(),
+            edge_drops: stats
+                .edges
+                .iter()
+                .filter(|e| e.shared.drops() > 0)
+                .map(|e| (e.label.clone(), e.shared.drops()))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ticks, {:.3} s of media in {:.3} s ({:.1}x real time), {} drops, {} xruns{}",
+            self.ticks,
+            self.media_time.as_secs_f64(),
+            self.wall_time.as_secs_f64(),
+            self.realtime_factor,
+            self.drops,
+            self.xruns,
+            if self.stopped { " (stopped)" } else { "" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_tight() {
+        let mut last = 0;
+        for v in (0..100_000u64).chain([u64::MAX / 3, u64::MAX]) {
+            let b = bucket_of(v);
+            assert!(b >= last, "bucket of {v} went backwards");
+            assert!(b < BUCKETS);
+            last = b;
+            let hi = bucket_high(b);
+            assert!(hi >= v, "bucket {b} high {hi} below {v}");
+            assert!(
+                hi as f64 <= v as f64 * 1.125 + 1.0,
+                "bucket too wide at {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles_within_an_eighth() {
+        let h = Histogram::new();
+        for v in 1..=1000u64 {
+            h.record(v * 100);
+        }
+        let p50 = h.quantile(0.5) as f64;
+        assert!((50_000.0..=50_000.0 * 1.125).contains(&p50), "p50 {p50}");
+        let p99 = h.quantile(0.99) as f64;
+        assert!((99_000.0..=99_000.0 * 1.125).contains(&p99), "p99 {p99}");
+        assert_eq!(h.max(), 100_000);
+        assert_eq!(h.count(), 1000);
+    }
+}

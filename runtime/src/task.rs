@@ -1,0 +1,259 @@
+//! A node at run time: the node, its ports' edge ends, and the one step the
+//! executors call per tick. Nothing here allocates after build.
+
+use crate::edge::{Input, Output, Poll};
+use crate::frame::Frame;
+use crate::node::{Clock, Flow, Node, PortIo};
+use sluice_dsl::Domain;
+
+/// A clock domain's tick arithmetic, exact in integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DomainClock {
+    pub domain: Domain,
+    /// Tick `k` starts at `k * num / den` nanoseconds.
+    num: u128,
+    den: u128,
+}
+
+impl DomainClock {
+    pub fn new(domain: Domain, rate: u32, frame_samples: u32) -> DomainClock {
+        let (num, den) = match domain {
+            Domain::Audio => (frame_samples as u128 * 1_000_000_000, rate.max(1) as u128),
+            Domain::Video { fps_num, fps_den } => {
+                (fps_den as u128 * 1_000_000_000, fps_num.max(1) as u128)
+            }
+        };
+        DomainClock { domain, num, den }
+    }
+
+    /// Start of tick `k`, in nanoseconds of media time.
+    pub fn time(&self, k: u64) -> u64 {
+        (k as u128 * self.num / self.den) as u64
+    }
+
+    /// Length of one tick in nanoseconds (rounded down).
+    pub fn period(&self) -> u64 {
+        (self.num / self.den) as u64
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `process` ran.
+    Ran,
+    /// An input had no frame yet (or, with back-pressure, an output ring was
+    /// full): nothing happened.
+    Idle,
+    /// The node has ended (now or before).
+    Ended,
+}
+
+/// One node with the ends of its edges.
+pub(crate) struct Task {
+    pub name: String,
+    pub kind: String,
+    /// Index into the stats' node table.
+    pub stat: usize,
+    /// Clock domain index and its arithmetic.
+    pub domain: usize,
+    pub clock: DomainClock,
+    /// Processing thread (0 unless real-time).
+    pub thread: usize,
+    pub node: Box<dyn Node>,
+    inputs: Box<[Option<Input>]>,
+    outputs: Box<[Output]>,
+    in_ptrs: Box<[*const Frame]>,
+    out_ptrs: Box<[*mut Frame]>,
+    source: bool,
+    pub ended: bool,
+    /// Calls to `process` so far.
+    pub calls: u64,
+    /// Smoothed nanoseconds per call (decides whether a level is worth
+    /// spreading over threads).
+    pub cost_ns: u64,
+    rate: u32,
+    frame_samples: usize,
+}
+
+// SAFETY: the raw pointers are scratch space filled and used within one
+// `step` call; they point into pools kept alive by this task's own `Input`
+// and `Output` handles, which are `Send`. Nothing else in a task is tied to a
+// thread.
+unsafe impl Send for Task {}
+
+/// The parts a task is built from.
+pub(crate) struct TaskParts {
+    pub name: String,
+    pub kind: String,
+    pub stat: usize,
+    pub domain: usize,
+    pub clock: DomainClock,
+    pub thread: usize,
+    pub node: Box<dyn Node>,
+    pub inputs: Vec<Option<Input>>,
+    pub outputs: Vec<Output>,
+    pub rate: u32,
+    pub frame_samples: usize,
+}
+
+impl Task {
+    pub fn new(p: TaskParts) -> Task {
+        let n_in = p.inputs.len();
+        let n_out = p.outputs.len();
+        let source = p.inputs.iter().all(Option::is_none);
+        Task {
+            name: p.name,
+            kind: p.kind,
+            stat: p.stat,
+            domain: p.domain,
+            clock: p.clock,
+            thread: p.thread,
+            node: p.node,
+            inputs: p.inputs.into_boxed_slice(),
+            outputs: p.outputs.into_boxed_slice(),
+            in_ptrs: vec![std::ptr::null(); n_in].into_boxed_slice(),
+            out_ptrs: vec![std::ptr::null_mut(); n_out].into_boxed_slice(),
+            source,
+            ended: false,
+            calls: 0,
+            cost_ns: 0,
+            rate: p.rate,
+            frame_samples: p.frame_samples,
+        }
+    }
+
+    /// Whether the node has no connected inputs (it runs every tick).
+    pub fn is_source(&self) -> bool {
+        self.source
+    }
+
+    /// Ends the node: its readers see the end after the frames already sent;
+    /// frames it still holds go back to their pools.
+    pub fn end(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        for o in self.outputs.iter_mut() {
+            o.end();
+        }
+        for i in self.inputs.iter_mut().flatten() {
+            i.close();
+        }
+    }
+
+    /// Runs one tick if the inputs are there. `tick` is the domain's tick
+    /// (index, time) for nodes on a domain thread; `None` on the I/O thread,
+    /// where a node's time comes from its input frames. `stopping` ends a
+    /// source instead of calling it; `backpressure` waits for room on every
+    /// output ring instead of dropping (non-real-time nodes only).
+    pub fn step(&mut self, tick: Option<(u64, u64)>, stopping: bool, backpressure: bool) -> Step {
+        if self.ended {
+            return Step::Ended;
+        }
+        let mut first_time = None;
+        if self.source {
+            if stopping {
+                self.end();
+                return Step::Ended;
+            }
+        } else {
+            let mut live = false;
+            let mut ready = true;
+            for (slot, input) in self.inputs.iter_mut().enumerate() {
+                self.in_ptrs[slot] = std::ptr::null();
+                let Some(input) = input else { continue };
+                match input.poll() {
+                    Poll::Ready => {
+                        live = true;
+                        if let Some(f) = input.frame() {
+                            first_time.get_or_insert(f.time());
+                            self.in_ptrs[slot] = f as *const Frame;
+                        }
+                    }
+                    Poll::Empty => {
+                        live = true;
+                        ready = false;
+                    }
+                    Poll::Ended => {}
+                }
+            }
+            if !live {
+                self.end();
+                return Step::Ended;
+            }
+            if !ready {
+                return Step::Idle;
+            }
+        }
+        if backpressure && !self.outputs.iter().all(Output::has_room) {
+            return Step::Idle;
+        }
+        let clock = match (tick, self.source) {
+            (_, true) => (self.calls, self.clock.time(self.calls)),
+            (Some(t), false) => t,
+            (None, false) => (self.calls, first_time.unwrap_or(0)),
+        };
+        for (o, ptr) in self.outputs.iter_mut().zip(self.out_ptrs.iter_mut()) {
+            // The pool is sized so a frame is always free; if that were ever
+            // wrong the tick is skipped rather than writing a shared frame.
+            let Some(p) = o.frame_ptr() else {
+                self.outputs.iter_mut().for_each(Output::abandon);
+                return Step::Idle;
+            };
+            // SAFETY: `p` is this output's taken, unshared frame.
+            let frame = unsafe { &mut *p };
+            frame.set_time(clock.1);
+            if let Frame::Events(e) = frame {
+                e.clear();
+            }
+            *ptr = p;
+        }
+        let flow = {
+            // SAFETY: `Option<&Frame>` has the layout of `*const Frame` with
+            // null as `None` (guaranteed by the null-pointer optimisation);
+            // every non-null pointer is a frame this task's inputs hold a
+            // reader count on, so it stays valid and unwritten for the call.
+            let ins: &[Option<&Frame>] = unsafe {
+                std::slice::from_raw_parts(
+                    self.in_ptrs.as_ptr() as *const Option<&Frame>,
+                    self.in_ptrs.len(),
+                )
+            };
+            // SAFETY: every pointer was just set from `frame_ptr`: non-null,
+            // each into a different output's pool (so no two alias, and none
+            // aliases an input, which comes from other nodes' pools), and
+            // exclusively ours until `publish`. `&mut Frame` has the layout
+            // of `*mut Frame`.
+            let outs: &mut [&mut Frame] = unsafe {
+                std::slice::from_raw_parts_mut(
+                    self.out_ptrs.as_mut_ptr() as *mut &mut Frame,
+                    self.out_ptrs.len(),
+                )
+            };
+            let mut io = PortIo::new(
+                ins,
+                outs,
+                Clock {
+                    tick: clock.0,
+                    time: clock.1,
+                    rate: self.rate,
+                    frame_samples: self.frame_samples,
+                },
+            );
+            self.node.process(&mut io)
+        };
+        for o in self.outputs.iter_mut() {
+            o.publish();
+        }
+        for i in self.inputs.iter_mut().flatten() {
+            i.consumed();
+        }
+        self.calls += 1;
+        if flow == Flow::Ended {
+            self.end();
+        }
+        Step::Ran
+    }
+}

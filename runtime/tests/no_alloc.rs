@@ -1,0 +1,190 @@
+//! Proof of the real-time rule: after start, the processing threads neither
+//! allocate nor free. A counting global allocator counts only on threads the
+//! engine's thread hook marks (from their first tick to their last).
+
+mod common;
+
+use common::*;
+use sluice_dsl::{Arg, Settings};
+use sluice_runtime::testing::PlanBuilder;
+use sluice_runtime::{Engine, Parallel, SimClock, ThreadEvent};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static FREES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn watched() -> bool {
+    WATCHED.try_with(Cell::get).unwrap_or(false)
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if watched() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        if watched() {
+            FREES.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if watched() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+static THREADS: AtomicU64 = AtomicU64::new(0);
+
+fn hook(e: ThreadEvent) {
+    match e {
+        ThreadEvent::Started(_) => {
+            THREADS.fetch_add(1, Ordering::Relaxed);
+            WATCHED.with(|w| w.set(true));
+        }
+        ThreadEvent::Stopping(_) => WATCHED.with(|w| w.set(false)),
+    }
+}
+
+const TICKS: u64 = 10_000;
+
+/// 26 nodes: 4 sources, gains, pass-throughs, a 3-way fan-out, a 4-input
+/// sum and a 2-input sum, sinks on the real-time thread and one sink on the
+/// I/O thread (the hand-off to a writer thread is inside the proof).
+fn graph(prefix: &str, settings: Settings) -> sluice_dsl::Plan {
+    let r = registry();
+    let mut b = PlanBuilder::new(&r);
+    b.settings(settings);
+    let n = |s: &str| format!("{prefix}_{s}");
+    let cap = args(&[("capacity", TICKS as f64 + 10.0)]);
+    for i in 0..4 {
+        b.node(
+            &n(&format!("src{i}")),
+            "counter",
+            args(&[("id", i as f64)]),
+            &[],
+            &[MONO],
+        )
+        .node(
+            &n(&format!("gain{i}")),
+            "gain",
+            args(&[("gain", 0.5)]),
+            &[MONO],
+            &[MONO],
+        )
+        .node(&n(&format!("pass{i}")), "pass", args(&[]), &[MONO], &[MONO])
+        .connect(&n(&format!("src{i}")), 0, &n(&format!("gain{i}")), 0)
+        .connect(&n(&format!("gain{i}")), 0, &n(&format!("pass{i}")), 0);
+    }
+    b.node(&n("mix"), "sum", args(&[]), &[MONO; 4], &[MONO]);
+    for i in 0..4 {
+        b.connect(&n(&format!("pass{i}")), 0, &n("mix"), i);
+    }
+    // Fan-out of the mix to three branches.
+    b.node(&n("a"), "gain", args(&[]), &[MONO], &[MONO])
+        .node(&n("b"), "pass", args(&[]), &[MONO], &[MONO])
+        .node(&n("c"), "pass", args(&[]), &[MONO], &[MONO])
+        .connect(&n("mix"), 0, &n("a"), 0)
+        .connect(&n("mix"), 0, &n("b"), 0)
+        .connect(&n("mix"), 0, &n("c"), 0)
+        .node(&n("ab"), "sum", args(&[]), &[MONO; 2], &[MONO])
+        .connect(&n("a"), 0, &n("ab"), 0)
+        .connect(&n("b"), 0, &n("ab"), 1)
+        .node(&n("ab2"), "gain", args(&[]), &[MONO], &[MONO])
+        .connect(&n("ab"), 0, &n("ab2"), 0)
+        .node(&n("c2"), "pass", args(&[]), &[MONO], &[MONO])
+        .connect(&n("c"), 0, &n("c2"), 0)
+        .node(&n("sink_ab"), "collect", cap.clone(), &[MONO], &[])
+        .connect(&n("ab2"), 0, &n("sink_ab"), 0)
+        .node(&n("sink_c"), "collect", cap.clone(), &[MONO], &[])
+        .connect(&n("c2"), 0, &n("sink_c"), 0)
+        .node(&n("sink_src0"), "collect", cap.clone(), &[MONO], &[])
+        .connect(&n("src0"), 0, &n("sink_src0"), 0)
+        .node(&n("disk"), "io_collect", cap, &[MONO], &[])
+        .connect(&n("mix"), 0, &n("disk"), 0);
+    let plan = b.build();
+    assert!(plan.graph.node_count() >= 20, "{}", plan.graph.node_count());
+    plan
+}
+
+fn settings(realtime: bool) -> Settings {
+    Settings {
+        realtime,
+        duration: Some(TICKS as f64 * 0.01),
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn no_allocation_on_processing_threads_after_start() {
+    // Both executors, one after the other (the counters are global).
+    for (prefix, realtime, parallel) in [
+        ("na_rt", true, Parallel::Auto),
+        ("na_un", false, Parallel::Off),
+        ("na_par", false, Parallel::Always),
+    ] {
+        let r = registry();
+        let mut e = Engine::build(&graph(prefix, settings(realtime)), &r).unwrap();
+        e.set_thread_hook(hook);
+        e.set_parallel(parallel);
+        e.set_pace_clock(Arc::new(SimClock::new()));
+        let mut ctl = e.controller();
+        // A change queued before start is applied on the processing thread
+        // between ticks, and its value freed back here.
+        ctl.set(&format!("{prefix}_a"), "gain", Arg::Num(2.0))
+            .unwrap();
+        THREADS.store(0, Ordering::Relaxed);
+        ALLOCS.store(0, Ordering::Relaxed);
+        FREES.store(0, Ordering::Relaxed);
+        let s = e.run().unwrap();
+        let (allocs, frees) = (
+            ALLOCS.load(Ordering::Relaxed),
+            FREES.load(Ordering::Relaxed),
+        );
+        let threads = THREADS.load(Ordering::Relaxed);
+        assert_eq!(ctl.pending(), 0);
+        let want_threads = match (realtime, parallel) {
+            (true, _) => 2,
+            (false, Parallel::Always) => {
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(2)) as u64
+            }
+            _ => 1,
+        };
+        assert!(
+            threads >= want_threads,
+            "{prefix}: {threads} threads watched"
+        );
+        assert!(s.ticks >= TICKS, "{prefix}: {} ticks", s.ticks);
+        assert_eq!(
+            (allocs, frees),
+            (0, 0),
+            "{prefix}: allocations/frees after start"
+        );
+        let ab = collected(&format!("{prefix}_sink_ab")).values;
+        assert_eq!(ab.len() as u64, TICKS);
+        // mix = 0.5 * sum of ids*1e6 + 4k; ab = 2 * mix + mix.
+        let k = 17u64;
+        let mix: f32 = (0..4).map(|i| 0.5 * value(i as f32, k)).sum();
+        assert_eq!(ab[k as usize], 3.0 * mix);
+    }
+}

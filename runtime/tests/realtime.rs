@@ -1,0 +1,163 @@
+//! The real-time executor on a simulated clock: a stalled I/O sink drops on
+//! its own edge while audio ticks stay on time; a slow tick counts an xrun;
+//! a parameter change through the control ring lands on a tick boundary.
+
+mod common;
+
+use common::*;
+use sluice_dsl::{Arg, Settings};
+use sluice_runtime::testing::PlanBuilder;
+use sluice_runtime::{Engine, PaceClock, SimClock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+fn realtime() -> Settings {
+    Settings {
+        realtime: true,
+        ..Settings::default()
+    }
+}
+
+/// Other tests in this binary must not see the stall: run these one by one.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn stalled_io_sink_drops_on_its_own_edge_and_audio_stays_on_time() {
+    let _g = SERIAL.lock().unwrap();
+    let r = registry();
+    let ticks = 2_000u64;
+    let mut b = PlanBuilder::new(&r);
+    b.settings(realtime())
+        .node(
+            "r1_src",
+            "counter",
+            args(&[("id", 1.0), ("count", ticks as f64)]),
+            &[],
+            &[MONO],
+        )
+        .node("r1_gain", "gain", args(&[]), &[MONO], &[MONO])
+        .node("r1_disk", "io_collect", args(&[]), &[MONO], &[])
+        .node("r1_live", "collect", args(&[]), &[MONO], &[])
+        .connect("r1_src", 0, "r1_gain", 0)
+        .connect("r1_gain", 0, "r1_disk", 0)
+        .connect("r1_gain", 0, "r1_live", 0);
+    let mut e = Engine::build(&b.build(), &r).unwrap();
+    let clock = Arc::new(SimClock::new());
+    e.set_pace_clock(clock.clone());
+    let stats = e.stats();
+    STALL.store(true, Ordering::Release);
+    let running = e.start();
+    // The disk is stalled from its first frame on: the audio thread must
+    // still run every tick on time, filling the disk's ring and then
+    // dropping on that edge alone.
+    while stats.ticks() < ticks {
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        clock.now(),
+        ticks * 10_000_000,
+        "every tick started on its deadline"
+    );
+    STALL.store(false, Ordering::Release);
+    let s = running.wait().unwrap();
+    assert!(STALLED_CALLS.load(Ordering::Relaxed) >= 1);
+
+    let want: Vec<f32> = (0..ticks).map(|k| value(1.0, k)).collect();
+    assert_eq!(
+        collected("r1_live").values,
+        want,
+        "the real-time sink lost nothing"
+    );
+    assert_eq!(s.xruns, 0);
+    // The disk got its first frame (stalled in it) and then a full ring.
+    let disk = collected("r1_disk").values;
+    assert_eq!(s.edge_drops.len(), 1, "{:?}", s.edge_drops);
+    let (label, drops) = &s.edge_drops[0];
+    assert_eq!(label, "r1_gain.out0 -> r1_disk.in0");
+    assert_eq!(disk.len() as u64 + drops, ticks);
+    assert!(*drops >= ticks - 100, "the stalled edge dropped {drops}");
+    assert!(disk.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn a_slow_tick_counts_one_xrun() {
+    let _g = SERIAL.lock().unwrap();
+    let r = registry();
+    let clock = SIM.get_or_init(|| Arc::new(SimClock::new())).clone();
+    let mut b = PlanBuilder::new(&r);
+    // Tick 30 takes 25 ms of a 10 ms budget: it is late, and so is tick 31
+    // (it starts 15 ms behind); tick 32 has caught up.
+    b.settings(realtime())
+        .node(
+            "r2_src",
+            "counter",
+            args(&[("id", 2.0), ("count", 100.0)]),
+            &[],
+            &[MONO],
+        )
+        .node(
+            "r2_slow",
+            "sleepy",
+            args(&[("ns", 25e6), ("at", 30.0)]),
+            &[MONO],
+            &[MONO],
+        )
+        .node("r2_sink", "collect", args(&[]), &[MONO], &[])
+        .connect("r2_src", 0, "r2_slow", 0)
+        .connect("r2_slow", 0, "r2_sink", 0);
+    let mut e = Engine::build(&b.build(), &r).unwrap();
+    e.set_pace_clock(clock.clone());
+    let s = e.run().unwrap();
+    assert_eq!(s.xruns, 2);
+    assert_eq!(collected("r2_sink").values.len(), 100);
+}
+
+#[test]
+fn control_change_lands_on_a_tick_boundary() {
+    let _g = SERIAL.lock().unwrap();
+    let r = registry();
+    let mut b = PlanBuilder::new(&r);
+    b.settings(realtime())
+        .node("r3_src", "counter", args(&[("id", 0.0)]), &[], &[MONO])
+        .node("r3_gain", "gain", args(&[]), &[MONO], &[MONO])
+        .node("r3_sink", "collect", args(&[]), &[MONO], &[])
+        .connect("r3_src", 0, "r3_gain", 0)
+        .connect("r3_gain", 0, "r3_sink", 0);
+    let mut e = Engine::build(&b.build(), &r).unwrap();
+    let clock = Arc::new(SimClock::new());
+    e.set_pace_clock(clock.clone());
+    let mut ctl = e.controller();
+    assert!(ctl.set("r3_gain", "gain", Arg::Bool(true)).is_err());
+    assert!(ctl.set("r3_src", "id", Arg::Num(1.0)).is_err(), "not live");
+    let stats = e.stats();
+    let running = e.start();
+    while stats.ticks() < 200 {
+        std::thread::yield_now();
+    }
+    ctl.set("r3_gain", "gain", Arg::Num(-1.0)).unwrap();
+    while ctl.pending() > 0 {
+        std::thread::yield_now();
+    }
+    while stats.ticks() < 400 {
+        std::thread::yield_now();
+    }
+    running.stop();
+    let s = running.wait().unwrap();
+    assert!(s.stopped);
+    assert!(ctl.failures().is_empty());
+
+    // Every frame is uniform: all samples old gain or all new. Frames
+    // before the switch are +k, after it -k, with one boundary.
+    let v = collected("r3_sink").values;
+    assert!(v.len() >= 400);
+    assert!(
+        v.iter().all(|x| !x.is_nan()),
+        "a frame mixed old and new gain"
+    );
+    let switch = v.iter().position(|&x| x < 0.0).expect("the change arrived");
+    assert!(switch >= 200, "applied before it was sent ({switch})");
+    for (k, &x) in v.iter().enumerate() {
+        let want = if k < switch { k as f32 } else { -(k as f32) };
+        assert_eq!(x, want, "tick {k}");
+    }
+}
