@@ -30,6 +30,8 @@ enum Command {
     Nodes(cli::nodes::NodesArgs),
     /// List sound devices (for `mic` and `speaker`).
     Devices(cli::devices::DevicesArgs),
+    /// Serve calls over WebSocket: each connection runs its own graph.
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +44,6 @@ fn main() -> ExitCode {
         Command::Dot(a) => cli::dot::main(a),
         Command::Nodes(a) => cli::nodes::main(a),
         Command::Devices(a) => cli::devices::main(a),
+        Command::Serve(a) => cli::serve::main(a),
     }
 }

@@ -11,7 +11,7 @@ use sluice_nodes::acs::server::{BuiltCall, CallFactory, CallGraph, Server, Serve
 use sluice_nodes::acs::{acs_in, acs_out};
 use sluice_runtime::{BuildContext, Clock, Flow, Frame, Node, NodeError, PortIo};
 use std::net::TcpStream;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -22,7 +22,8 @@ use tungstenite::{Message as WsMessage, WebSocket};
 const RATE: u32 = 48_000;
 const FRAME: usize = 480;
 
-/// `acs_in -> sum -> acs_out`, ticked by the server.
+/// `acs_in -> sum -> acs_out`, paced by its own loop (the engine's
+/// counterpart is `sluice_nodes::acs::engine`).
 struct MixGraph {
     input: Box<dyn Node>,
     output: Box<dyn Node>,
@@ -30,10 +31,11 @@ struct MixGraph {
     events: Frame,
     mixed: Frame,
     clock: Clock,
+    stop: Arc<AtomicBool>,
 }
 
-impl CallGraph for MixGraph {
-    fn tick(&mut self) -> Result<Flow, String> {
+impl MixGraph {
+    fn tick(&mut self) -> Flow {
         if let Frame::Events(e) = &mut self.events {
             e.clear();
         }
@@ -56,11 +58,28 @@ impl CallGraph for MixGraph {
         self.output.process(&mut io);
         self.clock.tick += 1;
         self.clock.time += 10_000_000;
-        Ok(flow)
+        flow
+    }
+}
+
+impl CallGraph for MixGraph {
+    fn stopper(&self) -> Box<dyn Fn() + Send> {
+        let stop = self.stop.clone();
+        Box::new(move || stop.store(true, Ordering::Release))
     }
 
-    fn finish(&mut self) -> Result<(), String> {
-        Ok(())
+    /// Ticks every 10 ms of wall-clock time until `acs_in` ends.
+    fn run(mut self: Box<Self>) -> Result<String, String> {
+        let start = Instant::now();
+        let mut n = 0u32;
+        while !self.stop.load(Ordering::Acquire) && self.tick() == Flow::Continue {
+            n += 1;
+            let due = start + Duration::from_millis(10) * n;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                thread::sleep(wait);
+            }
+        }
+        Ok(format!("{n} ticks"))
     }
 }
 
@@ -102,8 +121,8 @@ fn build_mix(meta: &AudioMetadata) -> Result<BuiltCall, String> {
                 frame_samples: FRAME,
                 ..Clock::default()
             },
+            stop: Arc::new(AtomicBool::new(false)),
         }),
-        tick: Duration::from_millis(10),
         side,
     })
 }

@@ -8,4 +8,5 @@ pub mod fmt;
 pub mod nodes;
 pub mod plan;
 pub mod run;
+pub mod serve;
 pub mod source;

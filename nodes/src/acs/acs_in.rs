@@ -24,7 +24,6 @@ pub fn signature() -> Signature {
         Role::AudioSource,
         ports,
     );
-    s.io = true;
     s.endless = sig::always;
     s.params = vec![
         sig::param(

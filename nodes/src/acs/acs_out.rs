@@ -20,7 +20,6 @@ pub fn signature() -> Signature {
         Role::Sink,
         ports,
     );
-    s.io = true;
     s.params = vec![
         sig::param(
             "queue",

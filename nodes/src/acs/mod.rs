@@ -10,6 +10,7 @@
 pub mod acs_in;
 pub mod acs_out;
 pub mod call;
+pub mod engine;
 pub mod inbound;
 pub mod jitter;
 pub mod outbound;

@@ -25,7 +25,6 @@
 use super::call::{CallSide, CallStats};
 use super::protocol::{decode, max_chunk_bytes, AudioMetadata, Message, ProtocolError};
 use super::protocol::{MAX_MESSAGE_BYTES, STOP_AUDIO};
-use sluice_runtime::Flow;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -43,18 +42,19 @@ pub const MAX_WRITE_BUFFER: usize = 256 * 1024;
 
 /// One call's graph, as the server drives it.
 pub trait CallGraph: Send {
-    /// Runs one tick of the graph.
-    fn tick(&mut self) -> Result<Flow, String>;
-    /// Finishes after the last tick (flushes files).
-    fn finish(&mut self) -> Result<(), String>;
+    /// Something the connection thread calls to stop the run (the call
+    /// ended and the graph does not end on its own).
+    fn stopper(&self) -> Box<dyn Fn() + Send>;
+    /// Runs the graph in real time on the calling thread until it ends
+    /// (`acs_in` ends once the call is over) or is stopped; returns a
+    /// one-line summary.
+    fn run(self: Box<Self>) -> Result<String, String>;
 }
 
 /// A call's graph, built, with the connection's ends of its rings.
 pub struct BuiltCall {
     /// The graph.
     pub graph: Box<dyn CallGraph>,
-    /// Media time of one tick (the graph's frame).
-    pub tick: Duration,
     /// The connection's ends.
     pub side: CallSide,
 }
@@ -343,8 +343,8 @@ struct Call<'a> {
     side: CallSide,
     meta: AudioMetadata,
     cfg: &'a ServerConfig,
-    graph: Option<thread::JoinHandle<Result<u64, String>>>,
-    stop: Arc<AtomicBool>,
+    graph: Option<thread::JoinHandle<Result<String, String>>>,
+    stop: Box<dyn Fn() + Send>,
     done: Arc<AtomicBool>,
     unknown: u64,
     received: u64,
@@ -353,13 +353,17 @@ struct Call<'a> {
 
 impl<'a> Call<'a> {
     fn start(ws: Ws, built: BuiltCall, meta: AudioMetadata, cfg: &'a ServerConfig) -> Call<'a> {
-        let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
-        let (s, d) = (stop.clone(), done.clone());
-        let (graph, period) = (built.graph, built.tick);
+        let d = done.clone();
+        let stop = built.graph.stopper();
+        let graph = built.graph;
         let handle = thread::Builder::new()
             .name("call-graph".into())
-            .spawn(move || pace(graph, period, &s, &d))
+            .spawn(move || {
+                let result = graph.run();
+                d.store(true, Ordering::Release);
+                result
+            })
             .ok();
         Call {
             ws,
@@ -386,9 +390,11 @@ impl<'a> Call<'a> {
         while !self.done.load(Ordering::Acquire) && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(5));
         }
-        self.stop.store(true, Ordering::Release);
+        if !self.done.load(Ordering::Acquire) {
+            (self.stop)();
+        }
         let graph = match self.graph.take().map(|h| h.join()) {
-            Some(Ok(Ok(ticks))) => format!("{ticks} ticks"),
+            Some(Ok(Ok(summary))) => summary,
             Some(Ok(Err(e))) => format!("graph failed: {e}"),
             Some(Err(_)) => "graph thread panicked".into(),
             None => "graph thread could not start".into(),
@@ -544,40 +550,4 @@ impl<'a> Call<'a> {
         }
         Ok(())
     }
-}
-
-/// Ticks the graph once per `period` of wall-clock time until it ends or
-/// `stop` is set; sets `done` when it has finished.
-fn pace(
-    mut graph: Box<dyn CallGraph>,
-    period: Duration,
-    stop: &AtomicBool,
-    done: &AtomicBool,
-) -> Result<u64, String> {
-    let mut start = Instant::now();
-    let mut n = 0u64;
-    let mut result = Ok(());
-    while !stop.load(Ordering::Acquire) {
-        match graph.tick() {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::Ended) => break,
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-        n += 1;
-        let due = start + period.mul_f64(n as f64);
-        let now = Instant::now();
-        if due > now {
-            thread::sleep(due - now);
-        } else if now - due > Duration::from_secs(1) {
-            // Far behind (the machine stalled): restart the schedule
-            // rather than racing through a second of ticks.
-            start = now - period.mul_f64(n as f64);
-        }
-    }
-    let finished = graph.finish();
-    done.store(true, Ordering::Release);
-    result.and(finished).map(|_| n)
 }
