@@ -5,7 +5,7 @@
 
 use super::call::build_call;
 use super::server::{BuiltCall, CallFactory, CallGraph};
-use sluice_dsl::Plan;
+use sluice_dsl::{Arg, Plan};
 use sluice_runtime::{Engine, PaceClock, Registry, StopHandle};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +72,41 @@ impl CallGraph for EngineCall {
     }
 }
 
+/// The plan for one call: `{call}` in any string argument (an output
+/// path) becomes the call's subscription id, with every character outside
+/// `A-Za-z0-9._-` replaced by `_`, so calls do not write over each other.
+pub fn for_call(plan: &Plan, subscription_id: &str) -> Plan {
+    let id: String = if subscription_id.is_empty() {
+        "call".into()
+    } else {
+        subscription_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let mut plan = plan.clone();
+    for node in plan.graph.node_weights_mut() {
+        for arg in node.args.0.values_mut() {
+            substitute(arg, &id);
+        }
+    }
+    plan
+}
+
+fn substitute(arg: &mut Arg, id: &str) {
+    match arg {
+        Arg::Str(s) if s.contains("{call}") => *s = s.replace("{call}", id),
+        Arg::List(items) => items.iter_mut().for_each(|a| substitute(a, id)),
+        _ => {}
+    }
+}
+
 /// A factory that builds `plan` for every call. The plan must contain
 /// `acs_in` or `acs_out` (else the calls would hear and say nothing).
 pub fn factory(mut plan: Plan, registry: Registry) -> Result<Arc<CallFactory>, String> {
@@ -85,6 +120,7 @@ pub fn factory(mut plan: Plan, registry: Registry) -> Result<Arc<CallFactory>, S
     }
     plan.settings.realtime = true;
     Ok(Arc::new(move |meta| {
+        let plan = for_call(&plan, &meta.subscription_id);
         let (engine, side) = build_call(meta, || Engine::build(&plan, &registry));
         let mut engine = engine.map_err(|e| e.to_string())?;
         engine.set_pace_clock(Arc::new(SleepClock::new()));
@@ -94,4 +130,28 @@ pub fn factory(mut plan: Plan, registry: Registry) -> Result<Arc<CallFactory>, S
             side,
         })
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_dsl::SourceFile;
+
+    #[test]
+    fn call_placeholder_becomes_the_sanitised_subscription_id() {
+        let mut reg = Registry::new();
+        crate::live::register(&mut reg);
+        let plan = sluice_dsl::check(
+            &SourceFile::new("t", "mic(device: \"{call}/x\") -> speaker"),
+            &reg,
+        )
+        .plan
+        .unwrap();
+        let p = for_call(&plan, "ab:c/1");
+        let mic = p.graph.node_weights().find(|n| n.kind == "mic").unwrap();
+        assert_eq!(mic.args.str("device"), Some("ab_c_1/x"));
+        let p = for_call(&plan, "");
+        let mic = p.graph.node_weights().find(|n| n.kind == "mic").unwrap();
+        assert_eq!(mic.args.str("device"), Some("call/x"));
+    }
 }
