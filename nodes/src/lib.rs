@@ -5,14 +5,25 @@
 #![deny(missing_docs)]
 
 pub mod acs;
+pub mod audio;
+pub mod blur;
+pub mod conference;
+pub mod kernels;
 pub mod live;
 pub mod sig;
+pub mod spatial;
+pub mod video;
 
 use sluice_runtime::Registry;
 
 /// The registry of every standard node kind.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
+    audio::register(&mut r);
+    conference::register(&mut r);
+    video::register(&mut r);
+    blur::register(&mut r);
+    spatial::register(&mut r);
     acs::register(&mut r);
     live::register(&mut r);
     r

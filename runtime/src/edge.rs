@@ -147,6 +147,7 @@ impl Output {
     /// Takes a free frame to write this tick (the same one until
     /// [`Output::publish`] or [`Output::abandon`]). `None` only if every
     /// frame is still held, which the pool size rules out.
+    #[inline]
     pub fn frame_mut(&mut self) -> Option<&mut Frame> {
         let ptr = self.frame_ptr()?;
         // SAFETY: `frame_ptr` returns the slot this producer has taken and
@@ -157,6 +158,7 @@ impl Output {
     /// Raw form of [`Output::frame_mut`], for lending several outputs to one
     /// node call at once. The pointer stays valid and exclusive until
     /// `publish` or `abandon`.
+    #[inline]
     pub(crate) fn frame_ptr(&mut self) -> Option<*mut Frame> {
         if self.current.is_none() {
             self.current = self.pool.take(&mut self.cursor);
@@ -169,23 +171,40 @@ impl Output {
 
     /// Whether every edge can take one more frame (non-real-time nodes wait
     /// for room instead of dropping).
+    #[inline]
     pub fn has_room(&self) -> bool {
         self.edges.iter().all(|e| !e.ring.is_full())
     }
 
     /// Sends the written frame to every edge with room, dropping it (and
     /// counting the drop) on full ones. Returns how many edges took it.
+    #[inline]
     pub fn publish(&mut self) -> usize {
         let Some(i) = self.current.take() else {
             return 0;
         };
+        if let [e] = &mut *self.edges {
+            // One reader, the common case: one ring check instead of two.
+            if e.ring.is_full() {
+                let d = &e.shared.drops;
+                d.store(d.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                return 0;
+            }
+            self.pool.share(i, 1);
+            // Not full, and only this producer pushes: cannot fail.
+            let _ = e.ring.push(i);
+            return 1;
+        }
         // Only this producer pushes, so a ring that is not full now will
-        // accept the push below.
+        // accept the push below. Count first: the reader count must be set
+        // before the first reader can see the handle.
         let room = self.edges.iter().filter(|e| !e.ring.is_full()).count();
         self.pool.share(i, room as u32);
         for e in self.edges.iter_mut() {
             if e.ring.push(i).is_err() {
-                e.shared.drops.fetch_add(1, Ordering::Relaxed);
+                let d = &e.shared.drops;
+                // Only this producer writes the counter.
+                d.store(d.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             }
         }
         room
@@ -219,39 +238,60 @@ impl Output {
 impl Input {
     /// Takes a frame from the ring if none is held (the newest one for a
     /// [`Policy::Latest`] edge) and says whether one is held now.
+    #[inline]
     pub fn poll(&mut self) -> Poll {
         if self.ended {
             return Poll::Ended;
         }
-        // Read `ended` before popping: if it was set, every push happened
-        // before, so an empty ring really is the end.
-        let producer_ended = self.shared.ended.load(Ordering::Acquire);
         match self.policy {
             Policy::DropNewest => {
-                if self.held.is_none() {
-                    self.held = self.ring.pop().ok();
+                if self.held.is_some() {
+                    return Poll::Ready;
+                }
+                if let Ok(i) = self.ring.pop() {
+                    self.held = Some(i);
+                    return Poll::Ready;
+                }
+                // Empty: read `ended`, then look again. If it was set, every
+                // push happened before it, so a second empty pop really is
+                // the end.
+                let producer_ended = self.shared.ended.load(Ordering::Acquire);
+                self.held = self.ring.pop().ok();
+                match self.held {
+                    Some(_) => Poll::Ready,
+                    None if producer_ended => {
+                        self.ended = true;
+                        Poll::Ended
+                    }
+                    None => Poll::Empty,
                 }
             }
             Policy::Latest => {
+                // Read `ended` before popping: if it was set, every push
+                // happened before, so an empty ring really is the end.
+                let producer_ended = self.shared.ended.load(Ordering::Acquire);
                 while let Ok(i) = self.ring.pop() {
                     if let Some(old) = self.held.replace(i) {
                         self.pool.release(old);
-                        self.shared.skipped.fetch_add(1, Ordering::Relaxed);
+                        let s = &self.shared.skipped;
+                        // Only this reader writes the counter.
+                        s.store(s.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                     }
                 }
+                match self.held {
+                    Some(_) => Poll::Ready,
+                    None if producer_ended => {
+                        self.ended = true;
+                        Poll::Ended
+                    }
+                    None => Poll::Empty,
+                }
             }
-        }
-        match self.held {
-            Some(_) => Poll::Ready,
-            None if producer_ended => {
-                self.ended = true;
-                Poll::Ended
-            }
-            None => Poll::Empty,
         }
     }
 
     /// The held frame, if any.
+    #[inline]
     pub fn frame(&self) -> Option<&Frame> {
         // SAFETY: a held index carries one of the slot's reader counts until
         // `consumed`/`close` release it.
@@ -261,6 +301,7 @@ impl Input {
     /// Marks the held frame as read: released now, except on a
     /// [`Policy::Latest`] edge whose producer is live, which keeps it until
     /// a newer one arrives.
+    #[inline]
     pub fn consumed(&mut self) {
         let keep = self.policy == Policy::Latest && !self.shared.ended.load(Ordering::Acquire);
         if !keep {

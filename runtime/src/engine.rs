@@ -9,6 +9,7 @@ use crate::node::{BuildContext, NodeError};
 use crate::pace::{PaceClock, SystemClock};
 use crate::registry::Registry;
 use crate::stats::{EdgeStats, NodeStats, Stats, Summary};
+use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Task, TaskParts};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
@@ -167,6 +168,7 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn PaceClock>,
     pub(crate) hook: Option<ThreadHook>,
     pub(crate) parallel: Parallel,
+    pub(crate) watch: Stopwatch,
     routes: Arc<Routes>,
     names: Arc<Vec<String>>,
 }
@@ -411,7 +413,7 @@ impl Engine {
                 kind: n.kind.clone(),
                 time: Default::default(),
             });
-            tasks.push(Task::new(TaskParts {
+            let mut task = Task::new(TaskParts {
                 name: n.name.clone(),
                 kind: n.kind.clone(),
                 stat: k,
@@ -423,7 +425,13 @@ impl Engine {
                 outputs: std::mem::take(&mut outputs[i.index()]),
                 rate: settings.rate,
                 frame_samples: settings.frame_samples as usize,
-            }));
+            });
+            // A processing node or sink with nothing connected has nothing to
+            // do, and must not keep an unpaced graph running for ever.
+            if task.is_source() && !matches!(n.role, Role::AudioSource | Role::VideoSource) {
+                task.end();
+            }
+            tasks.push(task);
         }
         let mut levels = Vec::new();
         let mut start = 0;
@@ -449,6 +457,7 @@ impl Engine {
             clock: Arc::new(SystemClock::new()),
             hook: None,
             parallel: Parallel::Auto,
+            watch: Stopwatch::calibrate(),
             routes: Arc::new(routes),
             names: Arc::new(names),
         })
@@ -515,6 +524,13 @@ impl Engine {
         self.parallel = parallel;
     }
 
+    /// Whether every `process` call is timed for the stats (on by default;
+    /// off saves a counter read per node per tick, and `Parallel::Auto`
+    /// then has no costs to go by and stays on one thread).
+    pub fn set_timing(&mut self, on: bool) {
+        self.watch.enabled = on;
+    }
+
     /// Node names in plan order.
     pub fn node_names(&self) -> &[String] {
         &self.names
@@ -524,13 +540,27 @@ impl Engine {
     /// or a stop), drains it, finishes every node, and reports.
     pub fn run(mut self) -> Result<Summary, RunError> {
         let started = Instant::now();
-        let tasks = std::mem::take(&mut self.tasks);
-        let (tasks, mut errors) = match self.mode {
-            Mode::AsFastAsPossible => (exec::run_unpaced(&mut self, tasks), Vec::new()),
-            Mode::RealTime => exec::run_realtime(&mut self, tasks),
-        };
+        let mut tasks = std::mem::take(&mut self.tasks);
+        let mut errors = Vec::new();
+        match self.mode {
+            Mode::AsFastAsPossible => {
+                let engine = &mut self;
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    exec::run_unpaced(engine, &mut tasks)
+                }));
+                if ran.is_err() {
+                    // Still finish every node below: files get valid headers
+                    // for what was written before the panic.
+                    errors.push("a node panicked; the run was cut short".to_string());
+                }
+            }
+            Mode::RealTime => {
+                let (t, e) = exec::run_realtime(&mut self, tasks);
+                tasks = t;
+                errors = e;
+            }
+        }
         let wall = started.elapsed();
-        let mut tasks = tasks;
         for t in tasks.iter_mut() {
             if let Err(e) = t.node.finish() {
                 errors.push(format!("node `{}` (kind `{}`): {e}", t.name, t.kind));

@@ -6,10 +6,11 @@ use crate::control::CommandRx;
 use crate::engine::{Engine, Parallel, ThreadEvent, ThreadRole};
 use crate::pace::PaceClock;
 use crate::stats::Stats;
+use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Step, Task};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A level is spread over rayon only when its nodes together take at least
 /// this long per tick: below it, waking workers costs more than it saves.
@@ -35,12 +36,13 @@ fn timed_step(
     tick: Option<(u64, u64)>,
     stopping: bool,
     backpressure: bool,
-    t0: Instant,
-) -> (Step, Instant) {
+    watch: &Stopwatch,
+    t0: u64,
+) -> (Step, u64) {
     let step = task.step(tick, stopping, backpressure);
-    let t1 = Instant::now();
-    if step == Step::Ran {
-        let ns = t1.duration_since(t0).as_nanos() as u64;
+    let t1 = watch.now();
+    if step == Step::Ran && watch.enabled {
+        let ns = watch.ns(t0, t1);
         stats.nodes[task.stat].time.record(ns);
         task.cost_ns = (task.cost_ns * 7 + ns) / 8;
     }
@@ -58,13 +60,13 @@ fn duration_reached(duration: Option<u64>, t: u64) -> bool {
 /// here, before the first tick) so a level's fork-join pushes onto the loop
 /// thread's local deque: no global injector queue, whose blocks would be
 /// allocated and freed as jobs pass through it.
-pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task> {
-    let mut state = LoopState::new(engine, &tasks);
+pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) {
+    let mut state = LoopState::new(engine, tasks);
     let widest = engine.levels.iter().map(|l| l.len()).max().unwrap_or(0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if engine.parallel == Parallel::Off || widest < 2 || cores < 2 {
-        unpaced_loop(engine, &mut tasks, &mut state, true);
-        return tasks;
+        unpaced_loop(engine, tasks, &mut state, true);
+        return;
     }
     let hook = engine.hook;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -87,12 +89,11 @@ pub(crate) fn run_unpaced(engine: &mut Engine, mut tasks: Vec<Task>) -> Vec<Task
                     h(ThreadEvent::Started(ThreadRole::Worker));
                 }
             });
-            pool.install(|| unpaced_loop(engine, &mut tasks, &mut state, false));
+            pool.install(|| unpaced_loop(engine, tasks, &mut state, false));
         }
         // No threads to be had: run on this one.
-        Err(_) => unpaced_loop(engine, &mut tasks, &mut state, true),
+        Err(_) => unpaced_loop(engine, tasks, &mut state, true),
     }
-    tasks
 }
 
 /// What the unpaced loop keeps between ticks, allocated before it starts.
@@ -116,16 +117,17 @@ impl LoopState {
     }
 }
 
-/// The loop itself; `watch` calls the thread hook around it (the pool's
+/// The loop itself; `mark` calls the thread hook around it (the pool's
 /// workers, this one included, were marked when the pool started).
-fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, watch: bool) {
+fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, mark: bool) {
     let stats = &*engine.stats;
+    let watch = &engine.watch;
     let LoopState {
         commands,
         next,
         done,
     } = state;
-    if let (Some(h), true) = (engine.hook, watch) {
+    if let (Some(h), true) = (engine.hook, mark) {
         h(ThreadEvent::Started(ThreadRole::Unpaced));
     }
     // The domain whose next tick starts first (audio before video at a tie).
@@ -143,31 +145,42 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
         let mut ran = false;
         for range in engine.levels.iter() {
             let level = &mut tasks[range.clone()];
-            let (count, cost) = level
-                .iter()
-                .filter(|t| t.domain == d && !t.ended)
-                .fold((0, 0), |(c, s), t| (c + 1, s + t.cost_ns));
-            let worth = match engine.parallel {
-                Parallel::Off => false,
-                Parallel::Auto => cost >= PARALLEL_MIN_NS,
-                Parallel::Always => true,
+            // A level of one node (a chain) never goes parallel: skip the scan.
+            let worth = level.len() > 1 && {
+                let (count, cost) = level
+                    .iter()
+                    .filter(|t| t.domain == d && !t.ended)
+                    .fold((0, 0), |(c, s), t| (c + 1, s + t.cost_ns));
+                count > 1
+                    && match engine.parallel {
+                        Parallel::Off => false,
+                        Parallel::Auto => cost >= PARALLEL_MIN_NS,
+                        Parallel::Always => true,
+                    }
             };
-            if worth && count > 1 {
+            if worth {
                 let (l, r) = level
                     .par_iter_mut()
                     .filter(|t| t.domain == d)
                     .map(|t| {
-                        let (s, _) =
-                            timed_step(t, stats, Some((k, now)), stopping, false, Instant::now());
+                        let (s, _) = timed_step(
+                            t,
+                            stats,
+                            Some((k, now)),
+                            stopping,
+                            false,
+                            watch,
+                            watch.now(),
+                        );
                         (s != Step::Ended, s == Step::Ran)
                     })
                     .reduce(|| (false, false), |a, b| (a.0 | b.0, a.1 | b.1));
                 live |= l;
                 ran |= r;
             } else {
-                let mut t0 = Instant::now();
+                let mut t0 = watch.now();
                 for t in level.iter_mut().filter(|t| t.domain == d) {
-                    let (s, t1) = timed_step(t, stats, Some((k, now)), stopping, false, t0);
+                    let (s, t1) = timed_step(t, stats, Some((k, now)), stopping, false, watch, t0);
                     live |= s != Step::Ended;
                     ran |= s == Step::Ran;
                     t0 = t1;
@@ -182,7 +195,7 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
             done[d] = true;
         }
     }
-    if let (Some(h), true) = (engine.hook, watch) {
+    if let (Some(h), true) = (engine.hook, mark) {
         h(ThreadEvent::Stopping(ThreadRole::Unpaced));
     }
 }
@@ -198,6 +211,7 @@ struct DomainLoop<'a> {
     duration: Option<u64>,
     stats: &'a Stats,
     hook: Option<crate::engine::ThreadHook>,
+    watch: Stopwatch,
 }
 
 impl DomainLoop<'_> {
@@ -214,9 +228,10 @@ impl DomainLoop<'_> {
             apply_commands(commands, tasks);
             let mut live = false;
             let mut ran = false;
-            let mut t0 = Instant::now();
+            let watch = &self.watch;
+            let mut t0 = watch.now();
             for t in tasks.iter_mut() {
-                let (s, t1) = timed_step(t, self.stats, Some((k, now)), stopping, false, t0);
+                let (s, t1) = timed_step(t, self.stats, Some((k, now)), stopping, false, watch, t0);
                 live |= s != Step::Ended;
                 ran |= s == Step::Ran;
                 t0 = t1;
@@ -248,6 +263,7 @@ fn run_io(
     duration: Option<u64>,
     stats: &Stats,
     hook: Option<crate::engine::ThreadHook>,
+    watch: &Stopwatch,
 ) {
     if let Some(h) = hook {
         h(ThreadEvent::Started(ThreadRole::Io));
@@ -257,11 +273,11 @@ fn run_io(
         let stopped = stop.load(Ordering::Acquire);
         let mut live = false;
         let mut moved = false;
-        let mut t0 = Instant::now();
+        let mut t0 = watch.now();
         for t in tasks.iter_mut() {
             let stopping =
                 stopped || (t.is_source() && duration_reached(duration, t.clock.time(t.calls)));
-            let (s, t1) = timed_step(t, stats, None, stopping, true, t0);
+            let (s, t1) = timed_step(t, stats, None, stopping, true, watch, t0);
             live |= s != Step::Ended;
             moved |= s == Step::Ran;
             t0 = t1;
@@ -297,6 +313,7 @@ pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>,
     let duration = engine.duration_ns;
     let hook = engine.hook;
     let domains = engine.domains.clone();
+    let watch = engine.watch;
     let mut out = Vec::new();
     let mut errors = Vec::new();
     std::thread::scope(|s| {
@@ -326,9 +343,10 @@ pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>,
                                 duration,
                                 stats,
                                 hook,
+                                watch,
                             }
                             .run(&mut group, &mut cmds),
-                            _ => run_io(&mut group, &mut cmds, stop, duration, stats, hook),
+                            _ => run_io(&mut group, &mut cmds, stop, duration, stats, hook, &watch),
                         }));
                     if ran.is_err() {
                         // A node panicked: stop everything and end this thread's

@@ -414,12 +414,26 @@ pub struct Event {
 }
 
 /// The events of one tick, in a buffer whose capacity is fixed at build.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct EventFrame {
     events: Vec<Event>,
     dropped: u64,
     /// Media time of the tick.
     pub time: Nanos,
+}
+
+/// A clone keeps the capacity (a derived clone of a `Vec` would shrink it
+/// to the length, and pools make their frames by cloning an empty one).
+impl Clone for EventFrame {
+    fn clone(&self) -> Self {
+        let mut events = Vec::with_capacity(self.events.capacity());
+        events.extend_from_slice(&self.events);
+        EventFrame {
+            events,
+            dropped: self.dropped,
+            time: self.time,
+        }
+    }
 }
 
 impl EventFrame {
@@ -458,6 +472,27 @@ impl EventFrame {
     pub fn clear(&mut self) {
         self.events.clear();
         self.dropped = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cloned_event_frame_keeps_its_capacity() {
+        let event = Event {
+            time: 0,
+            node: 0,
+            id: StreamId::new("a"),
+            data: EventData::Joined,
+        };
+        let mut frame = EventFrame::new(4).clone();
+        for _ in 0..4 {
+            assert!(frame.push(event));
+        }
+        assert!(!frame.push(event));
+        assert_eq!(frame.dropped(), 1);
     }
 }
 

@@ -20,6 +20,7 @@ pub mod pace;
 pub mod pool;
 pub mod registry;
 pub mod stats;
+mod stopwatch;
 mod task;
 pub mod testing;
 

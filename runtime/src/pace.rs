@@ -57,7 +57,10 @@ impl PaceClock for SystemClock {
 
 /// Simulated time: waiting jumps straight to the deadline, and a test (or a
 /// test node) can [`SimClock::advance`] time to stage a slow tick. Threads
-/// sharing it see one timeline.
+/// sharing it see one timeline, but nothing keeps two domain threads in step:
+/// with audio and video both real-time, the faster thread pulls time ahead
+/// and the other sees late ticks. Use it for one real-time domain (plus the
+/// I/O thread).
 #[derive(Debug, Default)]
 pub struct SimClock {
     now: AtomicU64,

@@ -74,14 +74,19 @@ impl Pool {
 
     /// Finds a slot no reader holds, scanning round-robin from `*cursor`
     /// (so slots are reused in order and caches stay warm). Producer only.
+    #[inline]
     pub(crate) fn take(&self, cursor: &mut usize) -> Option<u32> {
         let n = self.slots.len();
-        for k in 0..n {
-            let i = (*cursor + k) % n;
+        let mut i = *cursor;
+        for _ in 0..n {
+            if i >= n {
+                i = 0;
+            }
             if self.slots[i].readers.load(Ordering::Acquire) == 0 {
-                *cursor = (i + 1) % n;
+                *cursor = i + 1;
                 return Some(i as u32);
             }
+            i += 1;
         }
         None
     }
@@ -91,6 +96,7 @@ impl Pool {
     /// # Safety
     /// `i` must come from [`Pool::take`] by this pool's single producer and
     /// not yet be shared: no reader may hold it.
+    #[inline]
     pub(crate) unsafe fn frame_mut(&self, i: u32) -> *mut Frame {
         self.slots[i as usize].frame.get()
     }
@@ -100,6 +106,7 @@ impl Pool {
     /// # Safety
     /// The caller must hold one of the slot's reader counts (it popped the
     /// index from an edge and has not released it).
+    #[inline]
     pub(crate) unsafe fn frame(&self, i: u32) -> &Frame {
         // SAFETY: the caller holds a reader count, so the producer does not
         // write the frame until it is released (module invariant).
@@ -110,6 +117,7 @@ impl Pool {
     /// that many edges. Producer only. The store may be relaxed: the ring
     /// push that follows is a Release that orders it (and the frame's
     /// contents) before any reader's pop.
+    #[inline]
     pub(crate) fn share(&self, i: u32, readers: u32) {
         self.slots[i as usize]
             .readers
@@ -117,11 +125,20 @@ impl Pool {
     }
 
     /// Drops one reader count; the last one returns the frame to the pool.
+    ///
+    /// A reader that sees a count of one is the last: no other reader holds
+    /// the slot and the producer does not touch a non-zero count, so a plain
+    /// store does (saving the locked read-modify-write of the common
+    /// one-reader edge).
+    #[inline]
     pub(crate) fn release(&self, i: u32) {
-        let prev = self.slots[i as usize]
-            .readers
-            .fetch_sub(1, Ordering::Release);
-        debug_assert!(prev > 0, "pool slot {i} released more often than shared");
+        let readers = &self.slots[i as usize].readers;
+        if readers.load(Ordering::Relaxed) == 1 {
+            readers.store(0, Ordering::Release);
+        } else {
+            let prev = readers.fetch_sub(1, Ordering::Release);
+            debug_assert!(prev > 0, "pool slot {i} released more often than shared");
+        }
     }
 }
 

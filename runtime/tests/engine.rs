@@ -270,3 +270,141 @@ fn clock_ms(c: &SimClock) -> u64 {
     use sluice_runtime::PaceClock;
     c.now() / 1_000_000
 }
+
+#[test]
+fn video_and_audio_domains_interleave_by_media_time() {
+    use sluice_dsl::{MediaType, PixelFormat, VideoType};
+    let video = MediaType::Video(VideoType {
+        format: PixelFormat::Rgba,
+        width: 4,
+        height: 2,
+        fps: (25, 1),
+    });
+    let r = registry();
+    let mut b = PlanBuilder::new(&r);
+    b.node("v_src", "vcounter", args(&[("count", 10.0)]), &[], &[video])
+        .node(
+            "v_audio",
+            "counter",
+            args(&[("id", 0.0), ("count", 40.0)]),
+            &[],
+            &[MONO],
+        )
+        .node("v_probe", "vprobe", args(&[]), &[video, MONO], &[])
+        .connect("v_src", 0, "v_probe", 0)
+        .connect("v_audio", 0, "v_probe", 1);
+    let plan = b.build();
+    let s = run_graph(&plan, &r).unwrap();
+    let probed = PROBED.lock().unwrap().clone();
+    assert_eq!(probed.len(), 10, "one call per video frame");
+    for (k, &(byte, vt, a, at)) in probed.iter().enumerate() {
+        assert_eq!(byte as usize, k);
+        assert_eq!(vt, k as u64 * 40_000_000, "video tick {k} at 40 ms steps");
+        // Audio ticks at or before the video frame's time have run (audio
+        // first on a tie); the cross-domain edge gives the newest.
+        assert_eq!(at, vt, "audio frame time at video tick {k}");
+        assert_eq!(a, value(0.0, 4 * k as u64));
+    }
+    assert_eq!(s.drops, 0);
+}
+
+#[test]
+fn node_harness_drives_one_node_like_the_engine() {
+    use sluice_runtime::testing::NodeHarness;
+    use sluice_runtime::{AudioFrame, Frame};
+    let r = registry();
+    let mut h = NodeHarness::build(
+        &r,
+        "gain",
+        args(&[("gain", 0.5)]),
+        &[MONO],
+        &[MONO],
+        Settings::default(),
+    )
+    .unwrap();
+    let mut input = AudioFrame::new(1, 480);
+    input.data_mut().fill(2.0);
+    let input = Frame::Audio(input);
+    h.process(&[Some(&input)]);
+    h.set("gain", &Arg::Num(3.0)).unwrap();
+    h.process(&[Some(&input)]);
+    match h.output(0) {
+        Frame::Audio(a) => {
+            assert!(a.data().iter().all(|&x| x == 6.0));
+            assert_eq!(a.time, 10_000_000, "second tick stamped at 10 ms");
+        }
+        other => panic!("not audio: {other:?}"),
+    }
+    assert!(NodeHarness::build(
+        &r,
+        "planned",
+        args(&[]),
+        &[MONO],
+        &[MONO],
+        Settings::default()
+    )
+    .is_err());
+}
+
+#[test]
+fn a_panicking_node_still_lets_every_sink_finish() {
+    for realtime in [false, true] {
+        let r = registry();
+        let p = if realtime { "pr" } else { "pu" };
+        let n = |s: &str| format!("{p}_{s}");
+        let mut b = PlanBuilder::new(&r);
+        b.settings(Settings {
+            realtime,
+            ..Settings::default()
+        })
+        .node(
+            &n("src"),
+            "counter",
+            args(&[("id", 1.0), ("count", 100.0)]),
+            &[],
+            &[MONO],
+        )
+        .node(
+            &n("bad"),
+            "panicker",
+            args(&[("at", 10.0)]),
+            &[MONO],
+            &[MONO],
+        )
+        .node(&n("bad_sink"), "collect", args(&[]), &[MONO], &[])
+        .node(&n("disk"), "io_collect", args(&[]), &[MONO], &[])
+        .connect(&n("src"), 0, &n("bad"), 0)
+        .connect(&n("bad"), 0, &n("bad_sink"), 0)
+        .connect(&n("src"), 0, &n("disk"), 0);
+        let mut e = Engine::build(&b.build(), &r).unwrap();
+        e.set_pace_clock(Arc::new(SimClock::new()));
+        let err = e.run().unwrap_err();
+        assert!(err.to_string().contains("panicked"), "{err}");
+        assert!(collected(&n("bad_sink")).finished, "realtime {realtime}");
+        assert!(collected(&n("disk")).finished, "realtime {realtime}");
+    }
+}
+
+#[test]
+fn a_sink_with_nothing_connected_does_not_keep_the_graph_running() {
+    let r = registry();
+    let mut b = PlanBuilder::new(&r);
+    b.node(
+        "lone_src",
+        "counter",
+        args(&[("id", 1.0), ("count", 5.0)]),
+        &[],
+        &[MONO],
+    )
+    .node("lone_sink", "collect", args(&[]), &[MONO], &[])
+    .node("lone_tap", "collect", args(&[]), &[MONO], &[])
+    .connect("lone_src", 0, "lone_tap", 0);
+    let mut plan = b.build();
+    let i = plan.node_by_name("lone_sink").unwrap();
+    plan.graph[i].inputs[0].connected = false;
+    let s = run_graph(&plan, &r).unwrap();
+    assert_eq!(s.ticks, 5);
+    assert!(collected("lone_sink").values.is_empty());
+    assert!(collected("lone_sink").finished);
+    assert_eq!(collected("lone_tap").values.len(), 5);
+}

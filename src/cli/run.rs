@@ -1,8 +1,16 @@
-//! `sluice run`.
+//! `sluice run`: check the graph, build the engine, apply `--set`, run with
+//! a progress bar (when the length is known) and Ctrl-C draining, print a
+//! summary (and `--stats`) to stderr.
 
-use super::source::GraphArgs;
+use super::source::{checked, fail, GraphArgs};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use sluice_dsl::{Arg, ParamSig, ParamType, Plan};
+use sluice_runtime::{Engine, Registry, Stats};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Arguments of `sluice run`.
 #[derive(Args, Debug)]
@@ -21,8 +29,204 @@ pub struct RunArgs {
     pub stats: Option<String>,
 }
 
+/// When to print the stats table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatsMode {
+    Off,
+    End,
+    Live,
+}
+
 /// Runs `sluice run`.
-pub fn main(_args: RunArgs) -> ExitCode {
-    eprintln!("error: `sluice run` is not implemented yet");
-    ExitCode::from(2)
+pub fn main(args: RunArgs) -> ExitCode {
+    let stats_mode = match args.stats.as_deref() {
+        None => StatsMode::Off,
+        Some("end") => StatsMode::End,
+        Some("live") => StatsMode::Live,
+        Some(other) => {
+            fail(&format!("--stats takes `end` or `live`, not `{other}`"));
+            return ExitCode::from(2);
+        }
+    };
+    let Some(mut plan) = checked(&args.graph) else {
+        return ExitCode::from(1);
+    };
+    if let Some(text) = &args.duration {
+        match parse_duration(text) {
+            Ok(d) => plan.settings.duration = Some(d),
+            Err(e) => {
+                fail(&format!("--duration {text}: {e}"));
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Err(e) = refuse_endless(&plan) {
+        fail(&e);
+        return ExitCode::from(2);
+    }
+    let registry = sluice_nodes::registry();
+    let mut engine = match Engine::build(&plan, &registry) {
+        Ok(e) => e,
+        Err(e) => {
+            fail(&e.to_string());
+            return ExitCode::from(1);
+        }
+    };
+    for s in &args.set {
+        if let Err(e) = apply_set(&mut engine, &plan, &registry, s) {
+            fail(&format!("--set {s}: {e}"));
+            return ExitCode::from(2);
+        }
+    }
+    run(engine, &plan, stats_mode)
+}
+
+/// Parses `--duration` like the graph header's `duration:`.
+fn parse_duration(text: &str) -> Result<f64, String> {
+    let param = sluice_dsl::graph_settings()
+        .into_iter()
+        .find(|p| p.name == "duration")
+        .ok_or("the graph language has no `duration` setting")?;
+    let value = sluice_dsl::parse_value(text)?;
+    match sluice_dsl::normalize_value(&param, &value)? {
+        Arg::Num(s) => Ok(s),
+        other => Err(format!("expected a time, got {other:?}")),
+    }
+}
+
+/// An unpaced run of a source that never ends would never end either.
+fn refuse_endless(plan: &Plan) -> Result<(), String> {
+    if plan.settings.realtime || plan.settings.duration.is_some() {
+        return Ok(());
+    }
+    let endless: Vec<String> = plan
+        .endless_sources()
+        .map(|n| format!("`{}`", n.name))
+        .collect();
+    if endless.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} never end{} and the graph runs as fast as possible, so it would never finish: \
+         give `--duration 10s`, `duration: 10s` in the graph header, or `realtime: true`",
+        endless.join(", "),
+        if endless.len() == 1 { "s" } else { "" }
+    ))
+}
+
+/// Applies one `node.param=value` (or `node.param.sub=value`).
+fn apply_set(engine: &mut Engine, plan: &Plan, registry: &Registry, s: &str) -> Result<(), String> {
+    let (lhs, text) = s.split_once('=').ok_or("expected `node.param=value`")?;
+    let (node, key) = lhs
+        .split_once('.')
+        .ok_or("expected `node.param=value` (no `.` before `=`)")?;
+    let index = plan
+        .node_by_name(node)
+        .ok_or_else(|| format!("no node is named `{node}`"))?;
+    let kind = &plan.graph[index].kind;
+    let (param_name, sub) = match key.split_once('.') {
+        Some((p, sub)) => (p, Some(sub)),
+        None => (key, None),
+    };
+    let param = registry
+        .kind(kind)
+        .and_then(|k| k.signature.param(param_name))
+        .ok_or_else(|| format!("`{kind}` has no parameter `{param_name}`"))?;
+    // A per-participant key sets one item of a list parameter.
+    let item;
+    let param: &ParamSig = match (&param.ty, sub) {
+        (ParamType::List(t), Some(_)) => {
+            item = ParamSig {
+                ty: (**t).clone(),
+                ..param.clone()
+            };
+            &item
+        }
+        _ => param,
+    };
+    let value = sluice_dsl::parse_value(text.trim())?;
+    let arg = sluice_dsl::normalize_value(param, &value)?;
+    engine.set(node, key, arg).map_err(|e| e.to_string())
+}
+
+/// Starts the engine, shows progress, handles Ctrl-C, prints the summary.
+fn run(engine: Engine, plan: &Plan, stats_mode: StatsMode) -> ExitCode {
+    let stats = engine.stats();
+    let stop = engine.stop_handle();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        // First Ctrl-C drains and finalises; a second one gives up at once.
+        let installed = ctrlc::set_handler(move || {
+            if interrupted.swap(true, Ordering::AcqRel) {
+                eprintln!("\ninterrupted twice: exiting without finishing files");
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping: draining the graph and finishing files (Ctrl-C again to abort)");
+            stop.stop();
+        });
+        if let Err(e) = installed {
+            eprintln!("warning: Ctrl-C will not drain the graph: {e}");
+        }
+    }
+    let bar = plan.settings.duration.map(progress_bar);
+    let running = engine.start();
+    let mut last_live = Instant::now();
+    while !running.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(bar) = &bar {
+            bar.set_position(stats.media_time() / 1_000_000);
+        }
+        if stats_mode == StatsMode::Live && last_live.elapsed() >= Duration::from_secs(1) {
+            last_live = Instant::now();
+            let table = stats.table();
+            match &bar {
+                Some(bar) => bar.suspend(|| eprint!("{table}")),
+                None => eprint!("{table}"),
+            }
+        }
+    }
+    let result = running.wait();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if stats_mode != StatsMode::Off {
+        eprint!("{}", stats.table());
+    }
+    print_outcome(result, &stats)
+}
+
+fn progress_bar(seconds: f64) -> ProgressBar {
+    let bar = ProgressBar::new((seconds * 1e3) as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} ms of media  {elapsed} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn print_outcome(
+    result: Result<sluice_runtime::Summary, sluice_runtime::RunError>,
+    stats: &Stats,
+) -> ExitCode {
+    match result {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            for (edge, drops) in &summary.edge_drops {
+                eprintln!("warning: {drops} frames dropped on {edge}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for line in &e.errors {
+                fail(line);
+            }
+            match &e.summary {
+                Some(s) => eprintln!("{s}"),
+                None => eprintln!("{} ticks before the failure", stats.ticks()),
+            }
+            ExitCode::from(1)
+        }
+    }
 }

@@ -107,6 +107,19 @@ fn build_pass(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     Ok(Box::new(Pass))
 }
 
+/// `noop`: touches nothing (measures the engine alone).
+struct Noop;
+
+impl Node for Noop {
+    fn process(&mut self, _: &mut PortIo<'_, '_>) -> Flow {
+        Flow::Continue
+    }
+}
+
+fn build_noop(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Noop))
+}
+
 /// `sum`: adds every present input.
 struct Sum;
 
@@ -278,6 +291,115 @@ fn build_sleepy(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     }))
 }
 
+/// The controller a `commander` node takes when it is built.
+pub static CONTROLLER: Mutex<Option<sluice_runtime::Controller>> = Mutex::new(None);
+
+/// `commander(at, gain)`: passes audio through and, while processing tick
+/// `at`, sets `cmd_gain.gain` through the control ring (from inside a tick,
+/// so the change must land exactly at the next tick boundary).
+struct Commander {
+    at: u64,
+    gain: f64,
+    ctl: Option<sluice_runtime::Controller>,
+}
+
+impl Node for Commander {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        if self.ctl.is_none() {
+            // Test plumbing only: the controller is made after the engine is
+            // built, so the node picks it up on its first tick.
+            self.ctl = CONTROLLER.lock().unwrap().take();
+        }
+        if io.clock().tick == self.at {
+            if let Some(c) = self.ctl.as_mut() {
+                c.set("cmd_gain", "gain", Arg::Num(self.gain))
+                    .expect("queued");
+            }
+        }
+        Pass.process(io)
+    }
+}
+
+fn build_commander(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Commander {
+        at: ctx.args.num("at").unwrap_or(0.0) as u64,
+        gain: ctx.args.num("gain").unwrap_or(0.0),
+        ctl: None,
+    }))
+}
+
+/// `vcounter(count)`: a video source writing its tick into every byte
+/// (mod 256) of an RGBA frame.
+struct VCounter {
+    count: u64,
+}
+
+impl Node for VCounter {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let k = io.clock().tick;
+        io.video_out(0).data_mut().fill(k as u8);
+        if k + 1 >= self.count {
+            Flow::Ended
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+fn build_vcounter(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(VCounter {
+        count: ctx.args.num("count").unwrap_or(10.0) as u64,
+    }))
+}
+
+/// What `vprobe` saw per call: (video tick byte, video time, audio value,
+/// audio frame time).
+pub static PROBED: Mutex<Vec<(u8, u64, f32, u64)>> = Mutex::new(Vec::new());
+
+/// `vprobe`: a video-domain sink with a video input and an audio input
+/// from the audio domain; records what it gets (test code: it locks).
+struct VProbe;
+
+impl Node for VProbe {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        // After the video source ends its input reads `None`; the audio
+        // input may still deliver its last frame.
+        let Some(v) = io.video_in(0) else {
+            return Flow::Continue;
+        };
+        let a = io.audio_in(1);
+        PROBED.lock().unwrap().push((
+            v.data()[0],
+            v.time,
+            a.map_or(f32::NAN, |a| a.data()[0]),
+            a.map_or(u64::MAX, |a| a.time),
+        ));
+        Flow::Continue
+    }
+}
+
+fn build_vprobe(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(VProbe))
+}
+
+/// `panicker(at)`: passes audio through and panics on tick `at` (a node bug).
+struct Panicker {
+    at: u64,
+}
+
+impl Node for Panicker {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        assert!(io.clock().tick != self.at, "panicker: planned failure");
+        Pass.process(io)
+    }
+}
+
+fn build_panicker(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Panicker {
+        at: ctx.args.num("at").unwrap_or(0.0) as u64,
+    }))
+}
+
 /// The test kinds: counter, pass, sum, gain, collect, io_collect, sleepy,
 /// and `planned` (declared, not runnable).
 pub fn registry() -> Registry {
@@ -292,7 +414,16 @@ pub fn registry() -> Registry {
         build_counter,
     );
     r.register(sig("pass", Role::Process, false, vec![]), build_pass);
+    let mut io_counter = sig(
+        "io_counter",
+        Role::AudioSource,
+        true,
+        vec![param("id", false), param("count", false)],
+    );
+    io_counter.endless = endless;
+    r.register(io_counter, build_counter);
     r.register(sig("sum", Role::Process, false, vec![]), build_sum);
+    r.register(sig("noop", Role::Process, false, vec![]), build_noop);
     r.register(
         sig("gain", Role::Process, false, vec![param("gain", true)]),
         build_gain,
@@ -318,6 +449,29 @@ pub fn registry() -> Registry {
             vec![param("ns", false), param("at", false)],
         ),
         build_sleepy,
+    );
+    r.register(
+        sig(
+            "commander",
+            Role::Process,
+            false,
+            vec![param("at", false), param("gain", false)],
+        ),
+        build_commander,
+    );
+    r.register(
+        sig(
+            "vcounter",
+            Role::VideoSource,
+            false,
+            vec![param("count", false)],
+        ),
+        build_vcounter,
+    );
+    r.register(sig("vprobe", Role::Sink, false, vec![]), build_vprobe);
+    r.register(
+        sig("panicker", Role::Process, false, vec![param("at", false)]),
+        build_panicker,
     );
     r.declare(sig("planned", Role::Process, false, vec![]));
     r

@@ -1,0 +1,223 @@
+//! Writes the pictures of docs/video.md: the test patterns and each video
+//! node's effect, at 320x180, through the real nodes (png_out included).
+//!
+//! Run from the repository root: `cargo run -p sluice-nodes --example
+//! video_snapshots` (writes docs/images/*.png).
+
+use sluice_dsl::{Arg, Args, MediaType, OutType, PixelFormat, PlanPort, Settings, VideoType};
+use sluice_nodes::registry;
+use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo, Registry, VideoFrame};
+
+/// One built node and its output frame.
+struct Stage {
+    node: Box<dyn Node>,
+    out: Option<Frame>,
+}
+
+fn stage(reg: &Registry, kind: &str, given: &[(&str, Arg)], inputs: &[VideoType]) -> Stage {
+    let k = reg.kind(kind).expect("known kind");
+    let sig = &k.signature;
+    let mut args = Args::default();
+    for p in &sig.params {
+        if let Some(d) = &p.default {
+            args.set(&p.name, d.clone());
+        }
+    }
+    for (name, v) in given {
+        args.set(name, v.clone());
+    }
+    let ins: Vec<Option<MediaType>> = inputs.iter().map(|&v| Some(MediaType::Video(v))).collect();
+    let ports = (sig.ports)(&args).expect("ports");
+    let outs: Vec<MediaType> = ports
+        .outputs
+        .iter()
+        .map(|o| match o.ty {
+            OutType::Fixed(t) => t,
+            OutType::SameAs(i) => ins[i].expect("input"),
+            OutType::Derived(f) => f(&args, &ins).expect("derived type"),
+        })
+        .collect();
+    let port = |ty: MediaType| PlanPort {
+        name: "p".into(),
+        ty,
+        connected: true,
+    };
+    let in_ports: Vec<PlanPort> = ins.iter().map(|t| port(t.expect("input"))).collect();
+    let out_ports: Vec<PlanPort> = outs.iter().map(|&t| port(t)).collect();
+    let settings = Settings::default();
+    let names = vec![kind.to_string()];
+    let ctx = BuildContext {
+        name: kind,
+        index: 0,
+        args: &args,
+        inputs: &in_ports,
+        outputs: &out_ports,
+        settings: &settings,
+        node_names: &names,
+    };
+    let node = (k.build.expect("runnable"))(&ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    Stage {
+        node,
+        out: outs.first().map(|t| Frame::for_type(t, 480)),
+    }
+}
+
+impl Stage {
+    fn run(&mut self, inputs: &[&VideoFrame]) -> Option<VideoFrame> {
+        let frames: Vec<Frame> = inputs.iter().map(|f| Frame::Video((*f).clone())).collect();
+        let ins: Vec<Option<&Frame>> = frames.iter().map(Some).collect();
+        let mut outs: Vec<&mut Frame> = self.out.iter_mut().collect();
+        let mut io = PortIo::new(&ins, &mut outs, Clock::default());
+        self.node.process(&mut io);
+        match &self.out {
+            Some(Frame::Video(v)) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn save(reg: &Registry, name: &str, f: &VideoFrame) {
+    let rgba = if f.format() == PixelFormat::Rgba {
+        f.clone()
+    } else {
+        let fmt = Arg::Enum("rgba".into());
+        stage(reg, "convert", &[("format", fmt)], &[f.ty()])
+            .run(&[f])
+            .expect("frame")
+    };
+    let path = Arg::Str(format!("docs/images/{name}.png"));
+    let mut out = stage(reg, "png_out", &[("path", path)], &[rgba.ty()]);
+    out.run(&[&rgba]);
+    out.node.finish().expect("png written");
+    println!("docs/images/{name}.png");
+}
+
+fn pattern(reg: &Registry, name: &str, frame: usize) -> VideoFrame {
+    let given = [
+        ("size", Arg::Size(320, 180)),
+        ("pattern", Arg::Enum(name.into())),
+    ];
+    let mut s = stage(reg, "video_test", &given, &[]);
+    let mut f = None;
+    for _ in 0..=frame {
+        f = s.run(&[]);
+    }
+    f.expect("frame")
+}
+
+/// A round sticker with a soft edge: colour from a gradient, alpha falling
+/// off towards the rim (what an AR layer looks like).
+fn sticker(n: u32) -> VideoFrame {
+    let ty = VideoType {
+        format: PixelFormat::Rgba,
+        width: n,
+        height: n,
+        fps: (30, 1),
+    };
+    let mut f = VideoFrame::new(ty);
+    let c = n as f64 / 2.0;
+    for (i, p) in f.plane_mut(0).chunks_exact_mut(4).enumerate() {
+        let (x, y) = ((i % n as usize) as f64 + 0.5, (i / n as usize) as f64 + 0.5);
+        let r = ((x - c).powi(2) + (y - c).powi(2)).sqrt() / c;
+        let ring = (r - 0.8).abs() < 0.08;
+        let a = if r > 1.0 {
+            0.0
+        } else if ring {
+            1.0
+        } else {
+            0.55 * (1.0 - r) + 0.2
+        };
+        let col = if ring {
+            [255, 210, 40]
+        } else {
+            [
+                (255.0 * x / n as f64) as u8,
+                80,
+                (255.0 * y / n as f64) as u8,
+            ]
+        };
+        p.copy_from_slice(&[col[0], col[1], col[2], (a * 255.0) as u8]);
+    }
+    f
+}
+
+fn main() {
+    std::fs::create_dir_all("docs/images").expect("docs/images");
+    let reg = registry();
+    for p in ["bars", "gradient", "checker"] {
+        save(&reg, &format!("video_test_{p}"), &pattern(&reg, p, 0));
+    }
+    let cam = pattern(&reg, "moving", 20);
+    save(&reg, "video_test_moving", &cam);
+    for kind in ["grayscale", "sepia", "invert"] {
+        let mut f = stage(
+            &reg,
+            "filter",
+            &[("kind", Arg::Enum(kind.into()))],
+            &[cam.ty()],
+        );
+        save(
+            &reg,
+            &format!("filter_{kind}"),
+            &f.run(&[&cam]).expect("frame"),
+        );
+    }
+    let given = [
+        ("brightness", Arg::Num(0.1)),
+        ("contrast", Arg::Num(1.4)),
+        ("saturation", Arg::Num(1.8)),
+    ];
+    save(
+        &reg,
+        "adjust",
+        &stage(&reg, "adjust", &given, &[cam.ty()])
+            .run(&[&cam])
+            .expect("frame"),
+    );
+    let top = sticker(64);
+    let given = [
+        ("x", Arg::Num(200.0)),
+        ("y", Arg::Num(20.0)),
+        ("scale", Arg::Num(1.5)),
+        ("alpha", Arg::Num(0.9)),
+    ];
+    save(
+        &reg,
+        "overlay",
+        &stage(&reg, "overlay", &given, &[cam.ty(), top.ty()])
+            .run(&[&cam, &top])
+            .expect("frame"),
+    );
+    let tiles: Vec<VideoFrame> = ["bars", "gradient", "moving", "checker", "moving"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| pattern(&reg, p, i * 40))
+        .collect();
+    let tys: Vec<VideoType> = tiles.iter().map(|f| f.ty()).collect();
+    let refs: Vec<&VideoFrame> = tiles.iter().collect();
+    let given = [("columns", Arg::Num(3.0)), ("size", Arg::Size(320, 180))];
+    save(
+        &reg,
+        "grid",
+        &stage(&reg, "grid", &given, &tys).run(&refs).expect("frame"),
+    );
+    let given = [
+        ("size", Arg::Size(320, 180)),
+        ("fit", Arg::Enum("letterbox".into())),
+    ];
+    let tall = pattern(&reg, "gradient", 0);
+    let mut narrow = stage(
+        &reg,
+        "scale",
+        &[("size", Arg::Size(120, 180))],
+        &[tall.ty()],
+    );
+    let narrow = narrow.run(&[&tall]).expect("frame");
+    save(
+        &reg,
+        "scale_letterbox",
+        &stage(&reg, "scale", &given, &[narrow.ty()])
+            .run(&[&narrow])
+            .expect("frame"),
+    );
+}

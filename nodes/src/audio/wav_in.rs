@@ -1,0 +1,460 @@
+//! `wav_in`: a WAV file (or standard input) as an audio source, resampled
+//! to the graph rate when the file's rate differs.
+
+use super::wav_read::{probe, WavSource};
+use crate::sig::{audio, output, param, required, signature as sig};
+use rubato::audioadapter_buffers::direct::SequentialSlice;
+use rubato::{Fft, FixedSync, Indexing, Resampler};
+use sluice_dsl::{Arg, Args, MediaType, ParamType, Ports, Role, Signature};
+use sluice_runtime::{AudioFrame, BuildContext, Flow, Node, NodeError, PortIo};
+
+/// The `wav_in` kind.
+pub fn signature() -> Signature {
+    let mut s = sig(
+        "wav_in",
+        "Reads a WAV file (8/16/24/32-bit integer or 32-bit float) as audio, \
+         block by block. A file at another rate is resampled to the graph \
+         rate (rubato's FFT resampler, delay compensated). \"-\" reads \
+         standard input, including ffmpeg's open-ended pipe output (`ffmpeg \
+         -i in.mp4 -f wav - |`); it cannot be probed before the run, so it is \
+         typed mono (a stereo stream is averaged). With `loop` the file \
+         starts over at its end and never ends.",
+        Role::AudioSource,
+        ports,
+    );
+    s.params = vec![
+        required(
+            "path",
+            ParamType::Path,
+            "WAV file, or \"-\" for standard input",
+        ),
+        param(
+            "loop",
+            ParamType::Bool,
+            Arg::Bool(false),
+            "start over at the end",
+        ),
+    ];
+    s.io = true;
+    s.endless = |a: &Args| a.bool("loop").unwrap_or(false);
+    s
+}
+
+/// Probes the file's header for its channel count; a missing file is a
+/// warning at check time (mono assumed) and an error at run time.
+fn ports(args: &Args) -> Result<Ports, String> {
+    let path = args.str("path").unwrap_or("-");
+    let mut warnings = Vec::new();
+    let channels = if path == "-" {
+        1
+    } else if std::path::Path::new(path).exists() {
+        probe(path)?.channels
+    } else {
+        warnings.push(format!("{path} does not exist (yet); assuming mono"));
+        1
+    };
+    Ok(Ports {
+        outputs: vec![output("out", audio(channels))],
+        warnings,
+        ..Ports::default()
+    })
+}
+
+/// Opens the file and sizes every buffer (and the resampler) for the run.
+pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
+    let path = ctx.args.str("path").unwrap_or("-");
+    let looping = ctx.args.bool("loop").unwrap_or(false);
+    let n = ctx.settings.frame_samples as usize;
+    let rate = ctx.settings.rate;
+    let planned = match ctx.outputs.first().map(|p| p.ty) {
+        Some(MediaType::Audio { channels }) => usize::from(channels),
+        _ => 1,
+    };
+    let probe_src = WavSource::open(path, 1).map_err(NodeError::new)?;
+    let format = probe_src.format();
+    drop(probe_src);
+    let file_ch = usize::from(format.channels);
+    if file_ch != planned && planned != 1 && file_ch != 1 {
+        return Err(NodeError::new(format!(
+            "{path} has {file_ch} channels, but the graph was checked for {planned}"
+        )));
+    }
+    let resampler = if format.rate == rate {
+        None
+    } else {
+        let fft = Fft::<f32>::new(
+            format.rate as usize,
+            rate as usize,
+            n,
+            file_ch,
+            FixedSync::Output,
+        )
+        .map_err(|e| {
+            NodeError::new(format!(
+                "{path}: cannot resample {} Hz to {rate} Hz: {e}",
+                format.rate
+            ))
+        })?;
+        Some(Resampling::new(fft, file_ch, n))
+    };
+    let block = resampler.as_ref().map_or(n, |r| r.in_max);
+    let src = WavSource::open(path, block).map_err(NodeError::new)?;
+    if looping && !src.can_rewind() {
+        return Err(NodeError::new(
+            "loop needs a file: standard input cannot start over",
+        ));
+    }
+    let expected = if looping || format.frames == u64::MAX {
+        u64::MAX
+    } else {
+        (format.frames * u64::from(rate)).div_ceil(u64::from(format.rate))
+    };
+    Ok(Box::new(WavIn {
+        src,
+        looping,
+        resampler,
+        scratch: vec![0.0; file_ch * n],
+        emitted: 0,
+        expected,
+        failed: None,
+    }))
+}
+
+/// The resampler with its input block and an output FIFO (planar, one run
+/// of `cap` frames per channel); the first `skip` frames out are the
+/// resampler's delay and are dropped, so the output lines up with the file.
+struct Resampling {
+    fft: Fft<f32>,
+    channels: usize,
+    input: Vec<f32>,
+    in_max: usize,
+    fifo: Vec<f32>,
+    cap: usize,
+    fill: usize,
+    skip: usize,
+    indexing: Indexing,
+}
+
+impl Resampling {
+    fn new(fft: Fft<f32>, channels: usize, n: usize) -> Resampling {
+        let in_max = fft.input_frames_max();
+        let cap = n + fft.output_frames_max();
+        Resampling {
+            skip: fft.output_delay(),
+            fft,
+            channels,
+            input: vec![0.0; channels * in_max],
+            in_max,
+            fifo: vec![0.0; channels * cap],
+            cap,
+            fill: 0,
+            indexing: Indexing::new(),
+        }
+    }
+
+    /// Resamples until the FIFO holds at least `n` frames.
+    fn fill(&mut self, src: &mut WavSource, looping: bool, n: usize) -> Result<(), String> {
+        while self.fill < n {
+            let need = self.fft.input_frames_next();
+            let got = read_looping(src, looping, &mut self.input, self.in_max, need)?;
+            self.indexing.output_offset = self.fill;
+            self.indexing.partial_len = (got < need).then_some(got);
+            let input = SequentialSlice::new(&self.input[..], self.channels, self.in_max)
+                .map_err(|e| e.to_string())?;
+            let mut out = SequentialSlice::new_mut(&mut self.fifo[..], self.channels, self.cap)
+                .map_err(|e| e.to_string())?;
+            let (_, produced) = self
+                .fft
+                .process_into_buffer(&input, &mut out, Some(&self.indexing))
+                .map_err(|e| format!("{}: resampling failed: {e}", src.path()))?;
+            let drop = produced.min(self.skip);
+            if drop > 0 {
+                for c in 0..self.channels {
+                    let ch = &mut self.fifo[c * self.cap..(c + 1) * self.cap];
+                    ch.copy_within(self.fill + drop..self.fill + produced, self.fill);
+                }
+                self.skip -= drop;
+            }
+            self.fill += produced - drop;
+        }
+        Ok(())
+    }
+
+    /// Moves the oldest `n` frames of the FIFO to `dst` (planar, stride `n`).
+    fn take(&mut self, dst: &mut [f32], n: usize) {
+        for c in 0..self.channels {
+            let ch = &mut self.fifo[c * self.cap..(c + 1) * self.cap];
+            dst[c * n..(c + 1) * n].copy_from_slice(&ch[..n]);
+            ch.copy_within(n..self.fill, 0);
+        }
+        self.fill -= n;
+    }
+}
+
+/// Reads `count` frames, starting the file over at its end when looping;
+/// returns the frames read (fewer only at the end of a file not looped).
+fn read_looping(
+    src: &mut WavSource,
+    looping: bool,
+    dst: &mut [f32],
+    stride: usize,
+    count: usize,
+) -> Result<usize, String> {
+    let mut got = 0;
+    while got < count {
+        let n = src
+            .read(dst, stride, got, count - got)
+            .map_err(|e| format!("{}: {e}", src.path()))?;
+        got += n;
+        if n == 0 {
+            if !looping || src.format().frames == 0 {
+                break;
+            }
+            src.rewind().map_err(|e| format!("{}: {e}", src.path()))?;
+        }
+    }
+    Ok(got)
+}
+
+struct WavIn {
+    src: WavSource,
+    looping: bool,
+    resampler: Option<Resampling>,
+    /// One tick of the file's channels, planar, when they need resampling
+    /// or channel mapping before the output.
+    scratch: Vec<f32>,
+    emitted: u64,
+    /// Output frames the whole file makes at the graph rate.
+    expected: u64,
+    /// A read error that ended the stream early.
+    failed: Option<String>,
+}
+
+impl WavIn {
+    /// Fills the scratch tick; returns how many frames hold audio.
+    fn next_block(&mut self, n: usize) -> Result<usize, String> {
+        match &mut self.resampler {
+            Some(r) => {
+                r.fill(&mut self.src, self.looping, n)?;
+                r.take(&mut self.scratch, n);
+                Ok(n)
+            }
+            None => read_looping(&mut self.src, self.looping, &mut self.scratch, n, n),
+        }
+    }
+}
+
+/// Writes the file's channels to the output: same count copies, to mono
+/// averages, from mono copies to every channel.
+fn map_channels(scratch: &[f32], file_ch: usize, n: usize, out: &mut AudioFrame) {
+    let ch = |c: usize| &scratch[c * n..(c + 1) * n];
+    if file_ch == out.channels() || file_ch == 1 {
+        for c in 0..out.channels() {
+            out.channel_mut(c).copy_from_slice(ch(c.min(file_ch - 1)));
+        }
+    } else {
+        let o = out.channel_mut(0);
+        o.copy_from_slice(ch(0));
+        for c in 1..file_ch {
+            crate::kernels::mix::accumulate(o, ch(c));
+        }
+        crate::kernels::gain::gain(o, 1.0 / file_ch as f32);
+    }
+}
+
+impl Node for WavIn {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let clock = io.clock();
+        let n = clock.frame_samples;
+        let file_ch = usize::from(self.src.format().channels);
+        let out = io.audio_out(0);
+        // Same rate and channels: decode straight into the output frame.
+        let direct = self.resampler.is_none() && out.channels() == file_ch;
+        let read = if direct {
+            read_looping(&mut self.src, self.looping, out.data_mut(), n, n)
+        } else {
+            self.next_block(n)
+        };
+        let valid = read.unwrap_or_else(|e| {
+            // A read error ends the stream; the message (allocated only on
+            // this failure path) is reported by `finish`.
+            self.failed = Some(e);
+            0
+        });
+        if self.expected == u64::MAX && !self.looping {
+            if let Some(total) = self.src.ended_after() {
+                let (to, from) = (u64::from(clock.rate), u64::from(self.src.format().rate));
+                self.expected = (total * to).div_ceil(from);
+            }
+        }
+        let valid = (valid as u64).min(self.expected.saturating_sub(self.emitted)) as usize;
+        let block = if direct {
+            out.data_mut()
+        } else {
+            &mut self.scratch[..]
+        };
+        for c in 0..file_ch {
+            block[c * n + valid..(c + 1) * n].fill(0.0);
+        }
+        if !direct {
+            map_channels(&self.scratch, file_ch, n, out);
+        }
+        self.emitted += valid as u64;
+        if self.emitted >= self.expected || valid < n {
+            Flow::Ended
+        } else {
+            Flow::Continue
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), NodeError> {
+        self.failed
+            .take()
+            .map_or(Ok(()), |e| Err(NodeError::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::testing::*;
+    use std::f64::consts::TAU;
+
+    fn write_sine(path: &std::path::Path, rate: u32, channels: u16, freq: f64, frames: usize) {
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..frames {
+            let v = (TAU * freq * i as f64 / f64::from(rate)).sin() * 0.5;
+            for c in 0..channels {
+                let s = if c == 0 { v } else { -v };
+                w.write_sample((s * 32767.0).round() as i16).unwrap();
+            }
+        }
+        w.finalize().unwrap();
+    }
+
+    fn read_all(path: &str, channels: u16, looping: bool, max_ticks: u64) -> (Vec<Vec<f32>>, u64) {
+        let a = args(&[
+            ("path", Arg::Str(path.into())),
+            ("loop", Arg::Bool(looping)),
+        ]);
+        let ty = MediaType::Audio { channels };
+        let h = Harness::new(a, &[], &[ty]);
+        let mut node = h.build(build).unwrap();
+        let mut out = h.output_frames();
+        let mut all = vec![Vec::new(); usize::from(channels)];
+        for t in 0..max_ticks {
+            let flow = tick(node.as_mut(), &[], &mut out, t);
+            for (c, v) in all.iter_mut().enumerate() {
+                v.extend_from_slice(out_audio(&out, 0).channel(c));
+            }
+            if flow == Flow::Ended {
+                return (all, t + 1);
+            }
+        }
+        (all, max_ticks)
+    }
+
+    #[test]
+    fn same_rate_reads_samples_exactly_and_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.wav");
+        write_sine(&p, 48_000, 2, 1000.0, 1000);
+        let probed = ports(&args(&[("path", Arg::Str(p.to_str().unwrap().into()))])).unwrap();
+        assert!(matches!(
+            probed.outputs[0].ty,
+            sluice_dsl::OutType::Fixed(MediaType::Audio { channels: 2 })
+        ));
+        let (all, ticks) = read_all(p.to_str().unwrap(), 2, false, 10);
+        assert_eq!(ticks, 3, "1000 frames end in the third tick");
+        let mut r = hound::WavReader::open(&p).unwrap();
+        let file: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+        for i in 0..1000 {
+            assert_eq!(all[0][i], f32::from(file[2 * i]) / 32768.0);
+            assert_eq!(all[1][i], f32::from(file[2 * i + 1]) / 32768.0);
+        }
+        assert!(all[0][1000..].iter().all(|&s| s == 0.0));
+    }
+
+    #[test]
+    fn loops_forever_without_a_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l.wav");
+        write_sine(&p, 48_000, 1, 100.0, 700);
+        let (all, ticks) = read_all(p.to_str().unwrap(), 1, true, 5);
+        assert_eq!(ticks, 5);
+        assert_eq!(all[0][..700], all[0][700..1400]);
+    }
+
+    #[test]
+    fn resamples_44k1_to_48k_in_time_and_in_tune() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.wav");
+        write_sine(&p, 44_100, 1, 1000.0, 44_100);
+        let (all, ticks) = read_all(p.to_str().unwrap(), 1, false, 200);
+        assert_eq!(ticks, 100, "1 s of audio is 100 ticks");
+        let x = &all[0][..48_000];
+        // The best fit over lags of -1..1 samples: the FFT resampler's
+        // delay is compensated to within a sample (rubato rounds it to a
+        // whole one; 0.55 samples remain at 44.1 kHz), and one lag fits
+        // the whole second (a wrong rate would drift out of phase).
+        let fit = |lag: f64| {
+            let want = |i: usize| (TAU * 1000.0 * (i as f64 + lag) / 48_000.0).sin() as f32 * 0.5;
+            (2000..46_000)
+                .map(|i| (x[i] - want(i)).abs())
+                .fold(0f32, f32::max)
+        };
+        let (lag, err) = (-20..=20)
+            .map(|k| (f64::from(k) / 20.0, fit(f64::from(k) / 20.0)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert!(lag.abs() < 1.0, "output is {lag} samples off");
+        assert!(err < 2e-3, "worst error {err} at lag {lag}");
+    }
+
+    #[test]
+    fn stream_of_unknown_length_ends_where_its_data_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("piped.wav");
+        write_sine(&p, 44_100, 1, 1000.0, 44_100);
+        let mut bytes = std::fs::read(&p).unwrap();
+        let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+        bytes[4..8].copy_from_slice(&[0xff; 4]);
+        bytes[data + 4..data + 8].copy_from_slice(&[0xff; 4]);
+        std::fs::write(&p, bytes).unwrap();
+        let (all, ticks) = read_all(p.to_str().unwrap(), 1, false, 200);
+        assert_eq!(ticks, 100, "1 s of audio is 100 ticks");
+        assert!(all[0][47_000..47_100].iter().any(|s| s.abs() > 0.4));
+    }
+
+    #[test]
+    fn stereo_file_into_mono_port_averages_and_missing_file_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("st.wav");
+        write_sine(&p, 48_000, 2, 440.0, 480);
+        let (all, _) = read_all(p.to_str().unwrap(), 1, false, 2);
+        assert!(
+            all[0].iter().all(|s| s.abs() < 1e-4),
+            "L and -L average to silence"
+        );
+
+        let missing = dir.path().join("nope.wav");
+        let ports = ports(&args(&[(
+            "path",
+            Arg::Str(missing.to_str().unwrap().into()),
+        )]))
+        .unwrap();
+        assert!(ports.warnings[0].contains("nope.wav"));
+        let h = Harness::new(
+            args(&[("path", Arg::Str(missing.to_str().unwrap().into()))]),
+            &[],
+            &[MONO],
+        );
+        assert!(h.build(build).err().unwrap().0.contains("nope.wav"));
+    }
+}

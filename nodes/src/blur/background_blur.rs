@@ -1,0 +1,404 @@
+//! `background_blur(radius, mask, feather)`: blurs what is behind the
+//! subject, the way video-call apps do.
+//!
+//! The subject mask lives on a grid four times coarser than the picture
+//! (cheap to make and to feather). The background layer is a normalised
+//! convolution, `blur(v * w) / blur(w)` with `w` the background weight, so
+//! the subject's pixels carry no weight and cannot bleed into the blurred
+//! background around it. The feathered mask then blends the original over
+//! that layer at full resolution: subject pixels where the mask is 255 are
+//! the original bytes.
+
+use super::blur_node::formats;
+use super::planes::scratch_pool;
+use crate::kernels::blur::{blur_plane, blur_plane_in_place, BlurKind, Geometry, Passes, Scratch};
+use crate::kernels::mask::{
+    luma_grid, normalise_and_blend, portrait_prior, premultiply, put_weight, to_background_weight,
+    Upsampler,
+};
+use crate::sig::{
+    any_video, choice, choice_arg, input, live, optional_input, output, param, quantity,
+    signature as sig,
+};
+use sluice_dsl::{Arg, Args, OutType, PixelFormat, Ports, Role, Signature, UnitKind, VideoType};
+use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, VideoFrame};
+
+/// The mask grid is this many times coarser than the picture.
+const GRID: usize = 4;
+
+/// The `background_blur` kind.
+pub fn signature() -> Signature {
+    let mut s = sig(
+        "background_blur",
+        "Blurs the background behind a subject without the subject bleeding into \
+         it (mask-weighted blur), blending with a feathered mask at full \
+         resolution. `mask`: `portrait` (a soft head-and-shoulders prior), \
+         `motion` (frame differencing with decay: what moves stays sharp) or \
+         `port` (the luma of the video on the `mask` input, 255 = subject, e.g. \
+         from a segmentation model).",
+        Role::Process,
+        ports,
+    );
+    s.params = vec![
+        live(param(
+            "radius",
+            quantity(UnitKind::Pixels, 0.0, 64.0),
+            Arg::Num(16.0),
+            "Background blur radius (Gaussian, sigma = radius / 2)",
+        )),
+        param(
+            "mask",
+            choice(&["portrait", "motion", "port"]),
+            choice_arg("portrait"),
+            "Where the subject mask comes from",
+        ),
+        live(param(
+            "feather",
+            quantity(UnitKind::Pixels, 0.0, 64.0),
+            Arg::Num(8.0),
+            "Softness of the mask edge",
+        )),
+    ];
+    s
+}
+
+fn ports(args: &Args) -> Result<Ports, String> {
+    let mask = if args.str("mask") == Some("port") {
+        input("mask", any_video())
+    } else {
+        optional_input("mask", any_video())
+    };
+    Ok(Ports {
+        inputs: vec![input("in", formats()), mask],
+        outputs: vec![output("out", OutType::SameAs(0))],
+        warnings: Vec::new(),
+    })
+}
+
+/// Builds a `background_blur`.
+pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
+    let ty = super::video_type(ctx, 0)?;
+    let source = match ctx.args.str("mask") {
+        Some("motion") => MaskSource::Motion,
+        Some("port") => MaskSource::Port,
+        _ => MaskSource::Portrait,
+    };
+    if source == MaskSource::Port && !ctx.inputs.get(1).is_some_and(|p| p.connected) {
+        return Err(NodeError::new(
+            "mask: port needs a video connected to the `mask` input",
+        ));
+    }
+    Ok(Box::new(BackgroundBlur::new(
+        ty,
+        source,
+        ctx.args.num("radius").unwrap_or(16.0),
+        ctx.args.num("feather").unwrap_or(8.0),
+        ctx.settings.realtime,
+    )))
+}
+
+/// Where the subject mask comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskSource {
+    /// The fixed head-and-shoulders prior.
+    Portrait,
+    /// Frame differencing with decay.
+    Motion,
+    /// The luma of the `mask` input.
+    Port,
+}
+
+/// One layer blurred together: a plane (or the two chroma planes) with its
+/// background weight interleaved, the upsampled masks, and the passes.
+struct Layer {
+    geometry: Geometry,
+    radius_scale: f64,
+    passes: Passes,
+    data: Vec<u8>,
+    alpha: Vec<u8>,
+    weight: Vec<u8>,
+    up: Upsampler,
+}
+
+impl Layer {
+    fn new(
+        width: usize,
+        height: usize,
+        channels: usize,
+        radius_scale: f64,
+        grid: (usize, usize),
+    ) -> Layer {
+        let geometry = Geometry {
+            width,
+            height,
+            stride: width * channels,
+            channels,
+        };
+        Layer {
+            geometry,
+            radius_scale,
+            passes: Passes::NONE,
+            data: vec![0; geometry.len()],
+            alpha: vec![0; width * height],
+            weight: vec![0; width * height],
+            up: Upsampler::new(grid.0, grid.1, width, height),
+        }
+    }
+}
+
+/// Frame differencing at grid resolution: motion energy that decays, so a
+/// subject that stops moving fades out over about two seconds.
+struct Motion {
+    prev: Vec<u8>,
+    cur: Vec<u8>,
+    energy: Vec<f32>,
+    spread: Vec<u8>,
+    decay: f32,
+    primed: bool,
+}
+
+/// A background blur sized for one input type.
+pub struct BackgroundBlur {
+    ty: VideoType,
+    source: MaskSource,
+    grid: (usize, usize),
+    raw: Vec<u8>,
+    feathered: Vec<u8>,
+    prior: Vec<u8>,
+    motion: Motion,
+    feather_passes: Passes,
+    grid_pool: Vec<Scratch>,
+    layers: Vec<Layer>,
+    pool: Vec<Scratch>,
+}
+
+impl BackgroundBlur {
+    /// A background blur for frames of type `ty` (allocates: build only).
+    /// Not `realtime`: large frames use every rayon thread.
+    pub fn new(
+        ty: VideoType,
+        source: MaskSource,
+        radius: f64,
+        feather: f64,
+        realtime: bool,
+    ) -> BackgroundBlur {
+        let (w, h) = (ty.width as usize, ty.height as usize);
+        let grid = (w.div_ceil(GRID).max(1), h.div_ceil(GRID).max(1));
+        let cells = grid.0 * grid.1;
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let layers = match ty.format {
+            PixelFormat::Rgba => vec![Layer::new(w, h, 4, 1.0, grid)],
+            PixelFormat::I420 | PixelFormat::Nv12 => vec![
+                Layer::new(w, h, 2, 1.0, grid),
+                Layer::new(cw, ch, 4, 0.5, grid),
+            ],
+        };
+        let fps = f64::from(ty.fps.0) / f64::from(ty.fps.1.max(1));
+        let settings = sluice_dsl::Settings {
+            realtime,
+            ..Default::default()
+        };
+        let mut node = BackgroundBlur {
+            ty,
+            source,
+            grid,
+            raw: vec![0; cells],
+            feathered: vec![0; cells],
+            prior: portrait_prior(grid.0, grid.1),
+            motion: Motion {
+                prev: vec![0; cells],
+                cur: vec![0; cells],
+                energy: vec![0.0; cells],
+                spread: vec![0; cells],
+                decay: 0.5f64.powf(1.0 / (2.0 * fps.max(1.0))) as f32,
+                primed: false,
+            },
+            feather_passes: Passes::NONE,
+            grid_pool: vec![Scratch::new(grid.0.max(grid.1))],
+            layers,
+            pool: scratch_pool(ty, &settings),
+        };
+        node.set_radius(radius);
+        node.set_feather(feather);
+        node
+    }
+
+    /// Changes the background blur radius; never allocates.
+    pub fn set_radius(&mut self, radius: f64) {
+        for l in &mut self.layers {
+            l.passes = Passes::for_radius(BlurKind::Gaussian, radius * l.radius_scale);
+        }
+    }
+
+    /// Changes the mask feathering (pixels); never allocates.
+    pub fn set_feather(&mut self, feather: f64) {
+        self.feather_passes = Passes::for_radius(BlurKind::Gaussian, feather / GRID as f64);
+    }
+
+    /// The feathered subject mask of the last frame, on the grid (for tests
+    /// and pictures): `(width, height, bytes)`.
+    pub fn mask(&self) -> (usize, usize, &[u8]) {
+        (self.grid.0, self.grid.1, &self.feathered)
+    }
+
+    /// Blurs the background of `src` into `dst`; `mask` is the mask video's
+    /// frame when the source is `port` (the previous mask is kept when it
+    /// has none this tick).
+    pub fn run(&mut self, src: &VideoFrame, mask: Option<&VideoFrame>, dst: &mut VideoFrame) {
+        self.update_mask(src, mask);
+        let g = Geometry {
+            width: self.grid.0,
+            height: self.grid.1,
+            stride: self.grid.0,
+            channels: 1,
+        };
+        blur_plane(
+            &self.raw,
+            &mut self.feathered,
+            g,
+            self.feather_passes,
+            &mut self.grid_pool,
+        );
+        for l in &mut self.layers {
+            l.up.run([&self.feathered, &self.raw], [&mut l.alpha, &mut l.weight]);
+            to_background_weight(&mut l.weight);
+        }
+        match self.ty.format {
+            PixelFormat::Rgba => self.rgba(src, dst),
+            PixelFormat::I420 => self.i420(src, dst),
+            PixelFormat::Nv12 => self.nv12(src, dst),
+        }
+    }
+
+    fn update_mask(&mut self, src: &VideoFrame, mask: Option<&VideoFrame>) {
+        let (lw, lh) = self.grid;
+        match self.source {
+            MaskSource::Portrait => self.raw.copy_from_slice(&self.prior),
+            MaskSource::Port => {
+                if let Some(m) = mask {
+                    let ch = if m.format() == PixelFormat::Rgba {
+                        4
+                    } else {
+                        1
+                    };
+                    luma_grid(m.plane(0), m.width(), m.height(), ch, &mut self.raw, lw, lh);
+                }
+            }
+            MaskSource::Motion => {
+                let ch = if src.format() == PixelFormat::Rgba {
+                    4
+                } else {
+                    1
+                };
+                let m = &mut self.motion;
+                luma_grid(
+                    src.plane(0),
+                    src.width(),
+                    src.height(),
+                    ch,
+                    &mut m.cur,
+                    lw,
+                    lh,
+                );
+                if m.primed {
+                    for ((e, &c), &p) in m.energy.iter_mut().zip(&m.cur).zip(&m.prev) {
+                        let d = (f32::from(c) - f32::from(p)).abs();
+                        let hit = ((d - 3.0) / 12.0).clamp(0.0, 1.0);
+                        *e = (*e * m.decay).max(hit);
+                    }
+                }
+                m.primed = true;
+                std::mem::swap(&mut m.prev, &mut m.cur);
+                // Differences mark edges and texture of what moves; a short
+                // box spreads them over the body between.
+                for (s, &e) in m.spread.iter_mut().zip(&m.energy) {
+                    *s = (e * 255.0).round() as u8;
+                }
+                let g = Geometry {
+                    width: lw,
+                    height: lh,
+                    stride: lw,
+                    channels: 1,
+                };
+                blur_plane_in_place(&mut m.spread, g, Passes::boxes(3), &mut self.grid_pool);
+                for (r, &s) in self.raw.iter_mut().zip(&m.spread) {
+                    *r = (3 * u32::from(s)).min(255) as u8;
+                }
+            }
+        }
+    }
+
+    fn rgba(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
+        let l = &mut self.layers[0];
+        let s = src.plane(0);
+        for c in 0..3 {
+            premultiply::<4, 4>(&s[c..], &l.weight, &mut l.data[c..]);
+        }
+        put_weight(&l.weight, &mut l.data[3..], 4);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        let d = dst.plane_mut(0);
+        for c in 0..3 {
+            normalise_and_blend::<4, 4>(&s[c..], &l.data[c..], 3 - c, &l.alpha, &mut d[c..]);
+        }
+        for (o, i) in d.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
+            o[3] = i[3];
+        }
+    }
+
+    fn luma(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
+        let l = &mut self.layers[0];
+        premultiply::<1, 2>(src.plane(0), &l.weight, &mut l.data);
+        put_weight(&l.weight, &mut l.data[1..], 2);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        normalise_and_blend::<1, 2>(src.plane(0), &l.data, 1, &l.alpha, dst.plane_mut(0));
+    }
+
+    fn i420(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
+        self.luma(src, dst);
+        let l = &mut self.layers[1];
+        premultiply::<1, 4>(src.plane(1), &l.weight, &mut l.data);
+        premultiply::<1, 4>(src.plane(2), &l.weight, &mut l.data[1..]);
+        put_weight(&l.weight, &mut l.data[2..], 4);
+        put_weight(&l.weight, &mut l.data[3..], 4);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        normalise_and_blend::<1, 4>(src.plane(1), &l.data, 2, &l.alpha, dst.plane_mut(1));
+        normalise_and_blend::<1, 4>(src.plane(2), &l.data[1..], 1, &l.alpha, dst.plane_mut(2));
+    }
+
+    fn nv12(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
+        self.luma(src, dst);
+        let l = &mut self.layers[1];
+        let uv = src.plane(1);
+        premultiply::<2, 4>(uv, &l.weight, &mut l.data);
+        premultiply::<2, 4>(&uv[1..], &l.weight, &mut l.data[1..]);
+        put_weight(&l.weight, &mut l.data[2..], 4);
+        put_weight(&l.weight, &mut l.data[3..], 4);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        let d = dst.plane_mut(1);
+        normalise_and_blend::<2, 4>(uv, &l.data, 2, &l.alpha, d);
+        normalise_and_blend::<2, 4>(&uv[1..], &l.data[1..], 1, &l.alpha, &mut d[1..]);
+    }
+}
+
+impl Node for BackgroundBlur {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let mask = io.video_in(1);
+        if let Some(src) = io.video_in(0) {
+            self.run(src, mask, io.video_out(0));
+        }
+        Flow::Continue
+    }
+
+    fn set(&mut self, key: &str, value: &Arg) -> Result<(), NodeError> {
+        match (key, value.as_num()) {
+            ("radius", Some(r)) => self.set_radius(r),
+            ("feather", Some(f)) => self.set_feather(f),
+            _ => {
+                return Err(NodeError::new(format!(
+                    "`{key}` cannot change while running"
+                )))
+            }
+        }
+        Ok(())
+    }
+}

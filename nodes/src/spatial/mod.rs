@@ -1,0 +1,17 @@
+//! Spatial audio: participants placed around the listener and rendered
+//! binaurally (HRTF convolution) or by equal-power panning.
+
+pub mod convolver;
+pub mod hrir;
+pub mod seats;
+pub mod spatialize;
+
+#[cfg(test)]
+mod tests;
+
+use sluice_runtime::Registry;
+
+/// Adds the spatial audio kinds to `r`.
+pub fn register(r: &mut Registry) {
+    r.register(spatialize::signature(), spatialize::build);
+}

@@ -1,0 +1,431 @@
+//! `spatialize`: places each participant of a bundle around the listener
+//! and renders binaural stereo for headphones (or equal-power stereo with
+//! `hrtf: "none"`).
+
+use super::convolver::{Convolver, FilterBank, Ramp, SourceConv};
+use super::hrir::{dir_index, HrirSet};
+use super::seats::Seats;
+use crate::sig::{self, input, live, optional, output, param, quantity};
+use sluice_dsl::{Accepts, Arg, Args, MediaType, ParamType, Ports, Role, Signature, UnitKind};
+use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Stream, StreamId, StreamState};
+
+/// Position overrides kept for participants not (yet) present, beyond the
+/// bundle's capacity: `position.ID` may name anyone who might join.
+const MIN_OVERRIDES: usize = 64;
+
+/// The kind's signature.
+pub fn signature() -> Signature {
+    let mut s = sig::signature(
+        "spatialize",
+        "Places each participant of a bundle around the listener and renders \
+         binaural stereo for headphones. Participants take `slots` seats evenly \
+         spaced over `spread` (a lone participant sits straight ahead) and keep \
+         them while others come and go, or take `positions` in join order. \
+         `hrtf` is \"builtin\" (a spherical-head model), \"none\" (equal-power \
+         panning) or the path of a measured .sofa set. Azimuths: 0deg ahead, \
+         positive to the right. Live: `position.ID` moves participant ID \
+         (valid before it joins); moves are crossfaded within one tick.",
+        Role::Process,
+        ports,
+    );
+    s.params = vec![
+        param(
+            "spread",
+            quantity(UnitKind::Angle, 0.0, 360.0),
+            Arg::Num(120.0),
+            "arc the seats span, centred straight ahead",
+        ),
+        param(
+            "slots",
+            sig::int(1, 256),
+            Arg::Num(8.0),
+            "number of evenly spaced seats",
+        ),
+        optional(
+            "positions",
+            ParamType::List(Box::new(quantity(UnitKind::Angle, -360.0, 360.0))),
+            "azimuths given to participants in join order, instead of seats",
+        ),
+        param(
+            "hrtf",
+            ParamType::Str,
+            Arg::Str("builtin".to_string()),
+            "\"builtin\", \"none\" or a .sofa file",
+        ),
+        live(optional(
+            "position",
+            quantity(UnitKind::Angle, -360.0, 360.0),
+            "live only, as `position.ID`: the azimuth of participant ID",
+        )),
+    ];
+    s
+}
+
+fn ports(_: &Args) -> Result<Ports, String> {
+    Ok(Ports {
+        inputs: vec![input("in", Accepts::Bundle)],
+        outputs: vec![output("out", sig::audio(2))],
+        warnings: Vec::new(),
+    })
+}
+
+/// Builds the node: loads or computes the HRIRs and preallocates every
+/// source's state for the bundle's capacity.
+pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
+    let capacity = match ctx.inputs.first().map(|p| p.ty) {
+        Some(MediaType::Bundle { capacity }) => capacity as usize,
+        other => {
+            return Err(NodeError::new(format!(
+                "spatialize takes a bundle, got {other:?}"
+            )))
+        }
+    };
+    let hrtf = ctx.args.str("hrtf").unwrap_or("builtin");
+    let config = Config {
+        spread: ctx.args.num("spread").unwrap_or(120.0),
+        slots: ctx.args.num("slots").unwrap_or(8.0) as usize,
+        positions: ctx
+            .args
+            .list("positions")
+            .map(|l| l.iter().filter_map(Arg::as_num).collect()),
+        hrtf: match hrtf {
+            "builtin" => Hrtf::Builtin,
+            "none" => Hrtf::Pan,
+            path => Hrtf::Sofa(path.to_string()),
+        },
+    };
+    let s = ctx.settings;
+    Ok(Box::new(Spatialize::new(
+        &config,
+        capacity,
+        s.rate,
+        s.frame_samples as usize,
+    )?))
+}
+
+/// Where the HRIRs come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hrtf {
+    /// Brown and Duda's spherical-head model.
+    Builtin,
+    /// Equal-power panning, no HRIRs.
+    Pan,
+    /// A measured SOFA set at this path.
+    Sofa(String),
+}
+
+/// The node's settings, as a test or an embedding program gives them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Arc the seats span (degrees).
+    pub spread: f64,
+    /// Seat count.
+    pub slots: usize,
+    /// Azimuths in join order, instead of seats.
+    pub positions: Option<Vec<f64>>,
+    /// HRIR source.
+    pub hrtf: Hrtf,
+}
+
+/// Per-slot state: who sits there and how it is rendered.
+struct Slot {
+    id: StreamId,
+    occupied: bool,
+    seat: usize,
+    /// Direction rendered in the last tick (degree index).
+    dir: usize,
+    /// Equal-power gains rendered in the last tick (panning mode).
+    gains: (f32, f32),
+    /// Position set with `position.ID` for this participant, if any
+    /// (copied from the override table on join and on every set).
+    pinned: Option<f32>,
+    conv: Option<SourceConv>,
+}
+
+/// How sources are rendered.
+enum Renderer {
+    Convolve {
+        bank: Box<FilterBank>,
+        conv: Box<Convolver>,
+    },
+    Pan,
+}
+
+/// The `spatialize` node.
+pub struct Spatialize {
+    seats: Seats,
+    lone_ahead: bool,
+    slots: Vec<Slot>,
+    overrides: Vec<(StreamId, f32)>,
+    targets: Vec<usize>,
+    renderer: Renderer,
+    block: usize,
+}
+
+impl Spatialize {
+    /// A node for bundles of `capacity` streams at `rate` Hz, `block`
+    /// samples per tick (allocates everything it will ever use).
+    pub fn new(
+        config: &Config,
+        capacity: usize,
+        rate: u32,
+        block: usize,
+    ) -> Result<Spatialize, NodeError> {
+        if block == 0 || block > 1 << 16 {
+            return Err(NodeError::new(format!(
+                "spatialize: {block} samples per tick is outside 1..=65536"
+            )));
+        }
+        let set = match &config.hrtf {
+            Hrtf::Builtin => Some(HrirSet::builtin(rate)),
+            Hrtf::Sofa(path) => Some(HrirSet::from_sofa(path, rate)?),
+            Hrtf::Pan => None,
+        };
+        Ok(Spatialize::with_hrirs(
+            config,
+            set.as_ref(),
+            capacity,
+            block,
+        ))
+    }
+
+    /// A node rendering with HRIRs already at the graph rate (`None`:
+    /// equal-power panning; `config.hrtf` is ignored), so a program that
+    /// runs many rooms computes or loads a set once.
+    pub fn with_hrirs(
+        config: &Config,
+        set: Option<&HrirSet>,
+        capacity: usize,
+        block: usize,
+    ) -> Spatialize {
+        let block = block.max(1);
+        let (seats, lone_ahead) = match &config.positions {
+            Some(p) if !p.is_empty() => (Seats::listed(p), false),
+            _ => (Seats::spread(config.slots.max(1), config.spread), true),
+        };
+        let renderer = match set {
+            Some(set) => {
+                let bank = FilterBank::new(set, block);
+                let conv = Convolver::new(&bank, block);
+                Renderer::Convolve {
+                    bank: Box::new(bank),
+                    conv: Box::new(conv),
+                }
+            }
+            None => Renderer::Pan,
+        };
+        let slots = (0..capacity)
+            .map(|_| Slot {
+                id: StreamId::default(),
+                occupied: false,
+                seat: 0,
+                dir: 0,
+                gains: pan_gains(0),
+                pinned: None,
+                conv: match &renderer {
+                    Renderer::Convolve { bank, .. } => Some(SourceConv::new(bank, block)),
+                    Renderer::Pan => None,
+                },
+            })
+            .collect();
+        Spatialize {
+            seats,
+            lone_ahead,
+            slots,
+            overrides: Vec::with_capacity(capacity.max(MIN_OVERRIDES)),
+            targets: vec![0; capacity],
+            renderer,
+            block,
+        }
+    }
+
+    /// The azimuth (degrees) participant `id` is rendered at, if present.
+    pub fn azimuth_of(&self, id: &str) -> Option<f32> {
+        let id = StreamId::new(id);
+        let present = self.slots.iter().filter(|s| s.occupied).count();
+        self.slots
+            .iter()
+            .find(|s| s.occupied && s.id == id)
+            .map(|s| self.target(s, present))
+    }
+
+    /// Where a slot's participant should be heard this tick.
+    fn target(&self, slot: &Slot, present: usize) -> f32 {
+        if let Some(az) = slot.pinned {
+            az
+        } else if self.lone_ahead && present == 1 {
+            0.0
+        } else {
+            self.seats.azimuth(slot.seat)
+        }
+    }
+
+    /// Seats newcomers and frees the seats of those gone.
+    fn update_membership(&mut self, streams: &[Stream]) {
+        for (slot, s) in self.slots.iter_mut().zip(streams) {
+            let present = s.state.present();
+            if slot.occupied && (!present || s.id != slot.id) {
+                self.seats.release(slot.seat);
+                slot.occupied = false;
+            }
+            if present && !slot.occupied {
+                slot.id = s.id;
+                slot.occupied = true;
+                slot.seat = self.seats.take();
+                slot.pinned = self
+                    .overrides
+                    .iter()
+                    .find(|(id, _)| *id == s.id)
+                    .map(|&(_, az)| az);
+                if let Some(c) = slot.conv.as_mut() {
+                    c.reset();
+                }
+                slot.dir = usize::MAX;
+            }
+        }
+    }
+
+    /// Renders every present (or still ringing) participant into `left`
+    /// and `right`.
+    fn render(&mut self, streams: &[Stream], left: &mut [f32], right: &mut [f32]) {
+        let present = self.slots.iter().filter(|s| s.occupied).count();
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            self.targets[i] = if slot.occupied {
+                dir_index(self.target(slot, present))
+            } else {
+                slot.dir
+            };
+        }
+        let targets = &self.targets;
+        let live = self.slots.iter_mut().zip(streams).zip(targets);
+        match &mut self.renderer {
+            Renderer::Convolve { bank, conv } => {
+                conv.begin();
+                for ((slot, s), &to) in live {
+                    let Some(c) = slot.conv.as_mut() else {
+                        continue;
+                    };
+                    if !slot.occupied && !c.ringing(bank) {
+                        continue;
+                    }
+                    let from = if slot.dir == usize::MAX { to } else { slot.dir };
+                    let input = s.state.present().then(|| s.samples());
+                    conv.add(bank, c, input, ramp_for(s.state), from, to);
+                    slot.dir = to;
+                }
+                conv.finish(left, right);
+            }
+            Renderer::Pan => {
+                left.fill(0.0);
+                right.fill(0.0);
+                for ((slot, s), &to) in live {
+                    if !slot.occupied {
+                        continue;
+                    }
+                    let new = pan_gains(to);
+                    let old = if slot.dir == usize::MAX {
+                        new
+                    } else {
+                        slot.gains
+                    };
+                    pan_into(s.samples(), ramp_for(s.state), old, new, left, right);
+                    slot.dir = to;
+                    slot.gains = new;
+                }
+            }
+        }
+    }
+}
+
+/// Adds `x` panned into `left`/`right`, the gains moving linearly from
+/// `old` to `new` over the block and scaled by `ramp`.
+fn pan_into(
+    x: &[f32],
+    ramp: Ramp,
+    old: (f32, f32),
+    new: (f32, f32),
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    let n = x.len().max(1) as f32;
+    let fade = (ramp.to - ramp.from) / (n - 1.0).max(1.0);
+    for (i, ((&v, l), r)) in x
+        .iter()
+        .zip(left.iter_mut())
+        .zip(right.iter_mut())
+        .enumerate()
+    {
+        let t = (i + 1) as f32 / n;
+        let v = v * (ramp.from + fade * i as f32);
+        *l += v * (old.0 + (new.0 - old.0) * t);
+        *r += v * (old.1 + (new.1 - old.1) * t);
+    }
+}
+
+/// Equal-power gains for a direction: the pan position follows the sine
+/// of the azimuth, so sources behind fold to the front half.
+fn pan_gains(dir: usize) -> (f32, f32) {
+    let az = super::hrir::dir_azimuth(dir).to_radians();
+    let p = (az.sin() + 1.0) * std::f64::consts::FRAC_PI_4;
+    (p.cos() as f32, p.sin() as f32)
+}
+
+/// The input ramp for a slot in a given state: fade in on join, out on leave.
+fn ramp_for(state: StreamState) -> Ramp {
+    match state {
+        StreamState::Joined => Ramp { from: 0.0, to: 1.0 },
+        StreamState::Left => Ramp { from: 1.0, to: 0.0 },
+        _ => Ramp::FLAT,
+    }
+}
+
+impl Node for Spatialize {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let Some(bundle) = io.bundle_in(0) else {
+            io.audio_out(0).silence();
+            return Flow::Continue;
+        };
+        let out = io.audio_out(0);
+        if bundle.len() != self.block || out.len() != self.block {
+            // Frames are sized from the plan; a mismatch is an engine bug,
+            // answered with silence rather than a panic on the audio thread.
+            out.silence();
+            return Flow::Continue;
+        }
+        self.update_membership(bundle.slots());
+        let mut ch = out.channels_mut();
+        let (Some(left), Some(right)) = (ch.next(), ch.next()) else {
+            return Flow::Continue;
+        };
+        self.render(bundle.slots(), left, right);
+        Flow::Continue
+    }
+
+    fn set(&mut self, key: &str, value: &Arg) -> Result<(), NodeError> {
+        let (Some(id), Some(az)) = (key.strip_prefix("position."), value.as_num()) else {
+            return Err(NodeError::new(format!(
+                "`{key}` cannot change while running (only `position.ID`, in degrees)"
+            )));
+        };
+        if !az.is_finite() {
+            return Err(NodeError::new(format!("`{key}`: {az} is not an angle")));
+        }
+        let id = StreamId::new(id);
+        let az = az as f32;
+        if let Some(entry) = self.overrides.iter_mut().find(|(i, _)| *i == id) {
+            entry.1 = az;
+        } else if self.overrides.len() < self.overrides.capacity() {
+            self.overrides.push((id, az));
+        } else {
+            return Err(NodeError::new(format!(
+                "too many participants with positions set (at most {})",
+                self.overrides.capacity()
+            )));
+        }
+        for slot in self.slots.iter_mut().filter(|s| s.occupied && s.id == id) {
+            slot.pinned = Some(az);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,694 @@
+//! Tests that measure what a listener would hear: interaural time and
+//! level differences, symmetry, energy across azimuths, clicks on moves,
+//! seats kept across joins and leaves, and exactness of the partitioned
+//! convolution against a direct one.
+
+use super::hrir::{dir_index, HrirSet};
+use super::spatialize::{self, Config, Hrtf, Spatialize};
+use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_runtime::{
+    AudioFrame, BuildContext, BundleFrame, Clock, Frame, Node, PortIo, StreamId, StreamState,
+};
+use std::sync::OnceLock;
+
+const RATE: u32 = 48_000;
+const BLOCK: usize = 480;
+const KEMAR: &str = "/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa";
+
+/// The KEMAR set if installed; otherwise says plainly that the test is skipped.
+fn kemar() -> Option<Hrtf> {
+    if std::path::Path::new(KEMAR).exists() {
+        Some(Hrtf::Sofa(KEMAR.to_string()))
+    } else {
+        println!("skipped: libmysofa1 not installed ({KEMAR} missing)");
+        None
+    }
+}
+
+/// The HRIR sets the tests use, computed or loaded once per test run
+/// (loading KEMAR takes seconds in a debug build).
+fn hrirs(hrtf: &Hrtf) -> Option<&'static HrirSet> {
+    static BUILTIN: OnceLock<HrirSet> = OnceLock::new();
+    static SOFA: OnceLock<HrirSet> = OnceLock::new();
+    match hrtf {
+        Hrtf::Builtin => Some(BUILTIN.get_or_init(|| HrirSet::builtin(RATE))),
+        Hrtf::Sofa(path) => {
+            Some(SOFA.get_or_init(|| HrirSet::from_sofa(path, RATE).expect("KEMAR loads")))
+        }
+        Hrtf::Pan => None,
+    }
+}
+
+/// Deterministic white noise in -0.5..0.5 (xorshift).
+struct Noise(u64);
+
+impl Noise {
+    fn fill(&mut self, out: &mut [f32]) {
+        for v in out {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *v = (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+        }
+    }
+}
+
+/// A node with its input bundle and output frame, recording the output.
+struct Rig<N: Node + ?Sized = Spatialize> {
+    node: Box<N>,
+    input: Frame,
+    output: Frame,
+    block: usize,
+    tick: u64,
+    was: Vec<Option<StreamId>>,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+impl Rig {
+    fn new(hrtf: Hrtf, positions: Option<Vec<f64>>, capacity: usize) -> Rig {
+        Rig::with(hrtf, positions, capacity, BLOCK)
+    }
+
+    fn with(hrtf: Hrtf, positions: Option<Vec<f64>>, capacity: usize, block: usize) -> Rig {
+        let config = Config {
+            spread: 120.0,
+            slots: 8,
+            positions,
+            hrtf,
+        };
+        let node = Spatialize::with_hrirs(&config, hrirs(&config.hrtf), capacity, block);
+        Rig::around(Box::new(node), capacity, block)
+    }
+}
+
+impl<N: Node + ?Sized> Rig<N> {
+    fn around(node: Box<N>, capacity: usize, block: usize) -> Rig<N> {
+        Rig {
+            node,
+            input: Frame::Bundle(BundleFrame::new(capacity, block)),
+            output: Frame::Audio(AudioFrame::new(2, block)),
+            block,
+            tick: 0,
+            was: vec![None; capacity],
+            left: Vec::new(),
+            right: Vec::new(),
+        }
+    }
+
+    /// One tick with participants `who` (slot, id) present; anyone present
+    /// in the last tick and missing now gets a `Left` tick. `signal` fills
+    /// each present slot's samples.
+    fn step(&mut self, who: &[(usize, &str)], signal: &mut dyn FnMut(usize, &mut [f32])) {
+        let Frame::Bundle(b) = &mut self.input else {
+            unreachable!()
+        };
+        for (slot, s) in b.slots_mut().iter_mut().enumerate() {
+            let now = who
+                .iter()
+                .find(|(i, _)| *i == slot)
+                .map(|(_, id)| StreamId::new(id));
+            s.state = match (self.was[slot], now) {
+                (Some(b), Some(n)) if b == n => StreamState::Active,
+                (_, Some(_)) => StreamState::Joined,
+                (Some(_), None) => StreamState::Left,
+                (None, None) => StreamState::Absent,
+            };
+            if let Some(id) = now {
+                s.id = id;
+            }
+            if s.state.present() {
+                signal(slot, s.samples_mut());
+            } else {
+                s.samples_mut().fill(0.0);
+            }
+            self.was[slot] = now;
+        }
+        let clock = Clock {
+            tick: self.tick,
+            time: self.tick * 10_000_000,
+            rate: RATE,
+            frame_samples: self.block,
+        };
+        let inputs = [Some(&self.input)];
+        let mut outputs = [&mut self.output];
+        let mut io = PortIo::new(&inputs, &mut outputs, clock);
+        self.node.process(&mut io);
+        let Frame::Audio(a) = &self.output else {
+            unreachable!()
+        };
+        self.left.extend_from_slice(a.channel(0));
+        self.right.extend_from_slice(a.channel(1));
+        self.tick += 1;
+    }
+
+    /// Runs `ticks` ticks of white noise from participant `id` in slot 0.
+    fn noise(&mut self, id: &str, ticks: usize, seed: u64) {
+        let mut n = Noise(seed);
+        for _ in 0..ticks {
+            self.step(&[(0, id)], &mut |_, s| n.fill(s));
+        }
+    }
+
+    /// Output after the first `skip` ticks (past joins and fades).
+    fn settled(&self, skip: usize) -> (&[f32], &[f32]) {
+        let from = skip * self.block;
+        (&self.left[from..], &self.right[from..])
+    }
+}
+
+fn energy(x: &[f32]) -> f64 {
+    x.iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+}
+
+fn db(ratio: f64) -> f64 {
+    10.0 * ratio.log10()
+}
+
+/// Level difference right minus left, in dB.
+fn ild(left: &[f32], right: &[f32]) -> f64 {
+    db(energy(right) / energy(left))
+}
+
+/// How much later the left ear hears the signal than the right, in
+/// seconds, from the peak of the cross-correlation (parabolic refinement).
+fn itd(left: &[f32], right: &[f32]) -> f64 {
+    let max_lag = (0.0015 * f64::from(RATE)) as i64;
+    let n = left.len() as i64;
+    let corr = |lag: i64| -> f64 {
+        (max_lag..n - max_lag)
+            .map(|i| f64::from(right[i as usize]) * f64::from(left[(i + lag) as usize]))
+            .sum()
+    };
+    let (best, _) = (-max_lag..=max_lag)
+        .map(|l| (l, corr(l)))
+        .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+    let (a, b, c) = (corr(best - 1), corr(best), corr(best + 1));
+    let shift = 0.5 * (a - c) / (a - 2.0 * b + c);
+    (best as f64 + shift) / f64::from(RATE)
+}
+
+/// Low-passed noise (one pole at about 1.5 kHz), where ITD is the cue.
+fn low_noise(seed: u64) -> impl FnMut(usize, &mut [f32]) {
+    let mut n = Noise(seed);
+    let mut y = 0.0f32;
+    let k = 1.0 - (-2.0 * std::f32::consts::PI * 1500.0 / RATE as f32).exp();
+    move |_, s: &mut [f32]| {
+        n.fill(s);
+        for v in s.iter_mut() {
+            y += k * (*v - y);
+            *v = y;
+        }
+    }
+}
+
+fn side_cues(hrtf: Hrtf, azimuth: f64) -> (f64, f64) {
+    let mut rig = Rig::new(hrtf.clone(), Some(vec![azimuth]), 1);
+    rig.noise("a", 60, 7);
+    let (l, r) = rig.settled(5);
+    let level = ild(l, r);
+    let mut rig = Rig::new(hrtf, Some(vec![azimuth]), 1);
+    let mut sig = low_noise(11);
+    for _ in 0..60 {
+        rig.step(&[(0, "a")], &mut sig);
+    }
+    let (l, r) = rig.settled(5);
+    (level, itd(l, r))
+}
+
+fn assert_right_side_physics(hrtf: Hrtf) {
+    let (level, time) = side_cues(hrtf.clone(), 90.0);
+    println!(
+        "{hrtf:?} at +90deg: ILD {level:.1} dB, ITD {:.3} ms",
+        time * 1e3
+    );
+    assert!(level > 6.0, "{hrtf:?}: ILD at +90deg is {level:.1} dB");
+    assert!(
+        (0.0005..=0.0008).contains(&time),
+        "{hrtf:?}: ITD at +90deg is {:.3} ms",
+        time * 1e3
+    );
+    let (level, time) = side_cues(hrtf.clone(), -90.0);
+    assert!(level < -6.0, "{hrtf:?}: ILD at -90deg is {level:.1} dB");
+    assert!(
+        (-0.0008..=-0.0005).contains(&time),
+        "{hrtf:?}: ITD at -90deg is {:.3} ms",
+        time * 1e3
+    );
+}
+
+fn assert_ahead_symmetric(hrtf: Hrtf) {
+    let (level, time) = side_cues(hrtf.clone(), 0.0);
+    assert!(level.abs() < 0.5, "{hrtf:?}: ILD ahead is {level:.2} dB");
+    assert!(
+        time.abs() < 1.0 / f64::from(RATE),
+        "{hrtf:?}: ITD ahead is {:.3} ms",
+        time * 1e3
+    );
+}
+
+/// Total energy of both ears per azimuth stays within `spread_db` of the
+/// mean: no direction vanishes or blasts.
+fn assert_energy_sane(hrtf: Hrtf, spread_db: f64) {
+    // One node; the participant is moved with `position.a` and measured
+    // once the move and the filter tail are over.
+    let mut rig = Rig::new(hrtf.clone(), None, 1);
+    let mut n = Noise(3);
+    let levels: Vec<(i32, f64)> = (-180..180)
+        .step_by(15)
+        .map(|az| {
+            rig.node
+                .set("position.a", &Arg::Num(f64::from(az)))
+                .expect("settable");
+            let start = rig.left.len() + 3 * BLOCK;
+            for _ in 0..12 {
+                rig.step(&[(0, "a")], &mut |_, s| n.fill(s));
+            }
+            let (l, r) = (&rig.left[start..], &rig.right[start..]);
+            (az, db(energy(l) + energy(r)))
+        })
+        .collect();
+    println!("{hrtf:?}: level by azimuth {levels:?}");
+    let mean = levels.iter().map(|l| l.1).sum::<f64>() / levels.len() as f64;
+    for (az, level) in &levels {
+        assert!(
+            (level - mean).abs() < spread_db,
+            "{hrtf:?}: {az}deg is {:.1} dB from the mean ({levels:?})",
+            level - mean
+        );
+    }
+}
+
+#[test]
+fn builtin_right_source_is_louder_and_earlier_on_the_right() {
+    assert_right_side_physics(Hrtf::Builtin);
+}
+
+#[test]
+fn sofa_right_source_is_louder_and_earlier_on_the_right() {
+    if let Some(h) = kemar() {
+        assert_right_side_physics(h);
+    }
+}
+
+#[test]
+fn builtin_ahead_is_symmetric() {
+    assert_ahead_symmetric(Hrtf::Builtin);
+}
+
+#[test]
+fn sofa_ahead_is_symmetric() {
+    if let Some(h) = kemar() {
+        assert_ahead_symmetric(h);
+    }
+}
+
+#[test]
+fn builtin_energy_is_sane_across_azimuths() {
+    assert_energy_sane(Hrtf::Builtin, 4.0);
+}
+
+#[test]
+fn sofa_energy_is_sane_across_azimuths() {
+    if let Some(h) = kemar() {
+        assert_energy_sane(h, 6.0);
+    }
+}
+
+#[test]
+fn pan_mode_is_equal_power() {
+    for az in [-90.0, -45.0, 0.0, 30.0, 90.0] {
+        let mut rig = Rig::new(Hrtf::Pan, Some(vec![az]), 1);
+        rig.noise("a", 10, 5);
+        let mut input = vec![0.0; 8 * BLOCK];
+        let mut n = Noise(5);
+        n.fill(&mut vec![0.0; 2 * BLOCK]);
+        n.fill(&mut input);
+        let (l, r) = rig.settled(2);
+        let ratio = (energy(l) + energy(r)) / energy(&input);
+        assert!((ratio - 1.0).abs() < 1e-4, "{az}deg: power ratio {ratio}");
+        let expect = (f64::to_radians(az).sin() + 1.0) * std::f64::consts::FRAC_PI_4;
+        let g = (energy(r) / energy(&input)).sqrt();
+        assert!((g - expect.sin()).abs() < 1e-3, "{az}deg: right gain {g}");
+    }
+}
+
+/// Renders a 440 Hz tone while `mover` changes its position every tick;
+/// returns the largest sample-to-sample step after the join.
+fn max_step(hrtf: Hrtf, mut mover: impl FnMut(u64) -> Option<f64>) -> f32 {
+    let mut rig = Rig::new(hrtf, Some(vec![0.0]), 1);
+    let mut phase = 0.0f64;
+    let step = 2.0 * std::f64::consts::PI * 440.0 / f64::from(RATE);
+    for t in 0..40 {
+        if let Some(az) = mover(t) {
+            rig.node.set("position.a", &Arg::Num(az)).expect("settable");
+        }
+        rig.step(&[(0, "a")], &mut |_, s| {
+            for v in s.iter_mut() {
+                *v = 0.5 * phase.sin() as f32;
+                phase += step;
+            }
+        });
+    }
+    let (l, r) = rig.settled(2);
+    [l, r]
+        .iter()
+        .flat_map(|x| x.windows(2).map(|w| (w[1] - w[0]).abs()))
+        .fold(0.0, f32::max)
+}
+
+fn assert_moves_do_not_click(hrtf: Hrtf) {
+    let still = [-90.0, -45.0, 0.0, 45.0, 90.0]
+        .into_iter()
+        .map(|az| max_step(hrtf.clone(), |t| (t == 0).then_some(az)))
+        .fold(0.0, f32::max);
+    // The worst case: jumping from one side to the other every tick.
+    let moving = max_step(hrtf.clone(), |t| {
+        Some(if t % 2 == 0 { -90.0 } else { 90.0 })
+    });
+    println!("{hrtf:?}: largest step still {still:.4}, jumping -90/+90 every tick {moving:.4}");
+    assert!(
+        moving <= 1.25 * still,
+        "{hrtf:?}: moving step {moving} vs still {still}"
+    );
+    // And the bound would catch a hard switch: splice two still renders.
+    let mut a = Rig::new(hrtf.clone(), Some(vec![-90.0]), 1);
+    let mut b = Rig::new(hrtf.clone(), Some(vec![90.0]), 1);
+    for rig in [&mut a, &mut b] {
+        let mut phase = 0.0f32;
+        for _ in 0..4 {
+            rig.step(&[(0, "a")], &mut |_, s| {
+                for v in s.iter_mut() {
+                    *v = 0.5 * phase.sin();
+                    phase += 0.0576;
+                }
+            });
+        }
+    }
+    let jump = (3 * BLOCK..4 * BLOCK)
+        .map(|cut| (b.left[cut] - a.left[cut - 1]).abs())
+        .fold(0.0, f32::max);
+    println!("{hrtf:?}: a hard switch would step {jump:.4}");
+    assert!(
+        jump > 1.25 * still,
+        "{hrtf:?}: a hard switch steps {jump}, bound {still}"
+    );
+}
+
+#[test]
+fn builtin_moves_do_not_click() {
+    assert_moves_do_not_click(Hrtf::Builtin);
+}
+
+#[test]
+fn sofa_moves_do_not_click() {
+    if let Some(h) = kemar() {
+        assert_moves_do_not_click(h);
+    }
+}
+
+#[test]
+fn pan_moves_do_not_click() {
+    assert_moves_do_not_click(Hrtf::Pan);
+}
+
+/// Compares the node's output for a still source with a direct
+/// convolution of the input and the HRIRs.
+fn assert_matches_direct_convolution(block: usize, azimuth: f64) {
+    let set = hrirs(&Hrtf::Builtin).expect("builtin");
+    let mut rig = Rig::with(Hrtf::Builtin, Some(vec![azimuth]), 1, block);
+    let ticks = 4 * set.len().div_ceil(block) + 4;
+    let mut input = Vec::new();
+    let mut n = Noise(9);
+    for _ in 0..ticks {
+        rig.step(&[(0, "a")], &mut |_, s| {
+            n.fill(s);
+            input.extend_from_slice(s);
+        });
+    }
+    // The join tick fades in.
+    for (i, v) in input[..block].iter_mut().enumerate() {
+        *v *= i as f32 / (block.max(2) - 1) as f32;
+    }
+    let dir = dir_index(azimuth as f32);
+    for (ir, got) in [(set.left(dir), &rig.left), (set.right(dir), &rig.right)] {
+        for (i, &g) in got.iter().enumerate() {
+            let want: f32 = (0..ir.len().min(i + 1)).map(|k| ir[k] * input[i - k]).sum();
+            assert!(
+                (g - want).abs() < 2e-5,
+                "block {block}, sample {i}: {g} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn one_partition_matches_direct_convolution() {
+    assert_matches_direct_convolution(BLOCK, 30.0);
+}
+
+#[test]
+fn many_partitions_match_direct_convolution() {
+    assert_matches_direct_convolution(32, -70.0);
+}
+
+#[test]
+fn no_participants_is_silence() {
+    let mut rig = Rig::new(Hrtf::Builtin, None, 4);
+    for _ in 0..5 {
+        rig.step(&[], &mut |_, _| {});
+    }
+    assert!(rig.left.iter().chain(&rig.right).all(|&v| v == 0.0));
+}
+
+#[test]
+fn a_lone_participant_sits_ahead() {
+    let mut rig = Rig::new(Hrtf::Builtin, None, 4);
+    let mut n = Noise(1);
+    for _ in 0..30 {
+        rig.step(&[(2, "solo")], &mut |_, s| n.fill(s));
+    }
+    let az = rig.node.azimuth_of("solo");
+    assert_eq!(az, Some(0.0));
+    let (l, r) = rig.settled(3);
+    assert!(ild(l, r).abs() < 0.1);
+}
+
+#[test]
+fn four_participants_get_distinct_seats_on_their_sides() {
+    let ids = ["a", "b", "c", "d"];
+    let who: Vec<(usize, &str)> = ids.iter().copied().enumerate().collect();
+    let mut rig = Rig::new(Hrtf::Builtin, None, 4);
+    let mut n = Noise(2);
+    // Only "b" speaks; the others are present but quiet.
+    for _ in 0..30 {
+        rig.step(&who, &mut |slot, s| {
+            if slot == 1 {
+                n.fill(s)
+            } else {
+                s.fill(0.0)
+            }
+        });
+    }
+    let node = &rig.node;
+    let mut az: Vec<f32> = ids.iter().map(|id| node.azimuth_of(id).unwrap()).collect();
+    let b = az[1];
+    assert!(b.abs() > 10.0, "b sits off centre at {b}");
+    let (l, r) = rig.settled(3);
+    assert_eq!(ild(l, r) > 0.0, b > 0.0, "b at {b}deg heard on that side");
+    az.sort_by(f32::total_cmp);
+    az.dedup();
+    assert_eq!(az.len(), 4, "distinct seats {az:?}");
+}
+
+#[test]
+fn sixty_four_participants_render() {
+    let ids: Vec<String> = (0..64).map(|i| format!("p{i}")).collect();
+    let who: Vec<(usize, &str)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.as_str()))
+        .collect();
+    let mut one = Rig::new(Hrtf::Builtin, None, 64);
+    let mut all = Rig::new(Hrtf::Builtin, None, 64);
+    let mut seeds: Vec<Noise> = (0..64).map(|i| Noise(100 + i)).collect();
+    let mut first = Noise(100);
+    for _ in 0..20 {
+        all.step(&who, &mut |slot, s| seeds[slot].fill(s));
+        one.step(&who[..1], &mut |_, s| first.fill(s));
+    }
+    let (l, r) = all.settled(3);
+    assert!(l.iter().chain(r).all(|v| v.is_finite()));
+    let (l1, r1) = one.settled(3);
+    // 64 independent voices: about 64x the energy of one (18 dB), give or
+    // take how the seats colour them.
+    let gain = db((energy(l) + energy(r)) / (energy(l1) + energy(r1)));
+    assert!(
+        (12.0..24.0).contains(&gain),
+        "64 voices are {gain:.1} dB over one"
+    );
+    // 64 participants over 8 seats: 8 to a seat.
+    let node = &all.node;
+    for seat_az in ids.iter().map(|id| node.azimuth_of(id).unwrap()) {
+        let n = ids
+            .iter()
+            .filter(|id| node.azimuth_of(id) == Some(seat_az))
+            .count();
+        assert_eq!(n, 8, "{seat_az}deg");
+    }
+}
+
+#[test]
+fn seats_survive_joins_and_leaves() {
+    let mut rig = Rig::new(Hrtf::Builtin, None, 4);
+    let mut n = Noise(4);
+    let mut run = |rig: &mut Rig, who: &[(usize, &str)]| {
+        for _ in 0..3 {
+            rig.step(who, &mut |_, s| n.fill(s));
+        }
+    };
+    run(&mut rig, &[(0, "a"), (1, "b"), (2, "c")]);
+    let seat = |rig: &Rig, id: &str| rig.node.azimuth_of(id);
+    let (a, b, c) = (seat(&rig, "a"), seat(&rig, "b"), seat(&rig, "c"));
+    run(&mut rig, &[(0, "a"), (2, "c")]);
+    assert_eq!(seat(&rig, "b"), None);
+    assert_eq!((seat(&rig, "a"), seat(&rig, "c")), (a, c));
+    run(&mut rig, &[(0, "a"), (1, "d"), (2, "c"), (3, "e")]);
+    assert_eq!((seat(&rig, "a"), seat(&rig, "c")), (a, c));
+    assert_eq!(seat(&rig, "d"), b, "the newcomer takes the freed seat");
+    assert!(seat(&rig, "e").is_some());
+}
+
+#[test]
+fn leaving_fades_out_then_goes_silent() {
+    let mut rig = Rig::new(Hrtf::Builtin, Some(vec![45.0]), 2);
+    let mut n = Noise(8);
+    for t in 0..9 {
+        let who: &[(usize, &str)] = if t < 5 { &[(0, "a")] } else { &[] };
+        rig.step(who, &mut |_, s| n.fill(s));
+    }
+    // Tick 5 is the `Left` tick: its samples fade to zero.
+    let last = &rig.right[5 * BLOCK..6 * BLOCK];
+    let tail = energy(&last[BLOCK - 20..]) / 20.0;
+    let head = energy(&last[..100]) / 100.0;
+    assert!(tail < 0.05 * head, "faded out: {tail} vs {head}");
+    assert!(rig.right[7 * BLOCK..].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn position_set_before_joining_applies_on_join() {
+    let mut rig = Rig::new(Hrtf::Builtin, None, 2);
+    rig.node
+        .set("position.zed", &Arg::Num(-80.0))
+        .expect("settable before join");
+    let mut n = Noise(6);
+    for _ in 0..20 {
+        rig.step(&[(0, "amy"), (1, "zed")], &mut |slot, s| {
+            if slot == 1 {
+                n.fill(s)
+            } else {
+                s.fill(0.0)
+            }
+        });
+    }
+    assert_eq!(rig.node.azimuth_of("zed"), Some(-80.0));
+    let (l, r) = rig.settled(3);
+    assert!(ild(l, r) < -6.0);
+}
+
+#[test]
+fn bad_live_keys_are_errors() {
+    let mut rig = Rig::new(Hrtf::Builtin, None, 2);
+    assert!(rig.node.set("spread", &Arg::Num(10.0)).is_err());
+    assert!(rig.node.set("position.a", &Arg::Bool(true)).is_err());
+}
+
+fn build_with(hrtf: &str) -> Result<Box<dyn Node>, sluice_runtime::NodeError> {
+    let mut args = Args::default();
+    for p in spatialize::signature().params {
+        if let Some(d) = p.default {
+            args.set(&p.name, d);
+        }
+    }
+    args.set("hrtf", Arg::Str(hrtf.to_string()));
+    args.set("positions", Arg::List(vec![Arg::Num(60.0)]));
+    let inputs = [PlanPort {
+        name: "in".to_string(),
+        ty: MediaType::Bundle { capacity: 3 },
+        connected: true,
+    }];
+    let outputs = [PlanPort {
+        name: "out".to_string(),
+        ty: MediaType::Audio { channels: 2 },
+        connected: true,
+    }];
+    let settings = Settings::default();
+    let ctx = BuildContext {
+        name: "room",
+        index: 0,
+        args: &args,
+        inputs: &inputs,
+        outputs: &outputs,
+        settings: &settings,
+        node_names: &[],
+    };
+    spatialize::build(&ctx)
+}
+
+#[test]
+fn builds_from_checked_arguments() {
+    for hrtf in ["builtin", "none"] {
+        let node = build_with(hrtf).expect("builds");
+        let mut rig = Rig::around(node, 3, BLOCK);
+        rig.noise("a", 10, 1);
+        let (l, r) = rig.settled(2);
+        assert!(ild(l, r) > 3.0, "{hrtf}: positions [60deg] is on the right");
+    }
+}
+
+#[test]
+fn a_missing_sofa_file_is_a_clear_error() {
+    let err = build_with("/no/such/set.sofa").err().expect("an error");
+    assert!(err.0.contains("/no/such/set.sofa"), "{err}");
+}
+
+#[test]
+fn sofa_loads_at_another_graph_rate() {
+    if kemar().is_none() {
+        return;
+    }
+    let set = HrirSet::from_sofa(KEMAR, 44_100).expect("loads");
+    let at48 = hrirs(&Hrtf::Sofa(KEMAR.to_string())).expect("loads");
+    // 512 taps at 44.1 kHz; resampling scales the length with the rate.
+    assert!(set.len() < at48.len(), "{} vs {}", set.len(), at48.len());
+    let e: f32 = set.right(90).iter().map(|v| v * v).sum();
+    let f: f32 = set.left(90).iter().map(|v| v * v).sum();
+    assert!(e > 4.0 * f, "right ear louder for +90deg");
+}
+
+#[test]
+fn mismatched_frames_give_silence_not_a_panic() {
+    let mut node = Spatialize::with_hrirs(
+        &Config {
+            spread: 120.0,
+            slots: 8,
+            positions: None,
+            hrtf: Hrtf::Builtin,
+        },
+        hrirs(&Hrtf::Builtin),
+        2,
+        BLOCK,
+    );
+    let mut b = BundleFrame::new(2, 100);
+    b.slots_mut()[0].state = StreamState::Joined;
+    b.slots_mut()[0].samples_mut().fill(0.5);
+    let input = Frame::Bundle(b);
+    let mut output = Frame::Audio(AudioFrame::new(2, 100));
+    let inputs = [Some(&input)];
+    let mut outputs = [&mut output];
+    node.process(&mut PortIo::new(&inputs, &mut outputs, Clock::default()));
+    let Frame::Audio(a) = &output else {
+        unreachable!()
+    };
+    assert!(a.data().iter().all(|&v| v == 0.0));
+}

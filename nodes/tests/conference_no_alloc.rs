@@ -1,0 +1,192 @@
+//! The conference nodes do not allocate while processing: participants
+//! (synthetic voices and files) -> dominant, mix_minus, unmix and meter,
+//! run for thousands of ticks under a counting global allocator.
+
+use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    /// Allocations counted on this thread (tests run on their own threads).
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    if COUNTING.with(Cell::get) {
+        ALLOCS.with(|a| a.set(a.get() + 1));
+    }
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; it only
+// counts calls made while this thread has counting switched on.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn port(ty: MediaType) -> PlanPort {
+    PlanPort {
+        name: "p".into(),
+        ty,
+        connected: true,
+    }
+}
+
+fn node(kind: &str, args: &Args, ins: &[MediaType], outs: &[MediaType]) -> Box<dyn Node> {
+    let reg = sluice_nodes::registry();
+    let build = reg.kind(kind).and_then(|k| k.build).expect(kind);
+    let ins: Vec<PlanPort> = ins.iter().map(|t| port(*t)).collect();
+    let outs: Vec<PlanPort> = outs.iter().map(|t| port(*t)).collect();
+    let settings = Settings::default();
+    let names = vec![kind.to_string()];
+    let ctx = BuildContext {
+        name: kind,
+        index: 0,
+        args,
+        inputs: &ins,
+        outputs: &outs,
+        settings: &settings,
+        node_names: &names,
+    };
+    build(&ctx).expect(kind)
+}
+
+fn run<'f>(
+    n: &mut dyn Node,
+    inputs: &[Option<&'f Frame>],
+    outputs: &mut [&'f mut Frame],
+    tick: u64,
+) {
+    let clock = Clock {
+        tick,
+        time: tick * 10_000_000,
+        rate: 48_000,
+        frame_samples: 480,
+    };
+    let mut io = PortIo::new(inputs, outputs, clock);
+    n.process(&mut io);
+}
+
+#[test]
+fn file_participants_stream_without_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    // One file at the graph rate, one resampled from 44.1 kHz.
+    for (name, seconds, rate) in [("a", 3, 48_000), ("b", 5, 44_100)] {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(dir.path().join(format!("{name}.wav")), spec).unwrap();
+        for n in 0..rate as usize * seconds * 2 {
+            w.write_sample(((n * 37) % 20_000) as i16 - 10_000).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    let mut a = Args::default();
+    a.set("path", Arg::Str(format!("{}/*.wav", dir.path().display())));
+    let ty = MediaType::Bundle { capacity: 2 };
+    let mut people = node("participants", &a, &[], &[ty]);
+    let mut dominant = node("dominant", &Args::default(), &[ty], &[ty]);
+    let mut f_people = Frame::for_type(&ty, 480);
+    let mut f_top = Frame::for_type(&ty, 480);
+    COUNTING.with(|c| c.set(true));
+    for t in 0..500 {
+        run(people.as_mut(), &[], &mut [&mut f_people], t);
+        run(dominant.as_mut(), &[Some(&f_people)], &mut [&mut f_top], t);
+    }
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(
+        ALLOCS.with(Cell::get),
+        0,
+        "allocations while streaming files"
+    );
+}
+
+#[test]
+fn conference_graph_processes_without_allocating() {
+    let mut a = Args::default();
+    a.set("synth", Arg::Num(8.0));
+    a.set("seed", Arg::Num(3.0));
+    let people_ty = MediaType::Bundle { capacity: 8 };
+    let top_ty = MediaType::Bundle { capacity: 4 };
+    let mono = MediaType::Audio { channels: 1 };
+    let mut people = node("participants", &a, &[], &[people_ty]);
+    let mut dominant = node("dominant", &Args::default(), &[people_ty], &[top_ty]);
+    let mut minus = node("mix_minus", &Args::default(), &[people_ty], &[people_ty]);
+    let mut ids = Args::default();
+    ids.set(
+        "ids",
+        Arg::List(vec![Arg::Str("voice1".into()), Arg::Str("voice2".into())]),
+    );
+    let mut unmix = node("unmix", &ids, &[people_ty], &[mono, mono]);
+    let mut meter = node(
+        "meter",
+        &Args::default(),
+        &[people_ty],
+        &[MediaType::Events],
+    );
+    let mut meter_top = node("meter", &Args::default(), &[top_ty], &[MediaType::Events]);
+
+    let mut f_people = Frame::for_type(&people_ty, 480);
+    let mut f_top = Frame::for_type(&top_ty, 480);
+    let mut f_minus = Frame::for_type(&people_ty, 480);
+    let mut f_u0 = Frame::for_type(&mono, 480);
+    let mut f_u1 = Frame::for_type(&mono, 480);
+    let mut f_ev = Frame::for_type(&MediaType::Events, 480);
+    let mut f_ev2 = Frame::for_type(&MediaType::Events, 480);
+    let mut events = 0;
+
+    // The counter works: an allocation made while counting is seen.
+    COUNTING.with(|c| c.set(true));
+    drop(std::hint::black_box(vec![1u8; 16]));
+    assert!(ALLOCS.with(|a| a.replace(0)) > 0);
+
+    for t in 0..6000 {
+        run(people.as_mut(), &[], &mut [&mut f_people], t);
+        run(dominant.as_mut(), &[Some(&f_people)], &mut [&mut f_top], t);
+        run(minus.as_mut(), &[Some(&f_people)], &mut [&mut f_minus], t);
+        run(
+            unmix.as_mut(),
+            &[Some(&f_people)],
+            &mut [&mut f_u0, &mut f_u1],
+            t,
+        );
+        for f in [&mut f_ev, &mut f_ev2] {
+            if let Frame::Events(e) = f {
+                e.clear();
+            }
+        }
+        run(meter.as_mut(), &[Some(&f_people)], &mut [&mut f_ev], t);
+        run(meter_top.as_mut(), &[Some(&f_top)], &mut [&mut f_ev2], t);
+        if let Frame::Events(e) = &f_ev {
+            events += e.events().len();
+        }
+    }
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(ALLOCS.with(Cell::get), 0, "allocations while processing");
+    assert!(events > 600, "the meter saw too little: {events} events");
+}

@@ -1,0 +1,59 @@
+//! Engine overhead per node per tick: a source, a chain of 100 nodes and a
+//! sink, run unpaced on one thread. `noop` nodes touch no samples (the
+//! engine alone: polling, frame hand-off, stamping, dispatch, timing);
+//! `pass` nodes copy their 480-sample input (a realistic cheapest node).
+//! Divide the time per tick by 102 for the per-node figure. `_untimed`
+//! turns per-node timing off (what the stats cost).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use sluice_dsl::Settings;
+use sluice_runtime::testing::PlanBuilder;
+use sluice_runtime::{Engine, Parallel};
+use std::time::Duration;
+
+fn chain(kind: &str, ticks: u64) -> sluice_dsl::Plan {
+    let r = registry();
+    let mut b = PlanBuilder::new(&r);
+    b.settings(Settings {
+        duration: Some(ticks as f64 * 0.01),
+        ..Settings::default()
+    });
+    b.node("src", "counter", args(&[("id", 1.0)]), &[], &[MONO]);
+    let mut prev = "src".to_string();
+    for i in 0..100 {
+        let name = format!("n{i}");
+        b.node(&name, kind, args(&[]), &[MONO], &[MONO])
+            .connect(&prev, 0, &name, 0);
+        prev = name;
+    }
+    b.node("sink", "noop", args(&[]), &[MONO], &[])
+        .connect(&prev, 0, "sink", 0);
+    b.build()
+}
+
+fn overhead(c: &mut Criterion) {
+    let r = registry();
+    let mut g = c.benchmark_group("chain100");
+    for (kind, timing) in [("noop", true), ("noop", false), ("pass", true)] {
+        let id = format!("{kind}{}", if timing { "" } else { "_untimed" });
+        g.bench_function(BenchmarkId::new("tick", id), |b| {
+            b.iter_custom(|iters| {
+                let mut e = Engine::build(&chain(kind, iters), &r).unwrap();
+                e.set_parallel(Parallel::Off);
+                e.set_timing(timing);
+                let s = e.run().unwrap();
+                assert_eq!(s.ticks, iters);
+                // The run's own wall time covers the ticks and the drain.
+                s.wall_time.max(Duration::from_nanos(1))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
