@@ -99,7 +99,7 @@ fn pcm_message(p: usize, k: usize, loud: bool) -> String {
     )
 }
 
-fn call(addr: &str, seconds: u64) -> CallResult {
+fn call(addr: &str, seconds: u64, index: usize) -> CallResult {
     let mut r = CallResult::default();
     let mut ws: WebSocket<MaybeTlsStream<TcpStream>> =
         match tungstenite::connect(format!("ws://{addr}")) {
@@ -112,7 +112,9 @@ fn call(addr: &str, seconds: u64) -> CallResult {
     if let MaybeTlsStream::Plain(s) = ws.get_ref() {
         let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
     }
-    let meta = r#"{"kind":"AudioMetadata","audioMetadata":{"subscriptionId":"load","encoding":"PCM","sampleRate":16000,"channels":1,"length":640}}"#;
+    let meta = format!(
+        r#"{{"kind":"AudioMetadata","audioMetadata":{{"subscriptionId":"load-{index}","encoding":"PCM","sampleRate":16000,"channels":1,"length":640}}}}"#
+    );
     if ws.send(WsMessage::text(meta)).is_err() {
         r.closed = Some("send failed".into());
         return r;
@@ -202,9 +204,9 @@ fn round(addr: &str, n: usize, seconds: u64) -> bool {
         }
     });
     let handles: Vec<_> = (0..n)
-        .map(|_| {
+        .map(|i| {
             let addr = addr.to_string();
-            thread::spawn(move || call(&addr, seconds))
+            thread::spawn(move || call(&addr, seconds, i))
         })
         .collect();
     let results: Vec<CallResult> = handles.into_iter().map(|h| h.join().unwrap()).collect();
