@@ -28,6 +28,10 @@ enum Command {
     Dot(cli::source::GraphArgs),
     /// List node kinds, or describe one.
     Nodes(cli::nodes::NodesArgs),
+    /// List sound devices (for `mic` and `speaker`).
+    Devices(cli::devices::DevicesArgs),
+    /// Serve calls over WebSocket: each connection runs its own graph.
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,5 +43,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => cli::plan::main(a),
         Command::Dot(a) => cli::dot::main(a),
         Command::Nodes(a) => cli::nodes::main(a),
+        Command::Devices(a) => cli::devices::main(a),
+        Command::Serve(a) => cli::serve::main(a),
     }
 }

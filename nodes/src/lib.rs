@@ -4,10 +4,12 @@
 
 #![deny(missing_docs)]
 
+pub mod acs;
 pub mod audio;
 pub mod blur;
 pub mod conference;
 pub mod kernels;
+pub mod live;
 pub mod sig;
 pub mod spatial;
 pub mod video;
@@ -22,5 +24,7 @@ pub fn registry() -> Registry {
     video::register(&mut r);
     blur::register(&mut r);
     spatial::register(&mut r);
+    acs::register(&mut r);
+    live::register(&mut r);
     r
 }

@@ -2,9 +2,11 @@
 //! or stdin.
 
 pub mod check;
+pub mod devices;
 pub mod dot;
 pub mod fmt;
 pub mod nodes;
 pub mod plan;
 pub mod run;
+pub mod serve;
 pub mod source;

@@ -1,0 +1,333 @@
+//! `acs_in`: the call's participants as a bundle, from the WebSocket
+//! connection `sluice serve` opened for this call.
+
+use super::call::{with_call, CallStats};
+use super::inbound::{inbound, InboundConfig, InboundRings, SlotRx};
+use crate::sig;
+use sluice_dsl::{Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
+use sluice_runtime::{
+    BuildContext, BundleFrame, Event, EventData, Flow, Node, NodeError, PortIo, StreamId,
+    StreamState,
+};
+use std::sync::atomic::Ordering;
+
+/// The checker's view of `acs_in`.
+pub fn signature() -> Signature {
+    let mut s = sig::signature(
+        "acs_in",
+        "A call's incoming audio under `sluice serve`: one stream per participant \
+         (id = the platform's participantRawID; `mixed` for a mixed call), resampled \
+         from 16 or 24 kHz to the graph rate, reordered by timestamp and buffered \
+         against network jitter. A participant silent for `leave_after` leaves; a \
+         participant beyond `capacity` is dropped and counted. Output `events` \
+         carries DTMF tones, joins and leaves.",
+        Role::AudioSource,
+        ports,
+    );
+    s.endless = sig::always;
+    s.params = vec![
+        sig::param(
+            "capacity",
+            sig::int(1, 64),
+            sluice_dsl::Arg::Num(32.0),
+            "participants present at once (bundle slots)",
+        ),
+        sig::param(
+            "jitter",
+            sig::quantity(UnitKind::Time, 0.0, 0.5),
+            sluice_dsl::Arg::Num(0.04),
+            "audio buffered before a participant starts playing (absorbs network jitter)",
+        ),
+        sig::param(
+            "max_delay",
+            sig::quantity(UnitKind::Time, 0.02, 5.0),
+            sluice_dsl::Arg::Num(0.2),
+            "most audio queued per participant; older audio is dropped to catch up",
+        ),
+        sig::param(
+            "leave_after",
+            sig::quantity(UnitKind::Time, 0.1, 60.0),
+            sluice_dsl::Arg::Num(1.0),
+            "a participant with no audio this long has left",
+        ),
+    ];
+    s
+}
+
+fn ports(args: &Args) -> Result<Ports, String> {
+    let capacity = args.num("capacity").unwrap_or(32.0) as u32;
+    Ok(Ports {
+        inputs: Vec::new(),
+        outputs: vec![
+            sig::output("out", OutType::Fixed(MediaType::Bundle { capacity })),
+            sig::output("events", OutType::Fixed(MediaType::Events)),
+        ],
+        warnings: Vec::new(),
+    })
+}
+
+/// Builds `acs_in` for the call being set up on this thread.
+pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
+    let args = ctx.args;
+    let rate = ctx.settings.rate;
+    let samples = |name: &str, default: f64| {
+        (args.num(name).unwrap_or(default) * f64::from(rate)).round() as usize
+    };
+    let capacity = args.num("capacity").unwrap_or(32.0) as usize;
+    let frame = ctx.settings.frame_samples as usize;
+    let cfg = Timing {
+        prebuffer: samples("jitter", 0.04),
+        max_delay: samples("max_delay", 0.2).max(frame),
+        leave_after: samples("leave_after", 1.0).max(frame),
+    };
+    let rings = with_call("acs_in", |format, side| {
+        if side.inbound.is_some() {
+            return Err(NodeError::new("a call graph can have only one `acs_in`"));
+        }
+        // Room for a burst of twice `max_delay` before the ring itself drops
+        // (newest first); `acs_in` trims to the jitter target past `max_delay`.
+        let ring_samples = 2 * cfg.max_delay + cfg.prebuffer + 2 * frame + rate as usize / 25;
+        let (assembler, rings) = inbound(
+            InboundConfig {
+                capacity,
+                call_rate: format.rate,
+                chunk_samples: format.chunk_samples,
+                graph_rate: rate,
+                ring_samples,
+            },
+            side.stats.clone(),
+        )
+        .map_err(NodeError::new)?;
+        side.inbound = Some(assembler);
+        Ok(rings)
+    })?;
+    Ok(Box::new(AcsIn::new(rings, cfg, ctx.index)))
+}
+
+/// Durations in samples at the graph rate.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Buffered before a participant starts (and after an underrun).
+    pub prebuffer: usize,
+    /// Most samples queued before the oldest are dropped.
+    pub max_delay: usize,
+    /// Samples without audio after which a participant has left.
+    pub leave_after: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No participant.
+    Free,
+    /// A participant joined the ring; waiting for `prebuffer` samples.
+    Waiting,
+    /// Playing; `rebuffer` after an underrun.
+    Playing,
+    /// The tick after `Left`: absent, then free.
+    Gone,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    phase: Phase,
+    id: StreamId,
+    /// Samples of graph time since audio last arrived (or since joining).
+    idle: usize,
+    rebuffer: bool,
+    first: bool,
+}
+
+/// The node: pops each slot's ring into the bundle.
+pub struct AcsIn {
+    rings: InboundRings,
+    slots: Vec<Slot>,
+    timing: Timing,
+    index: u32,
+    /// Joins and leaves decided this tick (at most one per slot).
+    changes: Vec<(StreamId, EventData)>,
+}
+
+impl AcsIn {
+    /// A node over these rings (tests build it directly).
+    pub fn new(rings: InboundRings, timing: Timing, index: u32) -> AcsIn {
+        let slot = Slot {
+            phase: Phase::Free,
+            id: StreamId::default(),
+            idle: 0,
+            rebuffer: false,
+            first: false,
+        };
+        AcsIn {
+            slots: vec![slot; rings.slots.len()],
+            changes: Vec::with_capacity(rings.slots.len()),
+            rings,
+            timing,
+            index,
+        }
+    }
+}
+
+impl Node for AcsIn {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let time = io.clock().time;
+        let closed = self.rings.closed.load(Ordering::Acquire);
+        let AcsIn {
+            rings,
+            slots,
+            timing,
+            index,
+            changes,
+        } = self;
+        changes.clear();
+        let mut busy = false;
+        let bundle = io.bundle_out(0);
+        for (i, (slot, rx)) in slots.iter_mut().zip(&mut rings.slots).enumerate() {
+            if let Some(data) = step(slot, rx, bundle, i, *timing, closed, &rings.stats) {
+                changes.push((slot.id, data));
+            }
+            busy |= matches!(slot.phase, Phase::Waiting | Phase::Playing);
+        }
+        if io.output_count() > 1 {
+            let events = io.events_out(1);
+            let node = *index;
+            for &(id, data) in changes.iter() {
+                events.push(Event {
+                    time,
+                    node,
+                    id,
+                    data,
+                });
+            }
+            while let Ok((id, tone)) = rings.dtmf.pop() {
+                events.push(Event {
+                    time,
+                    node,
+                    id,
+                    data: EventData::Dtmf(tone),
+                });
+            }
+        }
+        if closed && !busy {
+            Flow::Ended
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+/// Advances one slot by one tick; returns the join or leave it decided.
+fn step(
+    slot: &mut Slot,
+    rx: &mut SlotRx,
+    bundle: &mut BundleFrame,
+    i: usize,
+    t: Timing,
+    closed: bool,
+    stats: &CallStats,
+) -> Option<EventData> {
+    let out = &mut bundle.slots_mut()[i];
+    let len = out.samples().len();
+    out.samples_mut().fill(0.0);
+    out.state = StreamState::Absent;
+    match slot.phase {
+        Phase::Gone => {
+            slot.phase = Phase::Free;
+            None
+        }
+        Phase::Free => match rx.joins.pop() {
+            Ok(id) => {
+                *slot = Slot {
+                    phase: Phase::Waiting,
+                    id,
+                    idle: 0,
+                    rebuffer: false,
+                    first: true,
+                };
+                step(slot, rx, bundle, i, t, closed, stats)
+            }
+            Err(_) => None,
+        },
+        Phase::Waiting => {
+            let avail = rx.samples.slots();
+            slot.idle += len;
+            let ready = avail >= t.prebuffer.max(len)
+                || (avail > 0 && (closed || slot.idle >= t.prebuffer.max(len)));
+            if ready {
+                slot.phase = Phase::Playing;
+                slot.idle = 0;
+                play(slot, rx, out, t, closed, stats)
+            } else if closed || slot.idle >= t.leave_after {
+                release(slot, rx);
+                slot.phase = Phase::Free;
+                None
+            } else {
+                None
+            }
+        }
+        Phase::Playing => play(slot, rx, out, t, closed, stats),
+    }
+}
+
+fn play(
+    slot: &mut Slot,
+    rx: &mut SlotRx,
+    out: &mut sluice_runtime::Stream,
+    t: Timing,
+    closed: bool,
+    stats: &CallStats,
+) -> Option<EventData> {
+    let len = out.samples().len();
+    let mut avail = rx.samples.slots();
+    if avail > t.max_delay {
+        let drop = avail - t.prebuffer.max(len);
+        if let Ok(c) = rx.samples.read_chunk(drop) {
+            c.commit_all();
+        }
+        CallStats::add(&stats.dropped_in, drop as u64);
+        avail -= drop;
+    }
+    if slot.rebuffer && (avail >= t.prebuffer.max(len) || (closed && avail > 0)) {
+        slot.rebuffer = false;
+    }
+    let got = if slot.rebuffer {
+        0
+    } else {
+        let (filled, _) = rx.samples.pop_partial_slice(out.samples_mut());
+        filled.len()
+    };
+    if got < len && !slot.rebuffer {
+        CallStats::add(&stats.underruns, 1);
+        slot.rebuffer = got == 0;
+    }
+    slot.idle = if got > 0 { 0 } else { slot.idle + len };
+    out.id = slot.id;
+    let silent = out.samples().iter().all(|s| *s == 0.0);
+    out.state = if slot.first {
+        StreamState::Joined
+    } else if silent {
+        StreamState::Silent
+    } else {
+        StreamState::Active
+    };
+    if slot.first {
+        slot.first = false;
+        return Some(EventData::Joined);
+    }
+    if slot.idle >= t.leave_after || (closed && avail <= got) {
+        out.state = StreamState::Left;
+        release(slot, rx);
+        slot.phase = Phase::Gone;
+        return Some(EventData::Left);
+    }
+    None
+}
+
+/// Drains the slot's ring and hands the slot back to the connection.
+fn release(slot: &mut Slot, rx: &mut SlotRx) {
+    let n = rx.samples.slots();
+    if let Ok(c) = rx.samples.read_chunk(n) {
+        c.commit_all();
+    }
+    slot.rebuffer = false;
+    rx.released.store(true, Ordering::Release);
+}

@@ -1,0 +1,60 @@
+//! Sound devices: `mic` and `speaker` on cpal, behind the `live` cargo
+//! feature.
+//!
+//! The device callback and the graph exchange interleaved f32 samples over
+//! one wait-free rtrb ring per device; the callback only copies (and
+//! converts i16 devices), counting underruns and overruns, and never
+//! allocates, locks or does I/O. The cpal stream lives on a small thread
+//! of its own (cpal streams are not `Send` on every platform), which parks
+//! until the node is dropped.
+//!
+//! Without the feature both kinds still check (their signatures are
+//! registered) and building one says to rebuild with `--features live`.
+
+#[cfg(feature = "live")]
+pub mod device;
+pub mod mic;
+pub mod speaker;
+
+use sluice_dsl::ParamType;
+use sluice_runtime::{NodeError, Registry};
+
+/// Registers `mic` and `speaker`.
+pub fn register(r: &mut Registry) {
+    r.register(mic::signature(), mic::build);
+    r.register(speaker::signature(), speaker::build);
+}
+
+/// The `device` parameter shared by both kinds.
+fn device_param() -> sluice_dsl::ParamSig {
+    crate::sig::param(
+        "device",
+        ParamType::Str,
+        sluice_dsl::Arg::Str("default".into()),
+        "`default`, `null` (ALSA's null device, a smoke test), or an id or name from `sluice devices`",
+    )
+}
+
+#[cfg(feature = "live")]
+fn device_arg(args: &sluice_dsl::Args) -> &str {
+    args.str("device").unwrap_or("default")
+}
+
+/// The error for a binary built without the `live` feature.
+#[cfg(not(feature = "live"))]
+fn not_built(kind: &str) -> NodeError {
+    NodeError::new(format!(
+        "`{kind}` needs sound device support, which this sluice was built without: \
+         rebuild with `cargo build --release --features live` (on Linux this needs \
+         libasound2-dev and pkg-config)"
+    ))
+}
+
+/// Turns a device error into a node error.
+#[cfg(feature = "live")]
+fn device_error(e: String) -> NodeError {
+    NodeError::new(e)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,117 @@
+//! `mic` and `speaker` against this machine's devices. CI machines have no
+//! sound card, so the default device must fail with a plain message and
+//! the null device must run.
+
+use super::{mic, speaker};
+use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_runtime::{BuildContext, Node, NodeError};
+
+fn build(
+    f: fn(&BuildContext) -> Result<Box<dyn Node>, NodeError>,
+    device: &str,
+    inputs: &[PlanPort],
+) -> Result<Box<dyn Node>, NodeError> {
+    let mut args = Args::default();
+    args.set("device", Arg::Str(device.into()));
+    args.set("channels", Arg::Num(1.0));
+    let settings = Settings::default();
+    f(&BuildContext {
+        name: "dev",
+        index: 0,
+        args: &args,
+        inputs,
+        outputs: &[],
+        settings: &settings,
+        node_names: &[],
+    })
+}
+
+fn mono_in() -> [PlanPort; 1] {
+    [PlanPort {
+        name: "in".into(),
+        ty: MediaType::Audio { channels: 1 },
+        connected: true,
+    }]
+}
+
+#[cfg(not(feature = "live"))]
+#[test]
+fn without_the_feature_building_says_how_to_rebuild() {
+    for (f, kind) in [
+        (mic::build as fn(&BuildContext) -> _, "mic"),
+        (speaker::build, "speaker"),
+    ] {
+        let e = build(f, "default", &mono_in()).err().unwrap();
+        assert!(e.0.contains(kind) && e.0.contains("--features live"), "{e}");
+    }
+}
+
+#[cfg(feature = "live")]
+mod with_devices {
+    use super::*;
+    use crate::live::device::{report, NO_CARD};
+    use sluice_runtime::{Clock, Flow, Frame, PortIo};
+
+    #[test]
+    fn the_default_device_needs_a_sound_card() {
+        let r = report().unwrap();
+        if r.has_sound_card() {
+            assert!(build(speaker::build, "default", &mono_in()).is_ok());
+        } else {
+            let e = build(mic::build, "default", &[]).err().unwrap();
+            assert_eq!(e.0, NO_CARD);
+            let e = build(speaker::build, "default", &mono_in()).err().unwrap();
+            assert_eq!(e.0, NO_CARD);
+        }
+    }
+
+    #[test]
+    fn an_unknown_device_is_named_in_the_error() {
+        let e = build(speaker::build, "no-such-card", &mono_in())
+            .err()
+            .unwrap();
+        assert!(
+            e.0.contains("\"no-such-card\"") && e.0.contains("sluice devices"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_null_device_runs_as_a_smoke_test() {
+        assert!(report()
+            .unwrap()
+            .devices
+            .iter()
+            .any(|d| crate::live::device::is_null(&d.id)));
+        let mut spk = build(speaker::build, "null", &mono_in()).unwrap();
+        let mut m = build(mic::build, "null", &[]).unwrap();
+        let tone = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
+        let mut out = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
+        for tick in 0..50u64 {
+            let clock = Clock {
+                tick,
+                time: tick * 10_000_000,
+                rate: 48_000,
+                frame_samples: 480,
+            };
+            let inputs = [Some(&tone)];
+            assert_eq!(
+                spk.process(&mut PortIo::new(&inputs, &mut [], clock)),
+                Flow::Continue
+            );
+            let mut outs = [&mut out];
+            assert_eq!(
+                m.process(&mut PortIo::new(&[], &mut outs, clock)),
+                Flow::Continue
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let Frame::Audio(a) = &out else {
+            unreachable!()
+        };
+        // ALSA's null device captures silence.
+        assert!(a.channel(0).iter().all(|s| *s == 0.0));
+        drop(spk);
+        drop(m);
+    }
+}

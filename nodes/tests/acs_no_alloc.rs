@@ -1,0 +1,169 @@
+//! `acs_in` and `acs_out` never allocate or free in `process` or `set`:
+//! a counting global allocator watches only those calls, over thousands
+//! of ticks with participants joining, speaking, going silent, leaving,
+//! a barge-in, and the call closing.
+
+use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_nodes::acs::call::build_call;
+use sluice_nodes::acs::protocol::{AudioData, AudioMetadata, Dtmf};
+use sluice_nodes::acs::{acs_in, acs_out};
+use sluice_runtime::{BuildContext, Clock, Flow, Frame, PortIo};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static EVENTS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn watched() -> bool {
+    WATCHED.try_with(Cell::get).unwrap_or(false)
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if watched() {
+            EVENTS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        if watched() {
+            EVENTS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if watched() {
+            EVENTS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn watch<R>(f: impl FnOnce() -> R) -> R {
+    WATCHED.with(|w| w.set(true));
+    let r = f();
+    WATCHED.with(|w| w.set(false));
+    r
+}
+
+#[test]
+fn acs_nodes_do_not_allocate_while_running() {
+    let meta = AudioMetadata {
+        subscription_id: "s".into(),
+        sample_rate: 24_000,
+        channels: 1,
+        length: 960,
+    };
+    let settings = Settings::default();
+    let mut args = Args::default();
+    args.set("capacity", Arg::Num(4.0));
+    args.set("leave_after", Arg::Num(0.2));
+    let ctx = BuildContext {
+        name: "n",
+        index: 0,
+        args: &args,
+        inputs: &[PlanPort {
+            name: "in".into(),
+            ty: MediaType::Audio { channels: 1 },
+            connected: true,
+        }],
+        outputs: &[],
+        settings: &settings,
+        node_names: &[],
+    };
+    let ((input, output), mut side) = build_call(&meta, || {
+        (acs_in::build(&ctx).unwrap(), acs_out::build(&ctx).unwrap())
+    });
+    let (mut input, mut output) = (input, output);
+    let mut bundle = Frame::for_type(&MediaType::Bundle { capacity: 4 }, 480);
+    let mut events = Frame::for_type(&MediaType::Events, 480);
+    let mut mixed = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
+    let tone: Vec<i16> = (0..480).map(|i| ((i * 37) % 2000) as i16 - 1000).collect();
+    let mut flow = Flow::Continue;
+    for tick in 0..3000u64 {
+        // The connection's side (allowed to allocate): six participants
+        // for capacity four, coming and going, one of them silent.
+        let inbound = side.inbound.as_mut().unwrap();
+        if tick % 2 == 0 && tick < 2900 {
+            for p in 0..6u64 {
+                if (tick / 400 + p) % 3 == 0 {
+                    continue;
+                }
+                inbound.audio(&AudioData {
+                    timestamp: Some(1_700_000_000_000_000 + tick as i64 * 10_000),
+                    participant: format!("p{p}"),
+                    samples: tone.clone(),
+                    silent: p == 5,
+                });
+            }
+        }
+        if tick % 500 == 7 {
+            inbound.dtmf(&Dtmf {
+                tone: '5',
+                participant: "p1".into(),
+            });
+        }
+        if tick == 2950 {
+            inbound.close();
+        }
+        let clock = Clock {
+            tick,
+            time: tick * 10_000_000,
+            rate: 48_000,
+            frame_samples: 480,
+        };
+        if let Frame::Events(e) = &mut events {
+            e.clear();
+        }
+        flow = watch(|| {
+            let mut outs = [&mut bundle, &mut events];
+            input.process(&mut PortIo::new(&[], &mut outs, clock))
+        });
+        let Frame::Bundle(b) = &bundle else {
+            unreachable!()
+        };
+        if let Frame::Audio(a) = &mut mixed {
+            a.silence();
+            for (_, s) in b.present() {
+                for (o, v) in a.channel_mut(0).iter_mut().zip(s.samples()) {
+                    *o += v;
+                }
+            }
+        }
+        watch(|| {
+            let inputs = [Some(&mixed)];
+            output.process(&mut PortIo::new(&inputs, &mut [], clock));
+            if tick % 1000 == 999 {
+                output.set("stop", &Arg::Bool(true)).unwrap();
+            }
+        });
+        let out = side.outbound.as_mut().unwrap();
+        out.take_stop();
+        out.pump().unwrap();
+        while out.front().is_some() {
+            out.sent();
+        }
+        if flow == Flow::Ended {
+            break;
+        }
+    }
+    assert_eq!(flow, Flow::Ended, "the call's close did not end acs_in");
+    assert_eq!(
+        EVENTS.load(Ordering::Relaxed),
+        0,
+        "allocations in process/set"
+    );
+}
