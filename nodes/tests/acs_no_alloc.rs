@@ -7,56 +7,14 @@ use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
 use sluice_nodes::acs::call::build_call;
 use sluice_nodes::acs::protocol::{AudioData, AudioMetadata, Dtmf};
 use sluice_nodes::acs::{acs_in, acs_out};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{BuildContext, Clock, Flow, Frame, PortIo};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-struct Counting;
-
-static EVENTS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static WATCHED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn watched() -> bool {
-    WATCHED.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if watched() {
-            EVENTS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        if watched() {
-            EVENTS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if watched() {
-            EVENTS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn watch<R>(f: impl FnOnce() -> R) -> R {
-    WATCHED.with(|w| w.set(true));
-    let r = f();
-    WATCHED.with(|w| w.set(false));
-    r
+    counting::watch(f).0
 }
 
 #[test]
@@ -92,6 +50,7 @@ fn acs_nodes_do_not_allocate_while_running() {
     let mut events = Frame::for_type(&MediaType::Events, 480);
     let mut mixed = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
     let tone: Vec<i16> = (0..480).map(|i| ((i * 37) % 2000) as i16 - 1000).collect();
+    let before = counting::counts();
     let mut flow = Flow::Continue;
     for tick in 0..3000u64 {
         // The connection's side (allowed to allocate): six participants
@@ -161,9 +120,6 @@ fn acs_nodes_do_not_allocate_while_running() {
         }
     }
     assert_eq!(flow, Flow::Ended, "the call's close did not end acs_in");
-    assert_eq!(
-        EVENTS.load(Ordering::Relaxed),
-        0,
-        "allocations in process/set"
-    );
+    let counted = counting::counts().since(before);
+    assert!(counted.is_zero(), "allocations in process/set: {counted:?}");
 }

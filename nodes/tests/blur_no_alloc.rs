@@ -2,35 +2,11 @@
 //! frames and changing the radius live, counted by a global allocator.
 
 use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoType};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo, VideoFrame};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn build(kind: &str, args: &[(&str, Arg)], ty: VideoType, mask: bool) -> Box<dyn Node> {
     let registry = sluice_nodes::registry();
@@ -101,19 +77,22 @@ fn blur_nodes_do_not_allocate_while_running() {
         let mask = Frame::Video(VideoFrame::new(ty));
         let mut out = Frame::Video(VideoFrame::new(ty));
         let radius = Arg::Num(40.0);
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        for node in &mut nodes {
-            for tick in 0..3 {
-                let inputs = [Some(&src), Some(&mask)];
-                let mut outs = [&mut out];
-                let mut io = PortIo::new(&inputs, &mut outs, Clock::default());
-                node.process(&mut io);
-                if tick == 1 {
-                    node.set("radius", &radius).expect("live radius");
+        let ((), counted) = counting::watch(|| {
+            for node in &mut nodes {
+                for tick in 0..3 {
+                    let inputs = [Some(&src), Some(&mask)];
+                    let mut outs = [&mut out];
+                    let mut io = PortIo::new(&inputs, &mut outs, Clock::default());
+                    node.process(&mut io);
+                    if tick == 1 {
+                        node.set("radius", &radius).expect("live radius");
+                    }
                 }
             }
-        }
-        let after = ALLOCATIONS.load(Ordering::SeqCst);
-        assert_eq!(after - before, 0, "{format:?}: allocations while running");
+        });
+        assert!(
+            counted.is_zero(),
+            "{format:?}: allocations while running: {counted:?}"
+        );
     }
 }

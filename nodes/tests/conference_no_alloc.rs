@@ -3,48 +3,11 @@
 //! run for thousands of ticks under a counting global allocator.
 
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// Allocations counted on this thread (tests run on their own threads).
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    if COUNTING.with(Cell::get) {
-        ALLOCS.with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; it only
-// counts calls made while this thread has counting switched on.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn port(ty: MediaType) -> PlanPort {
     PlanPort {
@@ -113,16 +76,15 @@ fn file_participants_stream_without_allocating() {
     let mut dominant = node("dominant", &Args::default(), &[ty], &[ty]);
     let mut f_people = Frame::for_type(&ty, 480);
     let mut f_top = Frame::for_type(&ty, 480);
-    COUNTING.with(|c| c.set(true));
-    for t in 0..500 {
-        run(people.as_mut(), &[], &mut [&mut f_people], t);
-        run(dominant.as_mut(), &[Some(&f_people)], &mut [&mut f_top], t);
-    }
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(
-        ALLOCS.with(Cell::get),
-        0,
-        "allocations while streaming files"
+    let ((), counted) = counting::watch(|| {
+        for t in 0..500 {
+            run(people.as_mut(), &[], &mut [&mut f_people], t);
+            run(dominant.as_mut(), &[Some(&f_people)], &mut [&mut f_top], t);
+        }
+    });
+    assert!(
+        counted.is_zero(),
+        "allocations while streaming files: {counted:?}"
     );
 }
 
@@ -161,32 +123,35 @@ fn conference_graph_processes_without_allocating() {
     let mut events = 0;
 
     // The counter works: an allocation made while counting is seen.
-    COUNTING.with(|c| c.set(true));
-    drop(std::hint::black_box(vec![1u8; 16]));
-    assert!(ALLOCS.with(|a| a.replace(0)) > 0);
+    let ((), counted) = counting::watch(|| drop(std::hint::black_box(vec![1u8; 16])));
+    assert!(counted.allocs > 0);
 
-    for t in 0..6000 {
-        run(people.as_mut(), &[], &mut [&mut f_people], t);
-        run(dominant.as_mut(), &[Some(&f_people)], &mut [&mut f_top], t);
-        run(minus.as_mut(), &[Some(&f_people)], &mut [&mut f_minus], t);
-        run(
-            unmix.as_mut(),
-            &[Some(&f_people)],
-            &mut [&mut f_u0, &mut f_u1],
-            t,
-        );
-        for f in [&mut f_ev, &mut f_ev2] {
-            if let Frame::Events(e) = f {
-                e.clear();
+    let ((), counted) = counting::watch(|| {
+        for t in 0..6000 {
+            run(people.as_mut(), &[], &mut [&mut f_people], t);
+            run(dominant.as_mut(), &[Some(&f_people)], &mut [&mut f_top], t);
+            run(minus.as_mut(), &[Some(&f_people)], &mut [&mut f_minus], t);
+            run(
+                unmix.as_mut(),
+                &[Some(&f_people)],
+                &mut [&mut f_u0, &mut f_u1],
+                t,
+            );
+            for f in [&mut f_ev, &mut f_ev2] {
+                if let Frame::Events(e) = f {
+                    e.clear();
+                }
+            }
+            run(meter.as_mut(), &[Some(&f_people)], &mut [&mut f_ev], t);
+            run(meter_top.as_mut(), &[Some(&f_top)], &mut [&mut f_ev2], t);
+            if let Frame::Events(e) = &f_ev {
+                events += e.events().len();
             }
         }
-        run(meter.as_mut(), &[Some(&f_people)], &mut [&mut f_ev], t);
-        run(meter_top.as_mut(), &[Some(&f_top)], &mut [&mut f_ev2], t);
-        if let Frame::Events(e) = &f_ev {
-            events += e.events().len();
-        }
-    }
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(ALLOCS.with(Cell::get), 0, "allocations while processing");
+    });
+    assert!(
+        counted.is_zero(),
+        "allocations while processing: {counted:?}"
+    );
     assert!(events > 600, "the meter saw too little: {events} events");
 }

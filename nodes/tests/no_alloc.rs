@@ -7,48 +7,13 @@
 
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
 use sluice_nodes::audio::{delay, events_out, gain, mix, noise, pan, remix, tone, wav_in, wav_out};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{
     BuildContext, BuildFn, Clock, Event, EventData, Frame, Node, PortIo, StreamId, StreamState,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-struct Counting;
-
-static EVENTS: AtomicU64 = AtomicU64::new(0);
-thread_local! {
-    static ON: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if ON.with(Cell::get) {
-        EVENTS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; counting
-// touches only an atomic and a const-initialised thread-local.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
 
 #[global_allocator]
-static A: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 const N: usize = 480;
 const MONO: MediaType = MediaType::Audio { channels: 1 };
@@ -92,11 +57,8 @@ fn counted<'f>(
         rate: 48_000,
         frame_samples: N,
     };
-    let before = EVENTS.load(Ordering::Relaxed);
-    ON.with(|c| c.set(true));
-    node.process(&mut PortIo::new(ins, outs, clock));
-    ON.with(|c| c.set(false));
-    EVENTS.load(Ordering::Relaxed) - before
+    let (_, c) = counting::watch(|| node.process(&mut PortIo::new(ins, outs, clock)));
+    c.allocs + c.frees
 }
 
 fn write_wav(path: &std::path::Path, rate: u32, channels: u16, frames: usize) {
@@ -115,13 +77,10 @@ fn write_wav(path: &std::path::Path, rate: u32, channels: u16, frames: usize) {
 
 #[test]
 fn audio_nodes_process_without_allocating() {
-    let before = EVENTS.load(Ordering::Relaxed);
-    ON.with(|c| c.set(true));
-    drop(std::hint::black_box(vec![1u8; 3]));
-    ON.with(|c| c.set(false));
+    let ((), probe) = counting::watch(|| drop(std::hint::black_box(vec![1u8; 3])));
     assert_eq!(
-        EVENTS.load(Ordering::Relaxed) - before,
-        2,
+        (probe.allocs, probe.frees),
+        (1, 1),
         "the counter sees an allocation and a free"
     );
 

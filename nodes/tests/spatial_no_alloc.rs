@@ -4,48 +4,11 @@
 
 use sluice_dsl::Arg;
 use sluice_nodes::spatial::spatialize::{Config, Hrtf, Spatialize};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{AudioFrame, BundleFrame, Clock, Frame, Node, PortIo, StreamId, StreamState};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static EVENTS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static WATCHING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if WATCHING.with(Cell::get) {
-        EVENTS.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 const KEMAR: &str = "/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa";
 
@@ -65,61 +28,60 @@ fn exercise(hrtf: Hrtf) {
         .collect();
     let keys: Vec<String> = (0..capacity).map(|i| format!("position.p{i}")).collect();
     let late = "position.latecomer".to_string();
-    WATCHING.with(|w| w.set(true));
-    for t in 0..60usize {
-        node.set(
-            &keys[t % capacity],
-            &Arg::Num((t * 37 % 360) as f64 - 180.0),
-        )
-        .expect("settable");
-        if t == 3 {
-            node.set(&late, &Arg::Num(45.0)).expect("settable");
-        }
-        let Frame::Bundle(b) = &mut input else {
-            unreachable!()
-        };
-        for (i, s) in b.slots_mut().iter_mut().enumerate() {
-            // Slot i is present from tick 2i to tick 2i + 30, silent in between now and then.
-            let (from, to) = (2 * i, 2 * i + 30);
-            s.id = ids[i];
-            s.state = match t {
-                t if t == from => StreamState::Joined,
-                t if t == to => StreamState::Left,
-                t if t > from && t < to && t % 7 == 0 => StreamState::Silent,
-                t if t > from && t < to => StreamState::Active,
-                _ => StreamState::Absent,
-            };
-            let silent = !matches!(
-                s.state,
-                StreamState::Joined | StreamState::Active | StreamState::Left
-            );
-            for (n, v) in s.samples_mut().iter_mut().enumerate() {
-                *v = if silent {
-                    0.0
-                } else {
-                    ((n + t * 480) as f32 * 0.01 * (i + 1) as f32).sin() * 0.3
-                };
+    let ((), counted) = counting::watch(|| {
+        for t in 0..60usize {
+            node.set(
+                &keys[t % capacity],
+                &Arg::Num((t * 37 % 360) as f64 - 180.0),
+            )
+            .expect("settable");
+            if t == 3 {
+                node.set(&late, &Arg::Num(45.0)).expect("settable");
             }
+            let Frame::Bundle(b) = &mut input else {
+                unreachable!()
+            };
+            for (i, s) in b.slots_mut().iter_mut().enumerate() {
+                // Slot i is present from tick 2i to tick 2i + 30, silent in between now and then.
+                let (from, to) = (2 * i, 2 * i + 30);
+                s.id = ids[i];
+                s.state = match t {
+                    t if t == from => StreamState::Joined,
+                    t if t == to => StreamState::Left,
+                    t if t > from && t < to && t % 7 == 0 => StreamState::Silent,
+                    t if t > from && t < to => StreamState::Active,
+                    _ => StreamState::Absent,
+                };
+                let silent = !matches!(
+                    s.state,
+                    StreamState::Joined | StreamState::Active | StreamState::Left
+                );
+                for (n, v) in s.samples_mut().iter_mut().enumerate() {
+                    *v = if silent {
+                        0.0
+                    } else {
+                        ((n + t * 480) as f32 * 0.01 * (i + 1) as f32).sin() * 0.3
+                    };
+                }
+            }
+            let clock = Clock {
+                tick: t as u64,
+                time: t as u64 * 10_000_000,
+                rate: 48_000,
+                frame_samples: 480,
+            };
+            let inputs = [Some(&input)];
+            let mut outputs = [&mut output];
+            node.process(&mut PortIo::new(&inputs, &mut outputs, clock));
         }
-        let clock = Clock {
-            tick: t as u64,
-            time: t as u64 * 10_000_000,
-            rate: 48_000,
-            frame_samples: 480,
-        };
-        let inputs = [Some(&input)];
-        let mut outputs = [&mut output];
-        node.process(&mut PortIo::new(&inputs, &mut outputs, clock));
-    }
-    WATCHING.with(|w| w.set(false));
+    });
     let Frame::Audio(a) = &output else {
         unreachable!()
     };
     assert!(a.data().iter().all(|v| v.is_finite()));
-    assert_eq!(
-        EVENTS.swap(0, Ordering::SeqCst),
-        0,
-        "{hrtf:?}: process/set allocated"
+    assert!(
+        counted.is_zero(),
+        "{hrtf:?}: process/set allocated: {counted:?}"
     );
 }
 

@@ -5,51 +5,11 @@
 
 use sluice_dsl::{Arg, Args, MediaType, OutType, PlanPort, Settings, VideoType};
 use sluice_nodes::registry;
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{BuildContext, Clock, Flow, Frame, Node, PortIo, Registry};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    /// Set on the thread under test only: the test runner's own threads
-    /// (its "running for over 60 seconds" notice) must not count.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only
-// counts calls made while `COUNTING` is set on the calling thread.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// A node built from the registry with its output frame.
 struct Stage {
@@ -231,16 +191,15 @@ fn video_chain_does_not_allocate_while_processing() {
     add(&mut s, "y4m_out", &[("path", path("out.y4m"))], vec![back]);
     // One warm-up tick (first writes may size OS-side buffers), then count.
     tick(&mut s, &wiring, 0);
-    COUNTING.with(|c| c.set(true));
-    for t in 1..TICKS {
-        tick(&mut s, &wiring, t);
-    }
-    COUNTING.with(|c| c.set(false));
-    let allocs = ALLOCS.load(Ordering::SeqCst);
+    let ((), counted) = counting::watch(|| {
+        for t in 1..TICKS {
+            tick(&mut s, &wiring, t);
+        }
+    });
     for st in &mut s {
         st.node.finish().unwrap();
     }
-    assert_eq!(allocs, 0, "process allocated {allocs} times");
+    assert!(counted.is_zero(), "process allocated: {counted:?}");
     let written = std::fs::read(dir.path().join("out.y4m")).unwrap();
     let header = written.iter().position(|&b| b == b'\n').unwrap() + 1;
     assert_eq!(

@@ -11,6 +11,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod control;
+pub mod counting;
 pub mod edge;
 pub mod engine;
 mod exec;

@@ -6,64 +6,22 @@ mod common;
 
 use common::*;
 use sluice_dsl::{Arg, Settings};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::testing::PlanBuilder;
 use sluice_runtime::{Engine, Parallel, SimClock, ThreadEvent};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static FREES: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static WATCHED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn watched() -> bool {
-    WATCHED.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if watched() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        if watched() {
-            FREES.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if watched() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 static THREADS: AtomicU64 = AtomicU64::new(0);
 
 fn hook(e: ThreadEvent) {
-    match e {
-        ThreadEvent::Started(_) => {
-            THREADS.fetch_add(1, Ordering::Relaxed);
-            WATCHED.with(|w| w.set(true));
-        }
-        ThreadEvent::Stopping(_) => WATCHED.with(|w| w.set(false)),
+    if matches!(e, ThreadEvent::Started(_)) {
+        THREADS.fetch_add(1, Ordering::Relaxed);
     }
+    counting::thread_hook(e);
 }
 
 const TICKS: u64 = 10_000;
@@ -154,13 +112,10 @@ fn no_allocation_on_processing_threads_after_start() {
         ctl.set(&format!("{prefix}_a"), "gain", Arg::Num(2.0))
             .unwrap();
         THREADS.store(0, Ordering::Relaxed);
-        ALLOCS.store(0, Ordering::Relaxed);
-        FREES.store(0, Ordering::Relaxed);
+        let before = counting::counts();
         let s = e.run().unwrap();
-        let (allocs, frees) = (
-            ALLOCS.load(Ordering::Relaxed),
-            FREES.load(Ordering::Relaxed),
-        );
+        let counted = counting::counts().since(before);
+        let (allocs, frees) = (counted.allocs, counted.frees);
         let threads = THREADS.load(Ordering::Relaxed);
         assert_eq!(ctl.pending(), 0);
         let want_threads = match (realtime, parallel) {
