@@ -228,7 +228,9 @@ fn conference_audio_does_not_allocate() {
 }
 
 /// Video: blur, background blur, an explicit conversion to rgba, a filter,
-/// and the conversion back to i420 that the language inserts before Y4M.
+/// and the conversion back to i420 that the language inserts before Y4M;
+/// a second blur beside the first makes a level two wide, so the parallel
+/// executor runs in its own pool and the blurs fork their bands there.
 #[test]
 fn video_graph_does_not_allocate() {
     for (label, realtime, parallel) in EXECUTORS {
@@ -236,9 +238,10 @@ fn video_graph_does_not_allocate() {
         let y4m = dir.path().join("v.y4m");
         let text = format!(
             r#"graph v {{
-    video_test(size: 320x240, fps: 30, frames: 100, pattern: moving)
-        -> blur(radius: 4) -> background_blur(radius: 8, mask: motion)
+    cam = video_test(size: 320x240, fps: 30, frames: 100, pattern: moving)
+    cam -> blur(radius: 4) -> background_blur(radius: 8, mask: motion)
         -> convert(format: rgba) -> filter(kind: sepia) -> y4m_out(path: {:?})
+    cam -> blur(radius: 16) -> null
 }}"#,
             y4m.display().to_string()
         );
