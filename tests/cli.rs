@@ -192,7 +192,15 @@ fn ctrl_c_leaves_valid_files() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupt once the run is well under way (both files growing).
+    let y4m = dir.path().join("out/long.y4m");
+    let frame = 6 + 320 * 240 * 3 / 2;
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(100));
+        if std::fs::metadata(&y4m).is_ok_and(|m| m.len() > 20 * frame) {
+            break;
+        }
+    }
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -206,7 +214,7 @@ fn ctrl_c_leaves_valid_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     let (_, samples) = wav(&dir.path().join("out/long.wav"));
-    assert!(samples.len() >= 48_000 / 2, "{} samples", samples.len());
+    assert!(samples.len() >= 48_000 / 4, "{} samples", samples.len());
     let frames = y4m_frames(&dir.path().join("out/long.y4m"));
     assert!(frames >= 10, "{frames} frames");
     if has("ffprobe") {
