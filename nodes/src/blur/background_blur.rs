@@ -10,7 +10,7 @@
 //! the original bytes.
 
 use super::blur_node::formats;
-use super::planes::scratch_pool;
+use super::planes::{scratch_pool, tasks};
 use crate::kernels::blur::{blur_plane, blur_plane_in_place, BlurKind, Geometry, Passes, Scratch};
 use crate::kernels::mask::{
     luma_grid, normalise_and_blend, portrait_prior, premultiply, put_weight, to_background_weight,
@@ -335,7 +335,7 @@ impl BackgroundBlur {
             premultiply::<4, 4>(&s[c..], &l.weight, &mut l.data[c..]);
         }
         put_weight(&l.weight, &mut l.data[3..], 4);
-        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, tasks(&mut self.pool));
         let d = dst.plane_mut(0);
         for c in 0..3 {
             normalise_and_blend::<4, 4>(&s[c..], &l.data[c..], 3 - c, &l.alpha, &mut d[c..]);
@@ -349,7 +349,7 @@ impl BackgroundBlur {
         let l = &mut self.layers[0];
         premultiply::<1, 2>(src.plane(0), &l.weight, &mut l.data);
         put_weight(&l.weight, &mut l.data[1..], 2);
-        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, tasks(&mut self.pool));
         normalise_and_blend::<1, 2>(src.plane(0), &l.data, 1, &l.alpha, dst.plane_mut(0));
     }
 
@@ -360,7 +360,7 @@ impl BackgroundBlur {
         premultiply::<1, 4>(src.plane(2), &l.weight, &mut l.data[1..]);
         put_weight(&l.weight, &mut l.data[2..], 4);
         put_weight(&l.weight, &mut l.data[3..], 4);
-        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, tasks(&mut self.pool));
         normalise_and_blend::<1, 4>(src.plane(1), &l.data, 2, &l.alpha, dst.plane_mut(1));
         normalise_and_blend::<1, 4>(src.plane(2), &l.data[1..], 1, &l.alpha, dst.plane_mut(2));
     }
@@ -373,7 +373,7 @@ impl BackgroundBlur {
         premultiply::<2, 4>(&uv[1..], &l.weight, &mut l.data[1..]);
         put_weight(&l.weight, &mut l.data[2..], 4);
         put_weight(&l.weight, &mut l.data[3..], 4);
-        blur_plane_in_place(&mut l.data, l.geometry, l.passes, &mut self.pool);
+        blur_plane_in_place(&mut l.data, l.geometry, l.passes, tasks(&mut self.pool));
         let d = dst.plane_mut(1);
         normalise_and_blend::<2, 4>(uv, &l.data, 2, &l.alpha, d);
         normalise_and_blend::<2, 4>(&uv[1..], &l.data[1..], 1, &l.alpha, &mut d[1..]);

@@ -27,6 +27,19 @@ pub fn scratch_pool(ty: VideoType, settings: &Settings) -> Vec<Scratch> {
     vec![Scratch::new(side); tasks]
 }
 
+/// The scratch a blur may fork over from this thread: all of it on a rayon
+/// worker (the as-fast-as-possible executor's own pool, whose fork-join uses
+/// the worker's local deque), only the first elsewhere, since forking from
+/// a thread outside any pool goes through rayon's global injector queue,
+/// which allocates and frees its blocks as jobs pass.
+pub fn tasks(pool: &mut [Scratch]) -> &mut [Scratch] {
+    if rayon::current_thread_index().is_some() {
+        pool
+    } else {
+        &mut pool[..1]
+    }
+}
+
 /// One plane: its shape and the fraction of the radius it is blurred at
 /// (chroma planes of 4:2:0 are half size, so half the radius).
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +112,7 @@ impl FrameBlur {
                 dst.plane_mut(i),
                 spec.geometry,
                 *passes,
-                &mut self.pool,
+                tasks(&mut self.pool),
             );
         }
     }
