@@ -5,66 +5,25 @@
 //! after start they neither allocate nor free.
 
 use sluice_dsl::{Arg, Plan, SourceFile};
+use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{Controller, Engine, Parallel, SimClock, Summary, ThreadEvent};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static FREES: AtomicU64 = AtomicU64::new(0);
-static THREADS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static WATCHED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn watched() -> bool {
-    WATCHED.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if watched() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        if watched() {
-            FREES.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if watched() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+static THREADS: AtomicU64 = AtomicU64::new(0);
 
 /// The counters are global: the tests of this file run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn hook(e: ThreadEvent) {
-    match e {
-        ThreadEvent::Started(_) => {
-            THREADS.fetch_add(1, Ordering::Relaxed);
-            WATCHED.with(|w| w.set(true));
-        }
-        ThreadEvent::Stopping(_) => WATCHED.with(|w| w.set(false)),
+    if matches!(e, ThreadEvent::Started(_)) {
+        THREADS.fetch_add(1, Ordering::Relaxed);
     }
+    counting::thread_hook(e);
 }
 
 /// Checks graph text with the standard registry; panics with the
@@ -105,8 +64,7 @@ fn prove(
     engine.set_pace_clock(Arc::new(SimClock::new()));
     let mut ctl = engine.controller();
     THREADS.store(0, Ordering::Relaxed);
-    ALLOCS.store(0, Ordering::Relaxed);
-    FREES.store(0, Ordering::Relaxed);
+    let before = counting::counts();
     let running = engine.start();
     let mut round = 0;
     while !running.is_finished() {
@@ -115,10 +73,8 @@ fn prove(
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     let summary = running.wait().expect("run");
-    let counts = (
-        ALLOCS.load(Ordering::Relaxed),
-        FREES.load(Ordering::Relaxed),
-    );
+    let counted = counting::counts().since(before);
+    let counts = (counted.allocs, counted.frees);
     assert!(
         THREADS.load(Ordering::Relaxed) >= 1,
         "{label}: no thread watched"
