@@ -65,6 +65,26 @@ pub fn main(args: RunArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let registry = sluice_nodes::registry();
+    let mut sets = Vec::with_capacity(args.set.len());
+    for s in &args.set {
+        match parse_set(&plan, &registry, s) {
+            Ok(set) => sets.push(set),
+            Err(e) => {
+                fail(&format!("--set {s}: {e}"));
+                return ExitCode::from(2);
+            }
+        }
+    }
+    // A live parameter set at start is built in, so it holds from the
+    // first sample (through the control ring it would ramp in over a tick).
+    let (built_in, later): (Vec<Set>, Vec<Set>) = sets
+        .into_iter()
+        .partition(|s| s.live && !s.key.contains('.'));
+    for s in built_in {
+        if let Some(index) = plan.node_by_name(&s.node) {
+            plan.graph[index].args.set(&s.key, s.arg);
+        }
+    }
     let mut engine = match Engine::build(&plan, &registry) {
         Ok(e) => e,
         Err(e) => {
@@ -72,9 +92,9 @@ pub fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    for s in &args.set {
-        if let Err(e) = apply_set(&mut engine, &plan, &registry, s) {
-            fail(&format!("--set {s}: {e}"));
+    for s in later {
+        if let Err(e) = engine.set(&s.node, &s.key, s.arg) {
+            fail(&format!("--set {}.{}: {e}", s.node, s.key));
             return ExitCode::from(2);
         }
     }
@@ -114,8 +134,16 @@ fn refuse_endless(plan: &Plan) -> Result<(), String> {
     ))
 }
 
-/// Applies one `node.param=value` (or `node.param.sub=value`).
-fn apply_set(engine: &mut Engine, plan: &Plan, registry: &Registry, s: &str) -> Result<(), String> {
+/// One checked `--set`: the node, the key after its name, the value.
+struct Set {
+    node: String,
+    key: String,
+    arg: Arg,
+    live: bool,
+}
+
+/// Parses and checks one `node.param=value` (or `node.param.sub=value`).
+fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, String> {
     let (lhs, text) = s.split_once('=').ok_or("expected `node.param=value`")?;
     let (node, key) = lhs
         .split_once('.')
@@ -146,7 +174,12 @@ fn apply_set(engine: &mut Engine, plan: &Plan, registry: &Registry, s: &str) -> 
     };
     let value = sluice_dsl::parse_value(text.trim())?;
     let arg = sluice_dsl::normalize_value(param, &value)?;
-    engine.set(node, key, arg).map_err(|e| e.to_string())
+    Ok(Set {
+        node: node.to_string(),
+        key: key.to_string(),
+        arg,
+        live: param.live,
+    })
 }
 
 /// Starts the engine, shows progress, handles Ctrl-C, prints the summary.
