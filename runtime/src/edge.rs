@@ -195,19 +195,27 @@ impl Output {
             let _ = e.ring.push(i);
             return 1;
         }
-        // Only this producer pushes, so a ring that is not full now will
-        // accept the push below. Count first: the reader count must be set
-        // before the first reader can see the handle.
-        let room = self.edges.iter().filter(|e| !e.ring.is_full()).count();
-        self.pool.share(i, room as u32);
+        // The reader count must be set before the first reader can see the
+        // handle, but which rings take it is only known by pushing (a full
+        // ring may drain between a check and the push). So count every
+        // edge first, then give back the counts of the pushes that failed:
+        // until then the count stays above what the readers hold, so no
+        // reader can see it reach zero early.
+        let edges = self.edges.len() as u32;
+        self.pool.share(i, edges);
+        let mut dropped = 0;
         for e in self.edges.iter_mut() {
             if e.ring.push(i).is_err() {
                 let d = &e.shared.drops;
                 // Only this producer writes the counter.
                 d.store(d.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                dropped += 1;
             }
         }
-        room
+        if dropped > 0 {
+            self.pool.unshare(i, dropped);
+        }
+        (edges - dropped) as usize
     }
 
     /// Gives back the frame taken this tick without sending it.

@@ -124,12 +124,22 @@ impl Pool {
             .store(readers, Ordering::Relaxed);
     }
 
+    /// Takes back `n` of the reader counts the producer set with `share`
+    /// for readers that never got the handle (their rings were full).
+    pub(crate) fn unshare(&self, i: u32, n: u32) {
+        let prev = self.slots[i as usize]
+            .readers
+            .fetch_sub(n, Ordering::Release);
+        debug_assert!(prev >= n, "pool slot {i} unshared below zero");
+    }
+
     /// Drops one reader count; the last one returns the frame to the pool.
     ///
     /// A reader that sees a count of one is the last: no other reader holds
-    /// the slot and the producer does not touch a non-zero count, so a plain
-    /// store does (saving the locked read-modify-write of the common
-    /// one-reader edge).
+    /// the slot, and the producer lowers a count only by the shares it
+    /// still owes back (`unshare`), which keep the count above one until
+    /// they are gone; so a plain store does (saving the locked
+    /// read-modify-write of the common one-reader edge).
     #[inline]
     pub(crate) fn release(&self, i: u32) {
         let readers = &self.slots[i as usize].readers;

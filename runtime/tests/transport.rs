@@ -228,6 +228,63 @@ fn two_threads_hand_off_every_frame_in_order() {
     }
 }
 
+#[test]
+fn fan_out_into_rings_that_drain_while_publishing_never_over_releases() {
+    // The producer publishes without waiting, so some rings are full at
+    // the moment it looks and drain before it pushes: every frame's reader
+    // count must still match the rings that took it (an over-release trips
+    // the pool's debug assertion, and a frame reused too early shows up
+    // as a held frame being overwritten).
+    let specs = vec![
+        EdgeSpec {
+            capacity: 1,
+            policy: Policy::DropNewest,
+        };
+        3
+    ];
+    let (mut out, inputs) = connect(&proto(), &specs);
+    let pool = out.pool().clone();
+    let shared: Vec<_> = inputs.iter().map(|i| i.shared().clone()).collect();
+    let readers: Vec<_> = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(r, mut input)| {
+            std::thread::spawn(move || {
+                let (mut got, mut last, mut spin) = (0u64, None::<u32>, r as u32 + 1);
+                loop {
+                    match input.poll() {
+                        Poll::Ready => {
+                            let v = read(&input);
+                            assert!(last.is_none_or(|l| v > l), "reader {r}: {v} after {last:?}");
+                            spin = spin.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                            for _ in 0..(spin >> 29) {
+                                std::hint::spin_loop();
+                            }
+                            assert_eq!(read(&input), v, "held frame overwritten");
+                            input.consumed();
+                            last = Some(v);
+                            got += 1;
+                        }
+                        Poll::Empty => std::hint::spin_loop(),
+                        Poll::Ended => return got,
+                    }
+                }
+            })
+        })
+        .collect();
+    let sent = 200_000u32;
+    for seq in 0..sent {
+        write(&mut out, seq);
+        out.publish();
+    }
+    out.end();
+    for (h, sh) in readers.into_iter().zip(&shared) {
+        let got = h.join().unwrap();
+        assert_eq!(got + sh.drops(), u64::from(sent));
+    }
+    assert_eq!(pool.free(), pool.len());
+}
+
 /// A random DAG: sources with random lengths, then nodes that sum one to
 /// three earlier nodes (or pass one through), every node tapped by a sink.
 #[derive(Debug, Clone)]
