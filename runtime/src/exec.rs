@@ -53,8 +53,9 @@ fn duration_reached(duration: Option<u64>, t: u64) -> bool {
     duration.is_some_and(|d| t >= d)
 }
 
-/// As fast as possible: every domain's ticks interleaved by media time on
-/// the calling thread; a level's nodes spread over rayon when worth it.
+/// As fast as possible: every domain's ticks interleaved by media time; a
+/// level's nodes spread over rayon when worth it, and nodes may split their
+/// own work (blur bands) over the same pool.
 ///
 /// With parallelism on, the loop runs inside a rayon pool of its own (built
 /// here, before the first tick) so a level's fork-join pushes onto the loop
@@ -62,15 +63,16 @@ fn duration_reached(duration: Option<u64>, t: u64) -> bool {
 /// allocated and freed as jobs pass through it.
 pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) {
     let mut state = LoopState::new(engine, tasks);
-    let widest = engine.levels.iter().map(|l| l.len()).max().unwrap_or(0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if engine.parallel == Parallel::Off || widest < 2 || cores < 2 {
+    // Even a graph whose levels are one node wide runs inside the pool:
+    // nodes such as `blur` split big frames into bands on it.
+    if engine.parallel == Parallel::Off || cores < 2 {
         unpaced_loop(engine, tasks, &mut state, true);
         return;
     }
     let hook = engine.hook;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cores.min(widest))
+        .num_threads(cores)
         .thread_name(|i| format!("sluice-worker-{i}"))
         .exit_handler(move |_| {
             if let Some(h) = hook {
