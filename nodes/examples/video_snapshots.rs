@@ -4,9 +4,10 @@
 //! Run from the repository root: `cargo run -p sluice-nodes --example
 //! video_snapshots` (writes docs/images/*.png).
 
-use sluice_dsl::{Arg, Args, MediaType, OutType, PixelFormat, PlanPort, Settings, VideoType};
+use sluice_dsl::{Arg, MediaType, PixelFormat, Settings, VideoType};
 use sluice_nodes::registry;
-use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo, Registry, VideoFrame};
+use sluice_runtime::testing::build_node;
+use sluice_runtime::{Clock, Frame, Node, PortIo, Registry, VideoFrame};
 
 /// One built node and its output frame.
 struct Stage {
@@ -15,47 +16,9 @@ struct Stage {
 }
 
 fn stage(reg: &Registry, kind: &str, given: &[(&str, Arg)], inputs: &[VideoType]) -> Stage {
-    let k = reg.kind(kind).expect("known kind");
-    let sig = &k.signature;
-    let mut args = Args::default();
-    for p in &sig.params {
-        if let Some(d) = &p.default {
-            args.set(&p.name, d.clone());
-        }
-    }
-    for (name, v) in given {
-        args.set(name, v.clone());
-    }
-    let ins: Vec<Option<MediaType>> = inputs.iter().map(|&v| Some(MediaType::Video(v))).collect();
-    let ports = (sig.ports)(&args).expect("ports");
-    let outs: Vec<MediaType> = ports
-        .outputs
-        .iter()
-        .map(|o| match o.ty {
-            OutType::Fixed(t) => t,
-            OutType::SameAs(i) => ins[i].expect("input"),
-            OutType::Derived(f) => f(&args, &ins).expect("derived type"),
-        })
-        .collect();
-    let port = |ty: MediaType| PlanPort {
-        name: "p".into(),
-        ty,
-        connected: true,
-    };
-    let in_ports: Vec<PlanPort> = ins.iter().map(|t| port(t.expect("input"))).collect();
-    let out_ports: Vec<PlanPort> = outs.iter().map(|&t| port(t)).collect();
-    let settings = Settings::default();
-    let names = vec![kind.to_string()];
-    let ctx = BuildContext {
-        name: kind,
-        index: 0,
-        args: &args,
-        inputs: &in_ports,
-        outputs: &out_ports,
-        settings: &settings,
-        node_names: &names,
-    };
-    let node = (k.build.expect("runnable"))(&ctx).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let ins: Vec<MediaType> = inputs.iter().map(|&v| MediaType::Video(v)).collect();
+    let (node, outs) =
+        build_node(reg, kind, given, &ins, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
     Stage {
         node,
         out: outs.first().map(|t| Frame::for_type(t, 480)),

@@ -11,7 +11,7 @@ use crate::stats::Summary;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 use sluice_dsl::{
-    Arg, Args, Domain, MediaType, Plan, PlanEdge, PlanNode, PlanPort, Role, Settings, Span,
+    Arg, Args, Domain, MediaType, OutType, Plan, PlanEdge, PlanNode, PlanPort, Role, Settings, Span,
 };
 
 /// Assembles a [`Plan`] from nodes with explicit port types and edges.
@@ -303,4 +303,58 @@ impl std::fmt::Debug for NodeHarness {
             .field("tick", &self.tick)
             .finish()
     }
+}
+
+/// Builds one node of `kind` as the checker and the engine would: the
+/// signature's defaults, then `given` on top, output types derived from the
+/// `inputs` types. Returns the node and its output types (for examples and
+/// tests that drive nodes by hand without writing graph text).
+pub fn build_node(
+    registry: &Registry,
+    kind: &str,
+    given: &[(&str, Arg)],
+    inputs: &[MediaType],
+    settings: &Settings,
+) -> Result<(Box<dyn Node>, Vec<MediaType>), String> {
+    let k = registry.kind(kind).ok_or(format!("no kind `{kind}`"))?;
+    let sig = &k.signature;
+    let mut args = Args::default();
+    for p in &sig.params {
+        if let Some(d) = &p.default {
+            args.set(&p.name, d.clone());
+        }
+    }
+    for (name, v) in given {
+        args.set(name, v.clone());
+    }
+    let ins: Vec<Option<MediaType>> = inputs.iter().copied().map(Some).collect();
+    let outs = (sig.ports)(&args)?
+        .outputs
+        .iter()
+        .map(|o| match o.ty {
+            OutType::Fixed(t) => Ok(t),
+            OutType::SameAs(i) => ins.get(i).copied().flatten().ok_or(format!("no input {i}")),
+            OutType::Derived(f) => f(&args, &ins),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let port = |ty: &MediaType| PlanPort {
+        name: "p".into(),
+        ty: *ty,
+        connected: true,
+    };
+    let in_ports: Vec<PlanPort> = inputs.iter().map(port).collect();
+    let out_ports: Vec<PlanPort> = outs.iter().map(port).collect();
+    let names = vec![kind.to_string()];
+    let ctx = BuildContext {
+        name: kind,
+        index: 0,
+        args: &args,
+        inputs: &in_ports,
+        outputs: &out_ports,
+        settings,
+        node_names: &names,
+    };
+    let build = k.build.ok_or(format!("`{kind}` is not runnable"))?;
+    let node = build(&ctx).map_err(|e| format!("{kind}: {e}"))?;
+    Ok((node, outs))
 }
