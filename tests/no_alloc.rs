@@ -6,7 +6,7 @@
 
 use sluice_dsl::{Arg, Plan, SourceFile};
 use sluice_runtime::counting::{self, CountingAlloc};
-use sluice_runtime::{Controller, Engine, Parallel, SimClock, Summary, ThreadEvent};
+use sluice_runtime::{Controller, Engine, Parallel, Reloader, SimClock, Summary, ThreadEvent};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,15 +46,21 @@ const EXECUTORS: [(&str, bool, Parallel); 3] = [
     ("parallel", false, Parallel::Always),
 ];
 
+/// What a test can drive a running engine with.
+struct Handles {
+    ctl: Controller,
+    reloader: Reloader,
+}
+
 /// Builds `text`, runs it (calling `during` with the engine's controller
-/// on this thread every millisecond while it runs) and asserts that the
-/// watched threads did not allocate or free.
+/// and reloader on this thread every millisecond while it runs) and asserts
+/// that the watched threads did not allocate or free.
 fn prove(
     label: &str,
     text: &str,
     realtime: bool,
     parallel: Parallel,
-    mut during: impl FnMut(&mut Controller, u64),
+    mut during: impl FnMut(&mut Handles, u64),
 ) -> Summary {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let registry = sluice_nodes::registry();
@@ -62,13 +68,16 @@ fn prove(
     engine.set_thread_hook(hook);
     engine.set_parallel(parallel);
     engine.set_pace_clock(Arc::new(SimClock::new()));
-    let mut ctl = engine.controller();
+    let mut handles = Handles {
+        ctl: engine.controller(),
+        reloader: engine.reloader(),
+    };
     THREADS.store(0, Ordering::Relaxed);
     let before = counting::counts();
     let running = engine.start();
     let mut round = 0;
     while !running.is_finished() {
-        during(&mut ctl, round);
+        during(&mut handles, round);
         round += 1;
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
@@ -234,10 +243,10 @@ fn moving_spatialize_does_not_allocate() {
             wav.display().to_string()
         );
         let mut moves = 0;
-        let s = prove(label, &text, realtime, parallel, |ctl, round| {
+        let s = prove(label, &text, realtime, parallel, |h, round| {
             let id = format!("voice{}", 1 + round % 4);
             let azimuth = (round * 37 % 180) as f64 - 90.0;
-            if ctl
+            if h.ctl
                 .set("room", &format!("position.{id}"), Arg::Num(azimuth))
                 .is_ok()
             {
@@ -247,5 +256,46 @@ fn moving_spatialize_does_not_allocate() {
         assert!(s.ticks >= 800, "{label}: {} ticks", s.ticks);
         assert!(moves >= 1, "{label}: no move was queued");
         assert_length(&wav, &s, 8 * 48_000, 2);
+    }
+}
+
+/// A hot reload mid-run: the tone and the file are kept, the gain is
+/// crossfaded, a pan is added. The swap itself runs on the engine's own
+/// thread between ticks (unwatched: it builds and frees); the watched
+/// processing threads, crossfade ticks included, still never allocate.
+#[test]
+fn a_reload_does_not_allocate_on_processing_threads() {
+    for (label, realtime, parallel) in EXECUTORS {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("r.wav");
+        let text = |db: &str, extra: &str| {
+            format!(
+                r#"graph r(duration: 60s) {{
+    t = tone(freq: 440Hz)
+    a = gain(db: {db})
+    t -> a -> wav_out(path: {:?})
+    {extra}
+}}"#,
+                wav.display().to_string()
+            )
+        };
+        let after = plan(&text("-12dB", "t -> pan(azimuth: 30deg) -> null"), realtime);
+        let registry = sluice_nodes::registry();
+        let mut reloaded = None;
+        let s = prove(label, &text("-6dB", ""), realtime, parallel, |h, _| {
+            if reloaded.is_none() {
+                reloaded = Some(h.reloader.prepare(&after, &registry));
+            }
+        });
+        let changes = reloaded.expect("no reload was tried").expect("reload");
+        assert_eq!(changes.faded, ["a"], "{label}");
+        assert_eq!(changes.added, ["null", "pan"], "{label}");
+        let pan = s.nodes.iter().find(|n| n.name == "pan");
+        assert!(
+            pan.is_some_and(|n| n.calls > 0),
+            "{label}: never swapped in"
+        );
+        assert!(s.ticks >= 6_000, "{label}: {} ticks", s.ticks);
+        assert_length(&wav, &s, 60 * 48_000, 1);
     }
 }

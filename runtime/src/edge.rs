@@ -232,6 +232,29 @@ impl Output {
         }
     }
 
+    /// Queues a copy of `frame` on edge `edge` alone: a hot reload carries
+    /// the frames an old ring still held into the new graph's ring. Off the
+    /// real-time path only (the copy may allocate). False when the ring or
+    /// the pool is full.
+    pub(crate) fn inject(&mut self, edge: usize, frame: &Frame) -> bool {
+        let Some(e) = self.edges.get_mut(edge) else {
+            return false;
+        };
+        if e.ring.is_full() {
+            return false;
+        }
+        let Some(i) = self.pool.take(&mut self.cursor) else {
+            return false;
+        };
+        // SAFETY: `i` was just taken from the pool by this, its only
+        // producer, and is not shared yet.
+        unsafe { &mut *self.pool.frame_mut(i) }.clone_from(frame);
+        self.pool.share(i, 1);
+        // Not full, and only this producer pushes: cannot fail.
+        let _ = e.ring.push(i);
+        true
+    }
+
     /// The pool behind this port.
     pub fn pool(&self) -> &Arc<Pool> {
         &self.pool
@@ -316,6 +339,21 @@ impl Input {
             if let Some(i) = self.held.take() {
                 self.pool.release(i);
             }
+        }
+    }
+
+    /// Hands `f` every frame not yet read, the held one first, releasing
+    /// each: a hot reload copies them into the new graph's ring.
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(&Frame)) {
+        let held = self.held.take();
+        for i in held
+            .into_iter()
+            .chain(std::iter::from_fn(|| self.ring.pop().ok()))
+        {
+            // SAFETY: a held or popped index carries one of the slot's reader
+            // counts until the release just below.
+            f(unsafe { self.pool.frame(i) });
+            self.pool.release(i);
         }
     }
 

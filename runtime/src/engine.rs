@@ -8,6 +8,7 @@ use crate::frame::Frame;
 use crate::node::{BuildContext, NodeError};
 use crate::pace::{PaceClock, SystemClock};
 use crate::registry::Registry;
+use crate::reload::{self, EdgeLink, Layout, Mailbox, Origin, Reloader, Retired};
 use crate::stats::{EdgeStats, NodeStats, Stats, Summary};
 use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Task, TaskParts};
@@ -171,6 +172,16 @@ pub struct Engine {
     pub(crate) watch: Stopwatch,
     routes: Arc<Routes>,
     names: Arc<Vec<String>>,
+    /// What is running, for matching a reloaded plan against it.
+    pub(crate) layout: Layout,
+    /// Every edge by name, for carrying queued frames across a reload.
+    pub(crate) edges: Vec<EdgeLink>,
+    /// Where a reloaded plan waits for the next tick boundary.
+    pub(crate) reload: Arc<Mailbox>,
+    /// Media time the executor starts (or resumes, after a reload) from.
+    pub(crate) resume_at: u64,
+    /// The real-time executor's origin on its pace clock, once started.
+    pub(crate) origin: Option<u64>,
 }
 
 impl fmt::Debug for Engine {
@@ -245,6 +256,18 @@ impl Engine {
     /// Builds every node (via its kind's constructor), every ring and every
     /// frame pool. All allocation happens here.
     pub fn build(plan: &Plan, registry: &Registry) -> Result<Engine, BuildError> {
+        Engine::assemble(plan, registry, None).map(|(engine, _)| engine)
+    }
+
+    /// Builds an engine for `plan`; with a running `layout`, nodes it holds
+    /// unchanged are left vacant (the running instances move in at the
+    /// swap), as are changed I/O nodes (built at the swap, once the old
+    /// instance has closed its file). Says where each task came from.
+    pub(crate) fn assemble(
+        plan: &Plan,
+        registry: &Registry,
+        layout: Option<&Layout>,
+    ) -> Result<(Engine, Vec<Origin>), BuildError> {
         let settings = &plan.settings;
         let g = &plan.graph;
         let mode = if settings.realtime {
@@ -269,11 +292,9 @@ impl Engine {
                 node: n.name.clone(),
                 kind: n.kind.clone(),
             })?;
-            builds.push((
-                build,
-                kind.signature.params.clone(),
-                kind.signature.io || n.io,
-            ));
+            let io = kind.signature.io || n.io;
+            let origin = layout.map_or(Origin::New, |l| l.origin(n, io, build));
+            builds.push((build, kind.signature.params.clone(), io, origin));
         }
 
         // Clock domains and threads.
@@ -311,6 +332,7 @@ impl Engine {
             .collect();
         let mut outputs: Vec<Vec<edge::Output>> = g.node_indices().map(|_| Vec::new()).collect();
         let mut edge_stats = Vec::new();
+        let mut links = Vec::new();
         for i in g.node_indices() {
             let n = &g[i];
             for (port, p) in n.outputs.iter().enumerate() {
@@ -342,7 +364,7 @@ impl Engine {
                     .collect();
                 let proto = Frame::for_type(&p.ty, settings.frame_samples as usize);
                 let (out, rxs) = edge::connect(&proto, &specs);
-                for (e, rx) in edges.iter().zip(rxs) {
+                for (k, (e, rx)) in edges.iter().zip(rxs).enumerate() {
                     let t = e.target();
                     let slot = e.weight().to_port;
                     let tn = &g[t];
@@ -369,6 +391,7 @@ impl Engine {
                         ),
                         shared: rx.shared().clone(),
                     });
+                    links.push(EdgeLink::new(plan, e.weight(), i, t, port, k));
                     *target = Some(rx);
                 }
                 outputs[i.index()].push(out);
@@ -383,7 +406,7 @@ impl Engine {
         let mut per_thread = vec![0u32; threads];
         for (k, &i) in order.iter().enumerate() {
             let n = &g[i];
-            let (build, params, _) = &builds[k];
+            let (build, params, _, origin) = &builds[k];
             let ctx = BuildContext {
                 name: &n.name,
                 index: i.index() as u32,
@@ -393,11 +416,16 @@ impl Engine {
                 settings,
                 node_names: &names,
             };
-            let node = build(&ctx).map_err(|error| BuildError::Node {
-                node: n.name.clone(),
-                kind: n.kind.clone(),
-                error,
-            })?;
+            let node = match origin {
+                Origin::New | Origin::Changed { .. } => {
+                    build(&ctx).map_err(|error| BuildError::Node {
+                        node: n.name.clone(),
+                        kind: n.kind.clone(),
+                        error,
+                    })?
+                }
+                Origin::Kept | Origin::Deferred(_) => reload::vacant(),
+            };
             let thread = thread_of[i.index()];
             routes.insert(
                 n.name.clone(),
@@ -420,6 +448,7 @@ impl Engine {
                 domain: domain_idx[i.index()],
                 clock: domains[domain_idx[i.index()]],
                 thread,
+                io: builds[k].2,
                 node,
                 inputs: std::mem::take(&mut inputs[i.index()]),
                 outputs: std::mem::take(&mut outputs[i.index()]),
@@ -433,6 +462,13 @@ impl Engine {
             }
             tasks.push(task);
         }
+        let mut position = vec![0usize; g.node_count()];
+        for (k, &i) in order.iter().enumerate() {
+            position[i.index()] = k;
+        }
+        for l in links.iter_mut() {
+            l.index_tasks(&position);
+        }
         let mut levels = Vec::new();
         let mut start = 0;
         for k in 1..=order.len() {
@@ -441,7 +477,7 @@ impl Engine {
                 start = k;
             }
         }
-        Ok(Engine {
+        let engine = Engine {
             tasks,
             levels,
             domains,
@@ -460,7 +496,13 @@ impl Engine {
             watch: Stopwatch::calibrate(),
             routes: Arc::new(routes),
             names: Arc::new(names),
-        })
+            layout: Layout::of(plan),
+            edges: links,
+            reload: Arc::new(Mailbox::default()),
+            resume_at: 0,
+            origin: None,
+        };
+        Ok((engine, builds.into_iter().map(|b| b.3).collect()))
     }
 
     /// Which executor will run the graph (`settings.realtime`).
@@ -531,6 +573,13 @@ impl Engine {
         self.watch.enabled = on;
     }
 
+    /// A handle that swaps in a new plan while the graph runs (`sluice run
+    /// --watch`): nodes left unchanged keep their state, changed ones are
+    /// crossfaded. See [`Reloader`].
+    pub fn reloader(&self) -> Reloader {
+        Reloader::new(self.layout.clone(), self.reload.clone(), self.stats.clone())
+    }
+
     /// Node names in plan order.
     pub fn node_names(&self) -> &[String] {
         &self.names
@@ -542,28 +591,52 @@ impl Engine {
         let started = Instant::now();
         let mut tasks = std::mem::take(&mut self.tasks);
         let mut errors = Vec::new();
-        match self.mode {
-            Mode::AsFastAsPossible => {
-                let engine = &mut self;
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    exec::run_unpaced(engine, &mut tasks)
-                }));
-                if ran.is_err() {
-                    // Still finish every node below: files get valid headers
-                    // for what was written before the panic.
-                    errors.push("a node panicked; the run was cut short".to_string());
+        let mut retired = Retired::default();
+        loop {
+            let paused = match self.mode {
+                Mode::AsFastAsPossible => {
+                    retired.finish(&mut errors);
+                    let engine = &mut self;
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        exec::run_unpaced(engine, &mut tasks)
+                    }));
+                    // On a panic, still finish every node below: files get
+                    // valid headers for what was written before it.
+                    ran.unwrap_or_else(|_| {
+                        errors.push("a node panicked; the run was cut short".to_string());
+                        false
+                    })
                 }
-            }
-            Mode::RealTime => {
-                let (t, e) = exec::run_realtime(&mut self, tasks);
-                tasks = t;
-                errors = e;
+                Mode::RealTime => {
+                    let (t, paused) =
+                        exec::run_realtime(&mut self, tasks, &mut retired, &mut errors);
+                    tasks = t;
+                    paused
+                }
+            };
+            retired.finish(&mut errors);
+            let next = if paused { self.reload.take() } else { None };
+            match next {
+                Some(next) => {
+                    let (t, r) = reload::swap(&mut self, tasks, next, &mut errors);
+                    tasks = t;
+                    retired = r;
+                }
+                None if paused => {}
+                None => break,
             }
         }
+        self.reload.close();
         let wall = started.elapsed();
+        retired.finish(&mut errors);
         for t in tasks.iter_mut() {
             if let Err(e) = t.node.finish() {
                 errors.push(format!("node `{}` (kind `{}`): {e}", t.name, t.kind));
+            }
+            if let Some(fade) = t.fade.take() {
+                if let Err(e) = fade.into_old().finish() {
+                    errors.push(format!("node `{}` (replaced): {e}", t.name));
+                }
             }
         }
         let summary = Summary::from_stats(&self.stats, wall, self.stop.load(Ordering::Acquire));

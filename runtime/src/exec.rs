@@ -5,11 +5,12 @@
 use crate::control::CommandRx;
 use crate::engine::{Engine, Parallel, ThreadEvent, ThreadRole};
 use crate::pace::PaceClock;
+use crate::reload::Retired;
 use crate::stats::Stats;
 use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Step, Task};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// A level is spread over rayon only when its nodes together take at least
@@ -61,14 +62,16 @@ fn duration_reached(duration: Option<u64>, t: u64) -> bool {
 /// here, before the first tick) so a level's fork-join pushes onto the loop
 /// thread's local deque: no global injector queue, whose blocks would be
 /// allocated and freed as jobs pass through it.
-pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) {
+///
+/// Returns true when it stopped for a hot reload (`engine.resume_at` then
+/// says where to go on), false at the end of the run.
+pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) -> bool {
     let mut state = LoopState::new(engine, tasks);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Even a graph whose levels are one node wide runs inside the pool:
     // nodes such as `blur` split big frames into bands on it.
     if engine.parallel == Parallel::Off || cores < 2 {
-        unpaced_loop(engine, tasks, &mut state, true);
-        return;
+        return unpaced_loop(engine, tasks, &mut state, true);
     }
     let hook = engine.hook;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -91,7 +94,7 @@ pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) {
                     h(ThreadEvent::Started(ThreadRole::Worker));
                 }
             });
-            pool.install(|| unpaced_loop(engine, tasks, &mut state, false));
+            pool.install(|| unpaced_loop(engine, tasks, &mut state, false))
         }
         // No threads to be had: run on this one.
         Err(_) => unpaced_loop(engine, tasks, &mut state, true),
@@ -111,17 +114,27 @@ impl LoopState {
     fn new(engine: &mut Engine, tasks: &[Task]) -> LoopState {
         LoopState {
             commands: std::mem::take(&mut engine.commands[0]),
-            next: vec![0u64; engine.domains.len()],
+            next: engine
+                .domains
+                .iter()
+                .map(|c| c.first_tick_at(engine.resume_at))
+                .collect(),
             done: (0..engine.domains.len())
-                .map(|d| tasks.iter().all(|t| t.domain != d))
+                .map(|d| tasks.iter().all(|t| t.domain != d || t.ended))
                 .collect(),
         }
     }
 }
 
 /// The loop itself; `mark` calls the thread hook around it (the pool's
-/// workers, this one included, were marked when the pool started).
-fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, mark: bool) {
+/// workers, this one included, were marked when the pool started). True
+/// when it stopped for a reload.
+fn unpaced_loop(
+    engine: &mut Engine,
+    tasks: &mut [Task],
+    state: &mut LoopState,
+    mark: bool,
+) -> bool {
     let stats = &*engine.stats;
     let watch = &engine.watch;
     let LoopState {
@@ -132,6 +145,7 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
     if let (Some(h), true) = (engine.hook, mark) {
         h(ThreadEvent::Started(ThreadRole::Unpaced));
     }
+    let mut paused = false;
     // The domain whose next tick starts first (audio before video at a tie).
     while let Some(d) = (0..engine.domains.len())
         .filter(|&d| !done[d])
@@ -140,6 +154,12 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
         let clock = engine.domains[d];
         let k = next[d];
         let now = clock.time(k);
+        if engine.reload.pending() {
+            // Every tick before `now` has run, in every domain.
+            engine.resume_at = now;
+            paused = true;
+            break;
+        }
         let stopping =
             engine.stop.load(Ordering::Acquire) || duration_reached(engine.duration_ns, now);
         apply_commands(commands, tasks);
@@ -200,6 +220,21 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
     if let (Some(h), true) = (engine.hook, mark) {
         h(ThreadEvent::Stopping(ThreadRole::Unpaced));
     }
+    paused
+}
+
+/// What a real-time segment's threads share to stop together for a
+/// reload: the media time to stop before (`u64::MAX`: none asked) and how
+/// many domain threads have left their loop.
+struct Pause {
+    at: AtomicU64,
+    domains_out: AtomicUsize,
+}
+
+impl Pause {
+    fn at(&self) -> u64 {
+        self.at.load(Ordering::Acquire)
+    }
 }
 
 /// One real-time domain: tick `k` starts at `origin + time(k)`; a tick that
@@ -209,6 +244,8 @@ struct DomainLoop<'a> {
     role: ThreadRole,
     pace: &'a dyn PaceClock,
     origin: u64,
+    start: u64,
+    pause: &'a Pause,
     stop: &'a AtomicBool,
     duration: Option<u64>,
     stats: &'a Stats,
@@ -217,14 +254,21 @@ struct DomainLoop<'a> {
 }
 
 impl DomainLoop<'_> {
-    fn run(&self, tasks: &mut [Task], commands: &mut [CommandRx]) {
+    /// Runs ticks until every node has ended (false) or a reload stops it
+    /// before its pause time (true).
+    fn run(&self, tasks: &mut [Task], commands: &mut [CommandRx]) -> bool {
         if let Some(h) = self.hook {
             h(ThreadEvent::Started(self.role));
         }
-        let mut k = 0u64;
-        loop {
+        let mut k = self.start;
+        let paused = loop {
             let now = self.clock.time(k);
             self.pace.wait_until(self.origin + now);
+            // Checked after the wait: a tick that starts running began
+            // before any pause time set since (see `run_realtime`).
+            if now >= self.pause.at() {
+                break true;
+            }
             let stopping =
                 self.stop.load(Ordering::Acquire) || duration_reached(self.duration, now);
             apply_commands(commands, tasks);
@@ -246,59 +290,89 @@ impl DomainLoop<'_> {
             }
             k += 1;
             if !live {
-                break;
+                break false;
             }
-        }
+        };
+        self.pause.domains_out.fetch_add(1, Ordering::AcqRel);
         if let Some(h) = self.hook {
             h(ThreadEvent::Stopping(self.role));
         }
+        paused
     }
 }
 
 /// The I/O thread: runs its nodes whenever their inputs have frames and
 /// their outputs have room, sleeping briefly when nothing moved. Sources
-/// here read ahead as far as their rings allow.
-fn run_io(
-    tasks: &mut [Task],
-    commands: &mut [CommandRx],
-    stop: &AtomicBool,
+/// here read ahead as far as their rings allow. For a reload it stops once
+/// every domain thread has: after a last drain of what they sent (sinks
+/// only; what sources read ahead stays queued and is carried over).
+struct IoLoop<'a> {
+    stop: &'a AtomicBool,
     duration: Option<u64>,
-    stats: &Stats,
+    stats: &'a Stats,
     hook: Option<crate::engine::ThreadHook>,
-    watch: &Stopwatch,
-) {
-    if let Some(h) = hook {
-        h(ThreadEvent::Started(ThreadRole::Io));
+    watch: &'a Stopwatch,
+    pause: &'a Pause,
+    domain_threads: usize,
+}
+
+impl IoLoop<'_> {
+    fn run(&self, tasks: &mut [Task], commands: &mut [CommandRx]) -> bool {
+        if let Some(h) = self.hook {
+            h(ThreadEvent::Started(ThreadRole::Io));
+        }
+        let paused = loop {
+            let pausing = self.pause.at() != u64::MAX
+                && self.pause.domains_out.load(Ordering::Acquire) >= self.domain_threads;
+            if pausing {
+                while self.pass(tasks, commands, true).1 {}
+                break true;
+            }
+            let (live, moved) = self.pass(tasks, commands, false);
+            if !live {
+                break false;
+            }
+            if !moved {
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        };
+        if let Some(h) = self.hook {
+            h(ThreadEvent::Stopping(ThreadRole::Io));
+        }
+        paused
     }
-    loop {
+
+    /// Steps every node once (only those with inputs when `draining`):
+    /// whether any is still live, and whether any ran.
+    fn pass(&self, tasks: &mut [Task], commands: &mut [CommandRx], draining: bool) -> (bool, bool) {
         apply_commands(commands, tasks);
-        let stopped = stop.load(Ordering::Acquire);
+        let stopped = self.stop.load(Ordering::Acquire);
         let mut live = false;
         let mut moved = false;
-        let mut t0 = watch.now();
-        for t in tasks.iter_mut() {
-            let stopping =
-                stopped || (t.is_source() && duration_reached(duration, t.clock.time(t.calls)));
-            let (s, t1) = timed_step(t, stats, None, stopping, true, watch, t0);
+        let mut t0 = self.watch.now();
+        for t in tasks.iter_mut().filter(|t| !(draining && t.is_source())) {
+            let stopping = stopped
+                || (t.is_source() && duration_reached(self.duration, t.clock.time(t.calls)));
+            let (s, t1) = timed_step(t, self.stats, None, stopping, true, self.watch, t0);
             live |= s != Step::Ended;
             moved |= s == Step::Ran;
             t0 = t1;
         }
-        if !live {
-            break;
-        }
-        if !moved {
-            std::thread::sleep(Duration::from_micros(500));
-        }
-    }
-    if let Some(h) = hook {
-        h(ThreadEvent::Stopping(ThreadRole::Io));
+        (live, moved)
     }
 }
 
 /// Real time: one thread per clock domain paced by the engine's clock, one
-/// for I/O nodes. Returns every task (for `finish`) and thread failures.
-pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>, Vec<String>) {
+/// for I/O nodes. This thread waits for them, asks them to pause when a
+/// reload is posted, and meanwhile finishes what the last reload retired.
+/// Returns every task (for `finish` or the swap) and whether the threads
+/// paused for a reload; thread failures go to `errors`.
+pub(crate) fn run_realtime(
+    engine: &mut Engine,
+    tasks: Vec<Task>,
+    retired: &mut Retired,
+    errors: &mut Vec<String>,
+) -> (Vec<Task>, bool) {
     let threads = engine.threads;
     let io = threads - 1;
     let mut groups: Vec<Vec<Task>> = (0..threads).map(|_| Vec::new()).collect();
@@ -309,28 +383,36 @@ pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>,
     let mut commands: Vec<Vec<CommandRx>> = std::mem::take(&mut engine.commands);
     commands.resize_with(threads, Vec::new);
     let pace = engine.clock.clone();
-    let origin = pace.now();
+    let origin = *engine.origin.get_or_insert_with(|| pace.now());
     let stop = engine.stop.clone();
     let stats = engine.stats.clone();
     let duration = engine.duration_ns;
     let hook = engine.hook;
     let domains = engine.domains.clone();
     let watch = engine.watch;
+    let resume_at = engine.resume_at;
+    let reload = engine.reload.clone();
+    let domain_threads = (0..io).filter(|&th| !groups[th].is_empty()).count();
+    let pause = Pause {
+        at: AtomicU64::new(u64::MAX),
+        domains_out: AtomicUsize::new(0),
+    };
     let mut out = Vec::new();
-    let mut errors = Vec::new();
+    let mut paused = false;
     std::thread::scope(|s| {
         let mut handles = Vec::new();
         for (th, (mut group, mut cmds)) in groups.into_iter().zip(commands).enumerate() {
             if group.is_empty() {
                 continue;
             }
-            let (pace, stop, stats) = (&*pace, &*stop, &*stats);
+            let (pace, stop, stats, pause) = (&*pace, &*stop, &*stats, &pause);
             let name = if th == io {
                 "sluice-io".to_string()
             } else {
                 format!("sluice-rt-{th}")
             };
             let clock = domains.get(th).copied();
+            let watch = &watch;
             let h = std::thread::Builder::new()
                 .name(name.clone())
                 .spawn_scoped(s, move || {
@@ -341,39 +423,65 @@ pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>,
                                 role: ThreadRole::Domain(th),
                                 pace,
                                 origin,
+                                start: clock.first_tick_at(resume_at),
+                                pause,
+                                stop,
+                                duration,
+                                stats,
+                                hook,
+                                watch: *watch,
+                            }
+                            .run(&mut group, &mut cmds),
+                            _ => IoLoop {
                                 stop,
                                 duration,
                                 stats,
                                 hook,
                                 watch,
+                                pause,
+                                domain_threads,
                             }
                             .run(&mut group, &mut cmds),
-                            _ => run_io(&mut group, &mut cmds, stop, duration, stats, hook, &watch),
                         }));
                     if ran.is_err() {
                         // A node panicked: stop everything and end this thread's
                         // nodes so the other threads drain instead of waiting.
                         stop.store(true, Ordering::Release);
+                        pause.domains_out.fetch_add(1, Ordering::AcqRel);
                         group.iter_mut().for_each(Task::end);
                     }
-                    (group, ran.is_ok())
+                    (group, ran)
                 });
             match h {
                 Ok(h) => handles.push((name, h)),
                 Err(e) => errors.push(format!("could not start thread {name}: {e}")),
             }
         }
+        retired.finish(errors);
+        while !handles.iter().all(|(_, h)| h.is_finished()) {
+            if reload.pending() && pause.at() == u64::MAX {
+                // The next tick of every domain that starts from now on.
+                let now = pace.now().saturating_sub(origin);
+                pause.at.store(now + 1, Ordering::Release);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         for (name, h) in handles {
             match h.join() {
-                Ok((group, ok)) => {
-                    if !ok {
-                        errors.push(format!("a node on thread {name} panicked"));
-                    }
+                Ok((group, Ok(p))) => {
+                    paused |= p;
+                    out.extend(group);
+                }
+                Ok((group, Err(_))) => {
+                    errors.push(format!("a node on thread {name} panicked"));
                     out.extend(group);
                 }
                 Err(_) => errors.push(format!("thread {name} panicked")),
             }
         }
     });
-    (out, errors)
+    if paused {
+        engine.resume_at = pause.at();
+    }
+    (out, paused)
 }

@@ -152,6 +152,8 @@ pub struct Stats {
     ticks: AtomicU64,
     media_time: AtomicU64,
     xruns: AtomicU64,
+    /// Drops on the edges of the graphs a hot reload replaced.
+    carried_drops: AtomicU64,
 }
 
 impl Stats {
@@ -162,6 +164,21 @@ impl Stats {
             ticks: AtomicU64::new(0),
             media_time: AtomicU64::new(0),
             xruns: AtomicU64::new(0),
+            carried_drops: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes over the run-wide counters (ticks, media time, xruns, drops)
+    /// of the graph this one replaces at a hot reload; per-node and
+    /// per-edge figures start afresh with the new graph.
+    pub(crate) fn carry(&self, old: &Stats) {
+        for (new, old) in [
+            (&self.ticks, old.ticks()),
+            (&self.media_time, old.media_time()),
+            (&self.xruns, old.xruns()),
+            (&self.carried_drops, old.drops()),
+        ] {
+            new.fetch_max(old, Ordering::Relaxed);
         }
     }
 
@@ -182,7 +199,8 @@ impl Stats {
 
     /// Frames dropped on full rings, over every edge.
     pub fn drops(&self) -> u64 {
-        self.edges.iter().map(|e| e.shared.drops()).sum()
+        self.carried_drops.load(Ordering::Relaxed)
+            + self.edges.iter().map(|e| e.shared.drops()).sum::<u64>()
     }
 
     pub(crate) fn tick(&self, end_time: u64) {

@@ -2,6 +2,7 @@
 //! executors call per tick. Nothing here allocates after build.
 
 use crate::edge::{Input, Output, Poll};
+use crate::fade::Fade;
 use crate::frame::Frame;
 use crate::node::{Clock, Flow, Node, PortIo};
 use sluice_dsl::Domain;
@@ -29,6 +30,11 @@ impl DomainClock {
     /// Start of tick `k`, in nanoseconds of media time.
     pub fn time(&self, k: u64) -> u64 {
         (k as u128 * self.num / self.den) as u64
+    }
+
+    /// The first tick that starts at or after `t` nanoseconds.
+    pub fn first_tick_at(&self, t: u64) -> u64 {
+        (t as u128 * self.den).div_ceil(self.num) as u64
     }
 
     /// Length of one tick in nanoseconds (rounded down).
@@ -60,9 +66,11 @@ pub(crate) struct Task {
     pub clock: DomainClock,
     /// Processing thread (0 unless real-time).
     pub thread: usize,
+    /// Whether the node does file or socket I/O.
+    pub io: bool,
     pub node: Box<dyn Node>,
-    inputs: Box<[Option<Input>]>,
-    outputs: Box<[Output]>,
+    pub inputs: Box<[Option<Input>]>,
+    pub outputs: Box<[Output]>,
     in_ptrs: Box<[*const Frame]>,
     out_ptrs: Box<[*mut Frame]>,
     source: bool,
@@ -74,6 +82,8 @@ pub(crate) struct Task {
     pub cost_ns: u64,
     rate: u32,
     frame_samples: usize,
+    /// The instance this one replaced at a hot reload, fading out.
+    pub fade: Option<Fade>,
 }
 
 // SAFETY: the raw pointers are scratch space filled and used within one
@@ -90,6 +100,7 @@ pub(crate) struct TaskParts {
     pub domain: usize,
     pub clock: DomainClock,
     pub thread: usize,
+    pub io: bool,
     pub node: Box<dyn Node>,
     pub inputs: Vec<Option<Input>>,
     pub outputs: Vec<Output>,
@@ -109,6 +120,7 @@ impl Task {
             domain: p.domain,
             clock: p.clock,
             thread: p.thread,
+            io: p.io,
             node: p.node,
             inputs: p.inputs.into_boxed_slice(),
             outputs: p.outputs.into_boxed_slice(),
@@ -120,7 +132,17 @@ impl Task {
             cost_ns: 0,
             rate: p.rate,
             frame_samples: p.frame_samples,
+            fade: None,
         }
+    }
+
+    /// A copy of a frame of each output, shaped as the node writes them
+    /// (a crossfade's scratch frames). Allocates: reload swaps only.
+    pub fn output_frames(&mut self) -> Vec<Frame> {
+        self.outputs
+            .iter_mut()
+            .filter_map(|o| o.frame_mut().map(|f| f.clone()))
+            .collect()
     }
 
     /// Whether the node has no connected inputs (it runs every tick).
@@ -232,17 +254,17 @@ impl Task {
                     self.out_ptrs.len(),
                 )
             };
-            let mut io = PortIo::new(
-                ins,
-                outs,
-                Clock {
-                    tick: clock.0,
-                    time: clock.1,
-                    rate: self.rate,
-                    frame_samples: self.frame_samples,
-                },
-            );
-            self.node.process(&mut io)
+            let clock = Clock {
+                tick: clock.0,
+                time: clock.1,
+                rate: self.rate,
+                frame_samples: self.frame_samples,
+            };
+            let flow = self.node.process(&mut PortIo::new(ins, outs, clock));
+            if let Some(fade) = &mut self.fade {
+                fade.run(ins, outs, clock);
+            }
+            flow
         };
         for o in self.outputs.iter_mut() {
             o.publish();

@@ -10,3 +10,4 @@ pub mod plan;
 pub mod run;
 pub mod serve;
 pub mod source;
+pub mod watch;

@@ -2,7 +2,8 @@
 //! a progress bar (when the length is known) and Ctrl-C draining, print a
 //! summary (and `--stats`) to stderr.
 
-use super::source::{checked, fail, GraphArgs};
+use super::source::{checked, fail, read_path, GraphArgs};
+use super::watch::Watcher;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice_dsl::{Arg, ParamSig, ParamType, Plan};
@@ -27,6 +28,11 @@ pub struct RunArgs {
     /// Print per-node timing, drops and xruns (`--stats=live`: every second).
     #[arg(long, num_args = 0..=1, default_missing_value = "end", value_name = "WHEN")]
     pub stats: Option<String>,
+    /// Reload the graph when the file changes: unchanged nodes keep their
+    /// state, changed ones are crossfaded, a bad edit is reported and the
+    /// running graph goes on.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// When to print the stats table.
@@ -45,6 +51,14 @@ pub fn main(args: RunArgs) -> ExitCode {
         Some("live") => StatsMode::Live,
         Some(other) => {
             fail(&format!("--stats takes `end` or `live`, not `{other}`"));
+            return ExitCode::from(2);
+        }
+    };
+    let watched = match (&args.graph.file, args.watch) {
+        (_, false) => None,
+        (Some(path), true) if path.as_os_str() != "-" => Some(path.clone()),
+        _ => {
+            fail("--watch needs a graph file (not `-` or -e)");
             return ExitCode::from(2);
         }
     };
@@ -98,7 +112,14 @@ pub fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    run(engine, &plan, stats_mode)
+    let watcher = match watched {
+        Some(path) => {
+            let text = read_path(&path).map(|f| f.text).unwrap_or_default();
+            Some(Watcher::new(path, text, engine.reloader(), registry))
+        }
+        None => None,
+    };
+    run(engine, &plan, stats_mode, watcher)
 }
 
 /// Parses `--duration` like the graph header's `duration:`.
@@ -183,8 +204,13 @@ fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, String> {
 }
 
 /// Starts the engine, shows progress, handles Ctrl-C, prints the summary.
-fn run(engine: Engine, plan: &Plan, stats_mode: StatsMode) -> ExitCode {
-    let stats = engine.stats();
+fn run(
+    engine: Engine,
+    plan: &Plan,
+    stats_mode: StatsMode,
+    mut watcher: Option<Watcher>,
+) -> ExitCode {
+    let mut stats = engine.stats();
     let stop = engine.stop_handle();
     let interrupted = Arc::new(AtomicBool::new(false));
     {
@@ -205,18 +231,22 @@ fn run(engine: Engine, plan: &Plan, stats_mode: StatsMode) -> ExitCode {
     let bar = plan.settings.duration.map(progress_bar);
     let running = engine.start();
     let mut last_live = Instant::now();
+    let say = |f: &dyn Fn()| match &bar {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    };
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(new) = watcher.as_mut().and_then(|w| w.poll(&say)) {
+            stats = new;
+        }
         if let Some(bar) = &bar {
             bar.set_position(stats.media_time() / 1_000_000);
         }
         if stats_mode == StatsMode::Live && last_live.elapsed() >= Duration::from_secs(1) {
             last_live = Instant::now();
             let table = stats.table();
-            match &bar {
-                Some(bar) => bar.suspend(|| eprint!("{table}")),
-                None => eprint!("{table}"),
-            }
+            say(&|| eprint!("{table}"));
         }
     }
     let result = running.wait();
