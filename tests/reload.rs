@@ -21,12 +21,12 @@ struct Hold {
     released: AtomicBool,
 }
 
-static HOLDS: [Hold; 6] = [const {
+static HOLDS: [Hold; 7] = [const {
     Hold {
         reached: AtomicBool::new(false),
         released: AtomicBool::new(false),
     }
-}; 6];
+}; 7];
 
 fn gate_signature() -> Signature {
     let doc = "Passes audio through; at its `at`-th tick waits for the test.";
@@ -38,7 +38,7 @@ fn gate_signature() -> Signature {
         })
     });
     s.params = vec![
-        sig::param("hold", sig::int(0, 5), Arg::Num(0.0), "hold point"),
+        sig::param("hold", sig::int(0, 6), Arg::Num(0.0), "hold point"),
         sig::param("at", sig::int(0, 1_000_000), Arg::Num(0.0), "tick"),
     ];
     s
@@ -116,10 +116,14 @@ fn read(path: &Path) -> Vec<f32> {
 }
 
 fn graph(realtime: bool, out: &Path, hold: usize, db: &str) -> String {
+    toned(realtime, out, hold, db, "freq: 1000Hz, amp: 0dB")
+}
+
+fn toned(realtime: bool, out: &Path, hold: usize, db: &str, tone: &str) -> String {
     let out = out.display();
     format!(
         "graph g(duration: 1s, realtime: {realtime}) {{
-            t = tone(freq: 1000Hz, amp: 0dB)
+            t = tone({tone})
             g = gate(hold: {hold}, at: 30)
             a = gain(db: {db})
             w = wav_out(path: \"{out}\", format: f32)
@@ -130,7 +134,11 @@ fn graph(realtime: bool, out: &Path, hold: usize, db: &str) -> String {
 
 /// The gain the output shows against the ideal unbroken sine, per sample.
 fn gains(x: &[f32]) -> Vec<f32> {
-    let w = 2.0 * std::f64::consts::PI * 1000.0 / 48_000.0;
+    gains_at(x, 1000.0)
+}
+
+fn gains_at(x: &[f32], freq: f64) -> Vec<f32> {
+    let w = 2.0 * std::f64::consts::PI * freq / 48_000.0;
     x.iter()
         .enumerate()
         .map(|(i, &v)| {
@@ -280,4 +288,23 @@ fn a_new_rate_needs_a_restart() {
     let err = run_reloading(5, &good, &other).unwrap_err();
     assert!(matches!(err, ReloadError::Settings(_)), "{err}");
     assert_eq!(read(&out).len(), 48_000);
+}
+
+/// A changed tone inherits its predecessor's phase (`Node::take_state`):
+/// the level glides from 0 dB to -6 dB on one unbroken sine. (1010 Hz:
+/// not a whole number of cycles per tick, so a reset phase would show.)
+#[test]
+fn a_changed_source_goes_on_from_its_predecessors_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.wav");
+    let tone = |amp: &str| toned(false, &out, 6, "0dB", &format!("freq: 1010Hz, amp: {amp}"));
+    let changes = run_reloading(6, &tone("0dB"), &tone("-6dB")).unwrap();
+    assert_eq!(changes.faded, ["t"]);
+    let g = gains_at(&read(&out), 1010.0);
+    let half = 10f32.powf(-6.0 / 20.0);
+    let last = g.iter().rev().find(|v| !v.is_nan()).unwrap();
+    assert!((last - half).abs() < 1e-3, "{last}");
+    assert!(g
+        .iter()
+        .all(|v| v.is_nan() || (*v <= 1.0 + 1e-3 && *v >= half - 1e-3)));
 }

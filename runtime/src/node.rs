@@ -238,13 +238,17 @@ pub trait Node: Send {
         Ok(())
     }
 
-    /// Hands this instance's state to its replacement on hot reload (same
-    /// kind and name). Called off the real-time path.
+    /// On a hot reload that changes this node's arguments, gives what its
+    /// replacement (same kind and name) should inherit: a phase, a ranking.
+    /// Called on the engine's thread at the swap (may allocate). Give a
+    /// copy: this instance still runs for the crossfade afterwards. (A node
+    /// whose arguments did not change is not replaced at all.)
     fn take_state(&mut self) -> Option<Box<dyn Any + Send>> {
         None
     }
 
-    /// Receives the state of the instance this one replaces.
+    /// Receives what the instance this one replaces gave in
+    /// [`Node::take_state`], before this one's first tick.
     fn restore_state(&mut self, state: Box<dyn Any + Send>) {
         let _ = state;
     }

@@ -9,7 +9,9 @@
 //!   its state (a tone's phase, a file being written, a ramp in progress);
 //! - a changed node is built afresh and, when its ports are alike, its old
 //!   instance keeps running beside it for [`crate::fade::FADE_TICKS`] ticks
-//!   while the outputs crossfade, so the change makes no click;
+//!   while the outputs crossfade, so the change makes no click; a node of
+//!   the same kind first hands its successor what it should inherit
+//!   ([`Node::take_state`]: a tone's phase);
 //! - an I/O sink that is new or changed is built at the swap itself, after
 //!   the instance it replaces (or any removed one) has closed its file, so
 //!   a sink rewriting the same path never truncates the file still open
@@ -490,7 +492,7 @@ pub(crate) fn swap(
 fn adopt(
     task: &mut Task,
     origin: Origin,
-    prev: Option<&mut Task>,
+    mut prev: Option<&mut Task>,
     at: u64,
     retired: &mut Retired,
     errors: &mut Vec<String>,
@@ -499,6 +501,13 @@ fn adopt(
     task.calls = prev
         .as_ref()
         .map_or(task.clock.first_tick_at(at), |p| p.calls);
+    if let (Origin::Changed { .. }, Some(p)) = (origin, prev.as_deref_mut()) {
+        if p.kind == task.kind && !p.ended {
+            if let Some(state) = p.node.take_state() {
+                task.node.restore_state(state);
+            }
+        }
+    }
     match (origin, prev) {
         (Origin::Kept, Some(p)) => {
             std::mem::swap(&mut task.node, &mut p.node);

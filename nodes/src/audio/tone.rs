@@ -100,6 +100,18 @@ impl Node for Tone {
             ))),
         }
     }
+
+    /// A reloaded tone with other arguments goes on from this one's phase,
+    /// so the crossfade between them is between two aligned waves.
+    fn take_state(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        Some(Box::new(self.phase))
+    }
+
+    fn restore_state(&mut self, state: Box<dyn std::any::Any + Send>) {
+        if let Ok(phase) = state.downcast::<f64>() {
+            self.phase = *phase;
+        }
+    }
 }
 
 #[cfg(test)]
