@@ -54,6 +54,10 @@ pub enum ControlError {
     KeyTooLong(String),
     /// [`COMMAND_CAPACITY`] changes are already waiting for their thread.
     Busy,
+    /// The graph this controller was taken from no longer runs: it ended,
+    /// or a hot reload replaced it (take a new controller from the engine
+    /// that runs now).
+    Detached,
     /// The node refused the change.
     Node {
         /// Node name.
@@ -87,6 +91,9 @@ impl fmt::Display for ControlError {
                 f,
                 "{COMMAND_CAPACITY} changes are already waiting to be applied"
             ),
+            ControlError::Detached => {
+                f.write_str("the graph this controller was made for is no longer running")
+            }
             ControlError::Node { node, key, error } => write!(f, "`{node}.{key}`: {error}"),
         }
     }
@@ -287,6 +294,9 @@ impl Controller {
         let route = validate(&self.routes, node, key, &value)?;
         let key = Key::new(key).ok_or_else(|| ControlError::KeyTooLong(key.to_string()))?;
         let t = &mut self.threads[route.thread];
+        if t.tx.is_abandoned() {
+            return Err(ControlError::Detached);
+        }
         if t.in_flight >= COMMAND_CAPACITY {
             return Err(ControlError::Busy);
         }

@@ -146,6 +146,11 @@ fn control_change_lands_on_a_tick_boundary() {
     let s = running.wait().unwrap();
     assert!(s.stopped);
     assert!(ctl.failures().is_empty());
+    // The graph is gone: a change says so instead of vanishing.
+    assert_eq!(
+        ctl.set("r3_gain", "gain", Arg::Num(1.0)),
+        Err(sluice_runtime::ControlError::Detached)
+    );
 
     // Every frame is uniform: all samples old gain or all new. Frames
     // before the switch are +k, after it -k, with one boundary.
