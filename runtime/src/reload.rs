@@ -37,7 +37,7 @@ use petgraph::graph::NodeIndex;
 use sluice_dsl::{MediaType, Plan, PlanEdge, PlanNode, Role, Settings};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -177,6 +177,9 @@ pub(crate) struct Mailbox {
     pending: AtomicBool,
     closed: AtomicBool,
     slot: Mutex<Option<Box<Prepared>>>,
+    /// Plans handed over, and plans swapped in.
+    posted: AtomicU64,
+    swapped: AtomicU64,
 }
 
 impl Mailbox {
@@ -196,8 +199,14 @@ impl Mailbox {
     fn post(&self, p: Prepared) {
         if let Ok(mut slot) = self.slot.lock() {
             *slot = Some(Box::new(p));
+            self.posted.fetch_add(1, Ordering::AcqRel);
             self.pending.store(true, Ordering::Release);
         }
+    }
+
+    /// Whether every plan handed over has been swapped in.
+    fn all_swapped(&self) -> bool {
+        self.swapped.load(Ordering::Acquire) == self.posted.load(Ordering::Acquire)
     }
 
     /// The run is over: later reloads are refused, a waiting one dropped.
@@ -373,9 +382,10 @@ impl Reloader {
         self.stats.clone()
     }
 
-    /// Whether the last plan handed over has been swapped in.
+    /// Whether the last plan handed over has been swapped in (false for
+    /// one the run ended before).
     pub fn applied(&self) -> bool {
-        !self.mailbox.pending()
+        self.mailbox.all_swapped()
     }
 
     fn wait_applied(&self) -> Result<(), ReloadError> {
@@ -384,7 +394,7 @@ impl Reloader {
             if self.mailbox.closed.load(Ordering::Acquire) {
                 return Err(ReloadError::Ended);
             }
-            if self.applied() {
+            if !self.mailbox.pending() {
                 return Ok(());
             }
             if start.elapsed() > APPLY_TIMEOUT {
@@ -484,6 +494,7 @@ pub(crate) fn swap(
     engine.origin = replaced.origin;
     replaced.tasks.clear();
     retired.engines.push(replaced);
+    engine.reload.swapped.fetch_add(1, Ordering::AcqRel);
     (tasks, retired)
 }
 
