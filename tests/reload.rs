@@ -107,11 +107,7 @@ fn run_reloading(hold: usize, before: &str, after: &str) -> Result<Changes, Relo
     let changes = reloader.prepare(&plan(after, &reg), &reg);
     h.released.store(true, Ordering::Release);
     running.wait().unwrap();
-    assert_eq!(
-        reloader.applied(),
-        changes.is_ok(),
-        "swapped in iff accepted"
-    );
+    assert!(reloader.applied(), "an accepted plan was never swapped in");
     changes
 }
 
