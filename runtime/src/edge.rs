@@ -402,3 +402,50 @@ impl std::fmt::Debug for Input {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_dsl::MediaType;
+
+    fn mono(v: f32) -> Frame {
+        let mut f = Frame::for_type(&MediaType::Audio { channels: 1 }, 4);
+        if let Frame::Audio(a) = &mut f {
+            a.data_mut().fill(v);
+        }
+        f
+    }
+
+    fn first(f: &Frame) -> f32 {
+        match f {
+            Frame::Audio(a) => a.data()[0],
+            _ => f32::NAN,
+        }
+    }
+
+    /// What a reload does with a ring's queue: the held frame and the
+    /// queued ones move, in order, to one edge of another port.
+    #[test]
+    fn drained_frames_are_injected_in_order() {
+        let spec = EdgeSpec {
+            capacity: 4,
+            policy: Policy::DropNewest,
+        };
+        let (mut out, mut ins) = connect(&mono(0.0), &[spec]);
+        for v in 1..=3 {
+            *out.frame_mut().unwrap() = mono(v as f32);
+            out.publish();
+        }
+        assert_eq!(ins[0].poll(), Poll::Ready);
+        let (mut out2, mut ins2) = connect(&mono(0.0), &[spec, spec]);
+        ins[0].drain(|f| assert!(out2.inject(1, f)));
+        assert_eq!(out.pool().free(), out.pool().len(), "all released");
+        assert_eq!(ins2[0].poll(), Poll::Empty, "only the chosen edge");
+        let mut got = Vec::new();
+        while ins2[1].poll() == Poll::Ready {
+            got.push(first(ins2[1].frame().unwrap()));
+            ins2[1].consumed();
+        }
+        assert_eq!(got, [1.0, 2.0, 3.0]);
+    }
+}

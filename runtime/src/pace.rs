@@ -104,6 +104,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "wall-clock timing")]
     fn system_clock_waits_at_least_until_the_deadline() {
         let c = SystemClock::new();
         let d = c.now() + 2_000_000;

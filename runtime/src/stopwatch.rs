@@ -74,6 +74,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "wall-clock timing")]
     fn measures_a_sleep_within_a_quarter() {
         let w = Stopwatch::calibrate();
         let a = w.now();

@@ -162,3 +162,40 @@ fn engine_runs_a_small_graph() {
     assert_eq!(collected("m_sink").values, want);
     assert_eq!(collected("m_tap").values.len(), 5);
 }
+
+/// A reload handed over before the first tick: the gain is swapped in and
+/// crossfaded (the fade's lent scratch frames are the `unsafe` part), the
+/// counter and the sink are kept.
+#[test]
+fn reload_swaps_and_crossfades() {
+    let r = registry();
+    let graph = |gain: f64| {
+        let mut b = PlanBuilder::new(&r);
+        b.node(
+            "rl_src",
+            "counter",
+            args(&[("id", 3.0), ("count", 8.0)]),
+            &[],
+            &[MONO],
+        )
+        .node("rl_gain", "gain", args(&[("gain", gain)]), &[MONO], &[MONO])
+        .node("rl_sink", "collect", args(&[]), &[MONO], &[])
+        .connect("rl_src", 0, "rl_gain", 0)
+        .connect("rl_gain", 0, "rl_sink", 0);
+        b.build()
+    };
+    let mut e = Engine::build(&graph(1.0), &r).unwrap();
+    e.set_parallel(Parallel::Off);
+    let mut reloader = e.reloader();
+    let changes = reloader.prepare(&graph(2.0), &r).unwrap();
+    assert_eq!(changes.kept, ["rl_sink", "rl_src"]);
+    e.run().unwrap();
+    assert!(reloader.applied());
+    let got = collected("rl_sink").values;
+    // Four ticks of ramp from gain 1 to gain 2 (not uniform frames: NaN),
+    // then gain 2.
+    assert_eq!(got.len(), 8);
+    assert!(got[..4].iter().all(|v| v.is_nan()), "{got:?}");
+    let want: Vec<f32> = (4..8).map(|k| 2.0 * value(3.0, k)).collect();
+    assert_eq!(got[4..], want[..]);
+}
