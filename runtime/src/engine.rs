@@ -166,6 +166,8 @@ pub struct Engine {
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) commands: Vec<Vec<CommandRx>>,
     pub(crate) clock: Arc<dyn PaceClock>,
+    /// A node's own pace clock per domain (a sound device), over `clock`.
+    pub(crate) device_clocks: Vec<Option<Arc<dyn PaceClock>>>,
     pub(crate) hook: Option<ThreadHook>,
     pub(crate) parallel: Parallel,
     pub(crate) watch: Stopwatch,
@@ -441,6 +443,11 @@ impl Engine {
                 start = k;
             }
         }
+        let device_clocks = crate::device_clock::per_domain(
+            tasks.iter().map(|t| (t.domain, &*t.node)),
+            domains.len(),
+        );
+        let domain_stats = domains.iter().map(DomainClock::stats).collect();
         Ok(Engine {
             tasks,
             levels,
@@ -451,10 +458,11 @@ impl Engine {
                 .duration
                 .filter(|d| d.is_finite() && *d >= 0.0)
                 .map(|d| (d * 1e9).round() as u64),
-            stats: Arc::new(Stats::new(node_stats, edge_stats)),
+            stats: Arc::new(Stats::new(node_stats, edge_stats).with_domains(domain_stats)),
             stop: Arc::new(AtomicBool::new(false)),
             commands: (0..threads).map(|_| Vec::new()).collect(),
             clock: Arc::new(SystemClock::new()),
+            device_clocks,
             hook: None,
             parallel: Parallel::Auto,
             watch: Stopwatch::calibrate(),

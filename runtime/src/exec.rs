@@ -10,6 +10,7 @@ use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Step, Task};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A level is spread over rayon only when its nodes together take at least
@@ -202,8 +203,9 @@ fn unpaced_loop(engine: &mut Engine, tasks: &mut [Task], state: &mut LoopState, 
     }
 }
 
-/// One real-time domain: tick `k` starts at `origin + time(k)`; a tick that
-/// ends after the next one should have started counts an xrun.
+/// One real-time domain: tick `k` starts at `origin + time(k)` less the
+/// clock's lead; a tick that ends after its clock has reached the next
+/// tick's time counts an xrun.
 struct DomainLoop<'a> {
     clock: DomainClock,
     role: ThreadRole,
@@ -221,17 +223,24 @@ impl DomainLoop<'_> {
         if let Some(h) = self.hook {
             h(ThreadEvent::Started(self.role));
         }
+        let domain = match self.role {
+            ThreadRole::Domain(d) => d,
+            _ => usize::MAX,
+        };
         let mut k = 0u64;
         loop {
             let now = self.clock.time(k);
-            self.pace.wait_until(self.origin + now);
+            let due = (self.origin + now).saturating_sub(self.pace.lead());
+            self.pace.wait_until(due);
+            let late = self.pace.now().saturating_sub(due);
             let stopping =
                 self.stop.load(Ordering::Acquire) || duration_reached(self.duration, now);
             apply_commands(commands, tasks);
             let mut live = false;
             let mut ran = false;
             let watch = &self.watch;
-            let mut t0 = watch.now();
+            let began = watch.now();
+            let mut t0 = began;
             for t in tasks.iter_mut() {
                 let (s, t1) = timed_step(t, self.stats, Some((k, now)), stopping, false, watch, t0);
                 live |= s != Step::Ended;
@@ -240,9 +249,9 @@ impl DomainLoop<'_> {
             }
             if ran {
                 self.stats.tick(self.clock.time(k + 1));
-                if self.pace.now() > self.origin + self.clock.time(k + 1) {
-                    self.stats.xrun();
-                }
+                let xrun = self.pace.now() > self.origin + self.clock.time(k + 1);
+                self.stats
+                    .domain_tick(domain, late, watch.ns(began, t0), xrun);
             }
             k += 1;
             if !live {
@@ -308,8 +317,18 @@ pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>,
     }
     let mut commands: Vec<Vec<CommandRx>> = std::mem::take(&mut engine.commands);
     commands.resize_with(threads, Vec::new);
-    let pace = engine.clock.clone();
-    let origin = pace.now();
+    // Each domain on its device's clock if a node offers one, else the
+    // engine's; tick 0 of each starts at its clock's now.
+    let paces: Vec<(Arc<dyn PaceClock>, u64)> = (0..threads)
+        .map(|th| {
+            let pace = match engine.device_clocks.get(th) {
+                Some(Some(device)) => device.clone(),
+                _ => engine.clock.clone(),
+            };
+            let origin = pace.now();
+            (pace, origin)
+        })
+        .collect();
     let stop = engine.stop.clone();
     let stats = engine.stats.clone();
     let duration = engine.duration_ns;
@@ -324,7 +343,8 @@ pub(crate) fn run_realtime(engine: &mut Engine, tasks: Vec<Task>) -> (Vec<Task>,
             if group.is_empty() {
                 continue;
             }
-            let (pace, stop, stats) = (&*pace, &*stop, &*stats);
+            let (pace, origin) = (&*paces[th].0, paces[th].1);
+            let (stop, stats) = (&*stop, &*stats);
             let name = if th == io {
                 "sluice-io".to_string()
             } else {
