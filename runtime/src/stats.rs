@@ -331,7 +331,7 @@ impl Stats {
 pub fn fmt_ns(ns: u64) -> String {
     match ns {
         0..=9_999 => format!("{ns} ns"),
-        10_000..=9_999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        10_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
         _ => format!("{:.2} ms", ns as f64 / 1e6),
     }
 }

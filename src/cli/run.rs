@@ -27,6 +27,10 @@ pub struct RunArgs {
     /// Print per-node timing, drops and xruns (`--stats=live`: every second).
     #[arg(long, num_args = 0..=1, default_missing_value = "end", value_name = "WHEN")]
     pub stats: Option<String>,
+    /// Run in real time (as the header's `realtime: true`): sources paced
+    /// by the clock, one thread per clock domain.
+    #[arg(long)]
+    pub realtime: bool,
 }
 
 /// When to print the stats table.
@@ -51,6 +55,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     let Some(mut plan) = checked(&args.graph) else {
         return ExitCode::from(1);
     };
+    if args.realtime {
+        plan.settings.realtime = true;
+    }
     if let Some(text) = &args.duration {
         match parse_duration(text) {
             Ok(d) => plan.settings.duration = Some(d),
