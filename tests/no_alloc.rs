@@ -73,6 +73,7 @@ fn prove(
         reloader: engine.reloader(),
     };
     THREADS.store(0, Ordering::Relaxed);
+    counting::settle();
     let before = counting::counts();
     let running = engine.start();
     let mut round = 0;

@@ -101,6 +101,7 @@ pub fn counts() -> Counts {
 /// Runs `f` with the calling thread watched and returns what it counted
 /// (only meaningful while no other thread is watched at the same time).
 pub fn watch<R>(f: impl FnOnce() -> R) -> (R, Counts) {
+    settle();
     let before = counts();
     WATCHED.with(|w| w.set(true));
     let out = f();
@@ -113,4 +114,15 @@ pub fn watch<R>(f: impl FnOnce() -> R) -> (R, Counts) {
 pub fn thread_hook(event: ThreadEvent) {
     let on = matches!(event, ThreadEvent::Started(_));
     WATCHED.with(|w| w.set(on));
+}
+
+/// Frees, on the calling (unwatched) thread, memory that other threads
+/// handed to the process-wide epoch collector (rayon's work-stealing
+/// deques retire their old buffers there). Without it a watched worker of
+/// a later run may collect that garbage and count frees that were never
+/// its own. Call before taking the [`counts`] a test compares against.
+pub fn settle() {
+    for _ in 0..64 {
+        crossbeam_epoch::pin().flush();
+    }
 }

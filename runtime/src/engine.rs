@@ -167,6 +167,8 @@ pub struct Engine {
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) commands: Vec<Vec<CommandRx>>,
     pub(crate) clock: Arc<dyn PaceClock>,
+    /// A node's own pace clock per domain (a sound device), over `clock`.
+    pub(crate) device_clocks: Vec<Option<Arc<dyn PaceClock>>>,
     pub(crate) hook: Option<ThreadHook>,
     pub(crate) parallel: Parallel,
     pub(crate) watch: Stopwatch,
@@ -180,8 +182,12 @@ pub struct Engine {
     pub(crate) reload: Arc<Mailbox>,
     /// Media time the executor starts (or resumes, after a reload) from.
     pub(crate) resume_at: u64,
-    /// The real-time executor's origin on its pace clock, once started.
-    pub(crate) origin: Option<u64>,
+    /// Each real-time domain's pace clock and its origin on it, once
+    /// started (kept across reloads, so the schedule does not shift).
+    pub(crate) origins: Vec<(Domain, Arc<dyn PaceClock>, u64)>,
+    /// The unpaced executor's worker pool, once started (kept across
+    /// reloads).
+    pub(crate) pool: Option<rayon::ThreadPool>,
 }
 
 impl fmt::Debug for Engine {
@@ -477,6 +483,11 @@ impl Engine {
                 start = k;
             }
         }
+        let device_clocks = crate::device_clock::per_domain(
+            tasks.iter().map(|t| (t.domain, &*t.node)),
+            domains.len(),
+        );
+        let domain_stats = domains.iter().map(DomainClock::stats).collect();
         let engine = Engine {
             tasks,
             levels,
@@ -487,10 +498,11 @@ impl Engine {
                 .duration
                 .filter(|d| d.is_finite() && *d >= 0.0)
                 .map(|d| (d * 1e9).round() as u64),
-            stats: Arc::new(Stats::new(node_stats, edge_stats)),
+            stats: Arc::new(Stats::new(node_stats, edge_stats).with_domains(domain_stats)),
             stop: Arc::new(AtomicBool::new(false)),
             commands: (0..threads).map(|_| Vec::new()).collect(),
             clock: Arc::new(SystemClock::new()),
+            device_clocks,
             hook: None,
             parallel: Parallel::Auto,
             watch: Stopwatch::calibrate(),
@@ -500,7 +512,8 @@ impl Engine {
             edges: links,
             reload: Arc::new(Mailbox::default()),
             resume_at: 0,
-            origin: None,
+            origins: Vec::new(),
+            pool: None,
         };
         Ok((engine, builds.into_iter().map(|b| b.3).collect()))
     }
@@ -627,6 +640,7 @@ impl Engine {
             }
         }
         self.reload.close();
+        exec::close_pool(&mut self);
         let wall = started.elapsed();
         retired.finish(&mut errors);
         for t in tasks.iter_mut() {

@@ -11,6 +11,7 @@ use crate::stopwatch::Stopwatch;
 use crate::task::{DomainClock, Step, Task};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A level is spread over rayon only when its nodes together take at least
@@ -73,7 +74,38 @@ pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) -> bool {
     if engine.parallel == Parallel::Off || cores < 2 {
         return unpaced_loop(engine, tasks, &mut state, true);
     }
-    let hook = engine.hook;
+    let pool = match engine.pool.take() {
+        Some(pool) => Ok(pool),
+        None => worker_pool(engine.hook, cores),
+    };
+    match pool {
+        Ok(pool) => {
+            let paused = pool.install(|| unpaced_loop(engine, tasks, &mut state, false));
+            // Kept across a reload: its workers stay up (and watched), so
+            // no thread is torn down or set up while the graph runs.
+            engine.pool = Some(pool);
+            paused
+        }
+        // No threads to be had: run on this one.
+        Err(_) => unpaced_loop(engine, tasks, &mut state, true),
+    }
+}
+
+/// Ends the unpaced executor's pool at the end of the run: its workers are
+/// told they stopped (the thread hook) before the pool goes, so whatever
+/// they free while their threads wind down is not counted as processing.
+pub(crate) fn close_pool(engine: &mut Engine) {
+    if let (Some(pool), Some(hook)) = (engine.pool.take(), engine.hook) {
+        pool.broadcast(|_| hook(ThreadEvent::Stopping(ThreadRole::Worker)));
+    }
+}
+
+/// The unpaced executor's own rayon pool, its workers marked for the
+/// thread hook once they are ready to run jobs.
+fn worker_pool(
+    hook: Option<crate::engine::ThreadHook>,
+    cores: usize,
+) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cores)
         .thread_name(|i| format!("sluice-worker-{i}"))
@@ -82,23 +114,17 @@ pub(crate) fn run_unpaced(engine: &mut Engine, tasks: &mut [Task]) -> bool {
                 h(ThreadEvent::Stopping(ThreadRole::Worker));
             }
         })
-        .build();
-    match pool {
-        Ok(pool) => {
-            // Each worker sets up its work-stealing state (an epoch handle)
-            // the first time it looks for work, before it can run any job:
-            // so by the time it runs this one, that one-off allocation is
-            // behind it and the hook can start watching.
-            pool.broadcast(|_| {
-                if let Some(h) = hook {
-                    h(ThreadEvent::Started(ThreadRole::Worker));
-                }
-            });
-            pool.install(|| unpaced_loop(engine, tasks, &mut state, false))
+        .build()?;
+    // Each worker sets up its work-stealing state (an epoch handle) the
+    // first time it looks for work, before it can run any job: so by the
+    // time it runs this one, that one-off allocation is behind it and the
+    // hook can start watching.
+    pool.broadcast(|_| {
+        if let Some(h) = hook {
+            h(ThreadEvent::Started(ThreadRole::Worker));
         }
-        // No threads to be had: run on this one.
-        Err(_) => unpaced_loop(engine, tasks, &mut state, true),
-    }
+    });
+    Ok(pool)
 }
 
 /// What the unpaced loop keeps between ticks, allocated before it starts.
@@ -237,8 +263,9 @@ impl Pause {
     }
 }
 
-/// One real-time domain: tick `k` starts at `origin + time(k)`; a tick that
-/// ends after the next one should have started counts an xrun.
+/// One real-time domain: tick `k` starts at `origin + time(k)` less the
+/// clock's lead; a tick that ends after its clock has reached the next
+/// tick's time counts an xrun.
 struct DomainLoop<'a> {
     clock: DomainClock,
     role: ThreadRole,
@@ -260,22 +287,29 @@ impl DomainLoop<'_> {
         if let Some(h) = self.hook {
             h(ThreadEvent::Started(self.role));
         }
+        let domain = match self.role {
+            ThreadRole::Domain(d) => d,
+            _ => usize::MAX,
+        };
         let mut k = self.start;
         let paused = loop {
             let now = self.clock.time(k);
-            self.pace.wait_until(self.origin + now);
+            let due = (self.origin + now).saturating_sub(self.pace.lead());
+            self.pace.wait_until(due);
             // Checked after the wait: a tick that starts running began
             // before any pause time set since (see `run_realtime`).
             if now >= self.pause.at() {
                 break true;
             }
+            let late = self.pace.now().saturating_sub(due);
             let stopping =
                 self.stop.load(Ordering::Acquire) || duration_reached(self.duration, now);
             apply_commands(commands, tasks);
             let mut live = false;
             let mut ran = false;
             let watch = &self.watch;
-            let mut t0 = watch.now();
+            let began = watch.now();
+            let mut t0 = began;
             for t in tasks.iter_mut() {
                 let (s, t1) = timed_step(t, self.stats, Some((k, now)), stopping, false, watch, t0);
                 live |= s != Step::Ended;
@@ -284,9 +318,9 @@ impl DomainLoop<'_> {
             }
             if ran {
                 self.stats.tick(self.clock.time(k + 1));
-                if self.pace.now() > self.origin + self.clock.time(k + 1) {
-                    self.stats.xrun();
-                }
+                let xrun = self.pace.now() > self.origin + self.clock.time(k + 1);
+                self.stats
+                    .domain_tick(domain, late, watch.ns(began, t0), xrun);
             }
             k += 1;
             if !live {
@@ -362,6 +396,18 @@ impl IoLoop<'_> {
     }
 }
 
+/// A media time after the start of every tick already begun in any domain
+/// (a tick starts up to its clock's lead before its time), so each domain
+/// thread can stop before the first tick at or after it.
+fn pause_time(paces: &[(Arc<dyn PaceClock>, u64)]) -> u64 {
+    paces
+        .iter()
+        .map(|(pace, origin)| (pace.now() + pace.lead()).saturating_sub(*origin))
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
 /// Real time: one thread per clock domain paced by the engine's clock, one
 /// for I/O nodes. This thread waits for them, asks them to pause when a
 /// reload is posted, and meanwhile finishes what the last reload retired.
@@ -382,8 +428,33 @@ pub(crate) fn run_realtime(
     }
     let mut commands: Vec<Vec<CommandRx>> = std::mem::take(&mut engine.commands);
     commands.resize_with(threads, Vec::new);
-    let pace = engine.clock.clone();
-    let origin = *engine.origin.get_or_insert_with(|| pace.now());
+    // Each domain on its device's clock if a node offers one, else the
+    // engine's. A domain keeps its origin across reloads while its clock
+    // stays the same; on a new clock the origin puts `resume_at` at now.
+    let paces: Vec<(Arc<dyn PaceClock>, u64)> = (0..threads)
+        .map(|th| {
+            let pace = match engine.device_clocks.get(th) {
+                Some(Some(device)) => device.clone(),
+                _ => engine.clock.clone(),
+            };
+            let domain = engine.domains.get(th).map(|c| c.domain);
+            let kept = engine
+                .origins
+                .iter()
+                .find(|(d, p, _)| Some(*d) == domain && Arc::ptr_eq(p, &pace));
+            let origin = match kept {
+                Some((_, _, origin)) => *origin,
+                None => pace.now().saturating_sub(engine.resume_at),
+            };
+            (pace, origin)
+        })
+        .collect();
+    engine.origins = engine
+        .domains
+        .iter()
+        .zip(&paces)
+        .map(|(c, (pace, origin))| (c.domain, pace.clone(), *origin))
+        .collect();
     let stop = engine.stop.clone();
     let stats = engine.stats.clone();
     let duration = engine.duration_ns;
@@ -405,7 +476,8 @@ pub(crate) fn run_realtime(
             if group.is_empty() {
                 continue;
             }
-            let (pace, stop, stats, pause) = (&*pace, &*stop, &*stats, &pause);
+            let (pace, origin) = (&*paces[th].0, paces[th].1);
+            let (stop, stats, pause) = (&*stop, &*stats, &pause);
             let name = if th == io {
                 "sluice-io".to_string()
             } else {
@@ -460,9 +532,7 @@ pub(crate) fn run_realtime(
         retired.finish(errors);
         while !handles.iter().all(|(_, h)| h.is_finished()) {
             if reload.pending() && pause.at() == u64::MAX {
-                // The next tick of every domain that starts from now on.
-                let now = pace.now().saturating_sub(origin);
-                pause.at.store(now + 1, Ordering::Release);
+                pause.at.store(pause_time(&paces[..io]), Ordering::Release);
             }
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -12,6 +12,7 @@
 
 pub mod control;
 pub mod counting;
+pub mod device_clock;
 pub mod edge;
 pub mod engine;
 mod exec;
@@ -28,6 +29,7 @@ mod task;
 pub mod testing;
 
 pub use control::{ControlError, Controller};
+pub use device_clock::{DeviceClock, DeviceCounter};
 pub use engine::{
     BuildError, Engine, Mode, Parallel, RunError, Running, StopHandle, ThreadEvent, ThreadRole,
 };

@@ -8,9 +8,11 @@
 //! may do file or socket I/O there, still without allocating).
 
 use crate::frame::{AudioFrame, BundleFrame, EventFrame, Frame, Nanos, VideoFrame};
+use crate::pace::PaceClock;
 use sluice_dsl::{Arg, Args, PlanPort, Settings};
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// An error from building, controlling or finishing a node, in words a user
 /// can act on (it is printed after the node's name).
@@ -251,5 +253,13 @@ pub trait Node: Send {
     /// [`Node::take_state`], before this one's first tick.
     fn restore_state(&mut self, state: Box<dyn Any + Send>) {
         let _ = state;
+    }
+
+    /// The clock that should pace this node's domain in real time, if the
+    /// node has one: a sound device's callback (see
+    /// [`crate::device_clock`]). Asked once after build; `None` (the
+    /// default) leaves the domain on the engine's clock.
+    fn pace_clock(&self) -> Option<Arc<dyn PaceClock>> {
+        None
     }
 }

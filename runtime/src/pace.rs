@@ -12,6 +12,15 @@ pub trait PaceClock: Send + Sync {
     fn now(&self) -> u64;
     /// Returns at or after `deadline` (at once if it has passed).
     fn wait_until(&self, deadline: u64);
+
+    /// How far ahead of this clock a domain runs, in nanoseconds: tick `k`
+    /// starts at `time(k) - lead`. A sound device's clock leads by its
+    /// ring's latency so the ring is full before the device asks; time
+    /// itself is not shifted, so a tick still counts an xrun only when it
+    /// ends after the clock reaches its end.
+    fn lead(&self) -> u64 {
+        0
+    }
 }
 
 /// Wall-clock pacing: sleeps until shortly before the deadline, then spins

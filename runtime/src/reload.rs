@@ -491,7 +491,13 @@ pub(crate) fn swap(
     engine.duration_ns = replaced.duration_ns;
     engine.reload = replaced.reload.clone();
     engine.resume_at = replaced.resume_at;
-    engine.origin = replaced.origin;
+    engine.origins = std::mem::take(&mut replaced.origins);
+    engine.pool = replaced.pool.take();
+    // Kept nodes moved in above: a kept speaker paces its domain again.
+    engine.device_clocks = crate::device_clock::per_domain(
+        tasks.iter().map(|t| (t.domain, &*t.node)),
+        engine.domains.len(),
+    );
     replaced.tasks.clear();
     retired.engines.push(replaced);
     engine.reload.swapped.fetch_add(1, Ordering::AcqRel);

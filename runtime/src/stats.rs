@@ -142,6 +142,38 @@ pub struct EdgeStats {
     pub shared: Arc<EdgeShared>,
 }
 
+/// Live counters of one real-time clock domain's thread: how long its
+/// ticks take and how late they start, the figures that say whether a
+/// machine keeps up (a tick must end before the next one is due).
+#[derive(Debug)]
+pub struct DomainStats {
+    /// `audio`, `video 30 fps`.
+    pub name: String,
+    /// Time from a tick's start to its last node's end.
+    pub tick: Histogram,
+    /// Jitter: how long after its scheduled start a tick began (the pace
+    /// clock's wake-up lateness plus any backlog from late ticks).
+    pub late: Histogram,
+    xruns: AtomicU64,
+}
+
+impl DomainStats {
+    /// Counters for domain `name` (allocates: build time only).
+    pub fn new(name: impl Into<String>) -> DomainStats {
+        DomainStats {
+            name: name.into(),
+            tick: Histogram::new(),
+            late: Histogram::new(),
+            xruns: AtomicU64::new(0),
+        }
+    }
+
+    /// Ticks of this domain that ended after the next one was due.
+    pub fn xruns(&self) -> u64 {
+        self.xruns.load(Ordering::Relaxed)
+    }
+}
+
 /// Everything a run counts, shared between the engine's threads and readers.
 #[derive(Debug)]
 pub struct Stats {
@@ -149,6 +181,8 @@ pub struct Stats {
     pub nodes: Vec<NodeStats>,
     /// Per edge.
     pub edges: Vec<EdgeStats>,
+    /// Per clock domain, filled by the real-time executor's domain threads.
+    pub domains: Vec<DomainStats>,
     ticks: AtomicU64,
     media_time: AtomicU64,
     xruns: AtomicU64,
@@ -161,6 +195,7 @@ impl Stats {
         Stats {
             nodes,
             edges,
+            domains: Vec::new(),
             ticks: AtomicU64::new(0),
             media_time: AtomicU64::new(0),
             xruns: AtomicU64::new(0),
@@ -212,6 +247,61 @@ impl Stats {
         self.xruns.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds a counter set per clock domain (build time).
+    pub(crate) fn with_domains(mut self, domains: Vec<DomainStats>) -> Stats {
+        self.domains = domains;
+        self
+    }
+
+    /// Records one real-time tick of domain `d`: its start lateness, its
+    /// duration, and whether it overran. One writer per domain.
+    pub(crate) fn domain_tick(&self, d: usize, late_ns: u64, tick_ns: u64, xrun: bool) {
+        if xrun {
+            self.xrun();
+        }
+        if let Some(s) = self.domains.get(d) {
+            s.late.record(late_ns);
+            s.tick.record(tick_ns);
+            if xrun {
+                s.xruns.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Per-domain tick time and start jitter (p50, p99, p99.9, max) and
+    /// xruns, for the real-time harness; empty when no domain thread ran.
+    pub fn domain_table(&self) -> String {
+        use fmt::Write;
+        let mut s = String::new();
+        let ran: Vec<&DomainStats> = self.domains.iter().filter(|d| d.tick.count() > 0).collect();
+        if ran.is_empty() {
+            return s;
+        }
+        let w = ran.iter().map(|d| d.name.len()).max().unwrap_or(6).max(6);
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:<6} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6}",
+            "domain", "", "ticks", "p50", "p99", "p99.9", "max", "xruns"
+        );
+        for d in ran {
+            for (what, h) in [("tick", &d.tick), ("late", &d.late)] {
+                let _ = writeln!(
+                    s,
+                    "{:<w$}  {:<6} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6}",
+                    d.name,
+                    what,
+                    h.count(),
+                    fmt_ns(h.quantile(0.5)),
+                    fmt_ns(h.quantile(0.99)),
+                    fmt_ns(h.quantile(0.999)),
+                    fmt_ns(h.max()),
+                    d.xruns(),
+                );
+            }
+        }
+        s
+    }
+
     /// A table of per-node times, drops and xruns, for `--stats`.
     pub fn table(&self) -> String {
         use fmt::Write;
@@ -243,6 +333,7 @@ impl Stats {
         for e in self.edges.iter().filter(|e| e.shared.drops() > 0) {
             let _ = writeln!(s, "drops on {}: {}", e.label, e.shared.drops());
         }
+        s.push_str(&self.domain_table());
         let _ = writeln!(
             s,
             "ticks {}, drops {}, xruns {}",
@@ -258,7 +349,7 @@ impl Stats {
 pub fn fmt_ns(ns: u64) -> String {
     match ns {
         0..=9_999 => format!("{ns} ns"),
-        10_000..=9_999_999 => format!("{:.1} µs", ns as f64 / 1e3),
+        10_000..=999_999 => format!("{:.1} µs", ns as f64 / 1e3),
         _ => format!("{:.2} ms", ns as f64 / 1e6),
     }
 }

@@ -37,6 +37,19 @@ impl DomainClock {
         (t as u128 * self.den).div_ceil(self.num) as u64
     }
 
+    /// Empty real-time counters named for this domain (`audio`,
+    /// `video 30 fps`).
+    pub fn stats(&self) -> crate::stats::DomainStats {
+        crate::stats::DomainStats::new(match self.domain {
+            Domain::Audio => "audio".to_string(),
+            Domain::Video {
+                fps_num,
+                fps_den: 1,
+            } => format!("video {fps_num} fps"),
+            Domain::Video { fps_num, fps_den } => format!("video {fps_num}/{fps_den} fps"),
+        })
+    }
+
     /// Length of one tick in nanoseconds (rounded down).
     pub fn period(&self) -> u64 {
         (self.num / self.den) as u64

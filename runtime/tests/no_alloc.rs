@@ -112,6 +112,7 @@ fn no_allocation_on_processing_threads_after_start() {
         ctl.set(&format!("{prefix}_a"), "gain", Arg::Num(2.0))
             .unwrap();
         THREADS.store(0, Ordering::Relaxed);
+        counting::settle();
         let before = counting::counts();
         let s = e.run().unwrap();
         let counted = counting::counts().since(before);

@@ -1,6 +1,7 @@
 //! The real-time executor on a simulated clock: a stalled I/O sink drops on
 //! its own edge while audio ticks stay on time; a slow tick counts an xrun;
-//! a parameter change through the control ring lands on a tick boundary.
+//! a parameter change through the control ring lands on a tick boundary;
+//! the per-domain jitter histogram sees the late tick.
 
 mod common;
 
@@ -108,9 +109,24 @@ fn a_slow_tick_counts_one_xrun() {
         .connect("r2_slow", 0, "r2_sink", 0);
     let mut e = Engine::build(&b.build(), &r).unwrap();
     e.set_pace_clock(clock.clone());
+    let stats = e.stats();
     let s = e.run().unwrap();
     assert_eq!(s.xruns, 2);
     assert_eq!(collected("r2_sink").values.len(), 100);
+    // The audio domain's histograms: 100 ticks, tick 31 started 15 ms
+    // behind its schedule (the jitter maximum), the others on time.
+    let audio = &stats.domains[0];
+    assert_eq!(audio.name, "audio");
+    assert_eq!(audio.xruns(), 2);
+    assert_eq!(audio.tick.count(), 100);
+    assert_eq!(audio.late.count(), 100);
+    assert_eq!(audio.late.max(), 15_000_000);
+    assert_eq!(audio.late.quantile(0.98), 0);
+    let table = stats.table();
+    assert!(
+        table.contains("p99.9") && table.contains("audio"),
+        "{table}"
+    );
 }
 
 #[test]

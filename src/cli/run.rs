@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// running graph goes on.
     #[arg(long)]
     pub watch: bool,
+    /// Run in real time (as the header's `realtime: true`): sources paced
+    /// by the clock, one thread per clock domain.
+    #[arg(long)]
+    pub realtime: bool,
 }
 
 /// When to print the stats table.
@@ -65,6 +69,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     let Some(mut plan) = checked(&args.graph) else {
         return ExitCode::from(1);
     };
+    if args.realtime {
+        plan.settings.realtime = true;
+    }
     if let Some(text) = &args.duration {
         match parse_duration(text) {
             Ok(d) => plan.settings.duration = Some(d),
@@ -115,7 +122,13 @@ pub fn main(args: RunArgs) -> ExitCode {
     let watcher = match watched {
         Some(path) => {
             let text = read_path(&path).map(|f| f.text).unwrap_or_default();
-            Some(Watcher::new(path, text, engine.reloader(), registry))
+            Some(Watcher::new(
+                path,
+                text,
+                engine.reloader(),
+                registry,
+                args.realtime,
+            ))
         }
         None => None,
     };

@@ -28,12 +28,22 @@ pub struct Watcher {
     /// A new text seen at the last poll, waiting to be seen again.
     settling: Option<String>,
     last_poll: Instant,
+    /// `--realtime` was given: it holds for every reloaded version too.
+    realtime: bool,
 }
 
 impl Watcher {
-    /// Follows `path`, whose current text `running` is what runs.
-    pub fn new(path: PathBuf, running: String, reloader: Reloader, registry: Registry) -> Watcher {
+    /// Follows `path`, whose current text `running` is what runs
+    /// (`realtime`: forced on, as `--realtime` did for the first version).
+    pub fn new(
+        path: PathBuf,
+        running: String,
+        reloader: Reloader,
+        registry: Registry,
+        realtime: bool,
+    ) -> Watcher {
         Watcher {
+            realtime,
             path,
             reloader,
             registry,
@@ -64,7 +74,7 @@ impl Watcher {
         self.settling = None;
         self.running = file.text.clone();
         let checked = sluice_dsl::check(&file, &self.registry);
-        let Some(plan) = checked.plan else {
+        let Some(mut plan) = checked.plan else {
             say(&|| {
                 report(&checked.diagnostics, &file);
                 summary(&file, &checked.diagnostics);
@@ -73,6 +83,7 @@ impl Watcher {
             return None;
         };
         say(&|| report(&checked.diagnostics, &file));
+        plan.settings.realtime |= self.realtime;
         match self.reloader.prepare(&plan, &self.registry) {
             Ok(changes) => {
                 say(&|| eprintln!("reloaded `{}`: {changes}", self.path.display()));

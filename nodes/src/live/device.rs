@@ -4,6 +4,7 @@
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 use rtrb::{Consumer, Producer};
+use sluice_runtime::DeviceCounter;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -205,8 +206,13 @@ pub struct DeviceStream {
     thread: Option<JoinHandle<()>>,
     /// Counters.
     pub stats: Arc<DeviceStats>,
+    /// Frames the callback has handled: the device's clock.
+    pub counter: Arc<DeviceCounter>,
     /// The device's channel count (may differ from the graph's).
     pub device_channels: u16,
+    /// Whether it is ALSA's null device, whose callback runs unpaced (tens
+    /// of millions of frames a second), so its count is no clock.
+    pub null: bool,
 }
 
 impl Drop for DeviceStream {
@@ -232,18 +238,25 @@ pub enum Ring {
 pub fn open(spec: &str, rate: u32, channels: u16, ring: Ring) -> Result<DeviceStream, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(DeviceStats::default());
+    let counter = Arc::new(DeviceCounter::new());
     let (tx, rx) = mpsc::channel();
-    let (spec, s, st) = (spec.to_string(), stop.clone(), stats.clone());
+    let (spec, s) = (spec.to_string(), stop.clone());
+    let counts = Counts {
+        stats: stats.clone(),
+        counter: counter.clone(),
+    };
     let thread = thread::Builder::new()
         .name("sound-device".into())
-        .spawn(move || run_device(&spec, rate, channels, ring, &s, st, tx))
+        .spawn(move || run_device(&spec, rate, channels, ring, &s, counts, tx))
         .map_err(|e| format!("cannot start the device thread: {e}"))?;
     match rx.recv() {
-        Ok(Ok(device_channels)) => Ok(DeviceStream {
+        Ok(Ok((device_channels, null))) => Ok(DeviceStream {
             stop,
             thread: Some(thread),
             stats,
+            counter,
             device_channels,
+            null,
         }),
         Ok(Err(e)) => {
             let _ = thread.join();
@@ -253,19 +266,26 @@ pub fn open(spec: &str, rate: u32, channels: u16, ring: Ring) -> Result<DeviceSt
     }
 }
 
+/// What a callback counts into.
+#[derive(Clone)]
+struct Counts {
+    stats: Arc<DeviceStats>,
+    counter: Arc<DeviceCounter>,
+}
+
 fn run_device(
     spec: &str,
     rate: u32,
     channels: u16,
     ring: Ring,
     stop: &AtomicBool,
-    stats: Arc<DeviceStats>,
-    started: mpsc::Sender<Result<u16, String>>,
+    counts: Counts,
+    started: mpsc::Sender<Result<(u16, bool), String>>,
 ) {
-    let stream = start(spec, rate, channels, ring, stats);
+    let stream = start(spec, rate, channels, ring, counts);
     let stream = match stream {
-        Ok((s, device_channels)) => {
-            let _ = started.send(Ok(device_channels));
+        Ok((s, device_channels, null)) => {
+            let _ = started.send(Ok((device_channels, null)));
             s
         }
         Err(e) => {
@@ -284,14 +304,15 @@ fn start(
     rate: u32,
     channels: u16,
     ring: Ring,
-    stats: Arc<DeviceStats>,
-) -> Result<(cpal::Stream, u16), String> {
+    counts: Counts,
+) -> Result<(cpal::Stream, u16, bool), String> {
     let host = cpal::default_host();
     let dir = match ring {
         Ring::Capture(_) => Direction::Input,
         Ring::Playback(_) => Direction::Output,
     };
     let device = select(&host, spec, dir)?;
+    let null = is_null(&device.id().map(|i| i.to_string()).unwrap_or_default());
     let (config, format) = choose(&device, dir, rate, channels)?;
     let device_channels = config.channels;
     let map = Map {
@@ -299,16 +320,16 @@ fn start(
         device: usize::from(device_channels),
     };
     let stream = match (ring, format) {
-        (Ring::Playback(c), SampleFormat::F32) => playback::<f32>(&device, config, c, map, stats),
-        (Ring::Playback(c), _) => playback::<i16>(&device, config, c, map, stats),
-        (Ring::Capture(p), SampleFormat::F32) => capture::<f32>(&device, config, p, map, stats),
-        (Ring::Capture(p), _) => capture::<i16>(&device, config, p, map, stats),
+        (Ring::Playback(c), SampleFormat::F32) => playback::<f32>(&device, config, c, map, counts),
+        (Ring::Playback(c), _) => playback::<i16>(&device, config, c, map, counts),
+        (Ring::Capture(p), SampleFormat::F32) => capture::<f32>(&device, config, p, map, counts),
+        (Ring::Capture(p), _) => capture::<i16>(&device, config, p, map, counts),
     }
     .map_err(|e| format!("cannot open the sound device: {e}"))?;
     stream
         .play()
         .map_err(|e| format!("cannot start the sound device: {e}"))?;
-    Ok((stream, device_channels))
+    Ok((stream, device_channels, null))
 }
 
 /// Channel counts on the graph's and the device's side.
@@ -352,12 +373,13 @@ fn playback<T>(
     config: StreamConfig,
     mut ring: Consumer<f32>,
     map: Map,
-    stats: Arc<DeviceStats>,
+    counts: Counts,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
 {
-    let on_error = error_counter(&stats);
+    let on_error = error_counter(&counts.stats);
+    let Counts { stats, counter } = counts;
     device.build_output_stream(
         config,
         move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
@@ -380,6 +402,7 @@ where
             if short {
                 stats.xruns.fetch_add(1, Ordering::Relaxed);
             }
+            counter.advance((data.len() / map.device.max(1)) as u64);
         },
         on_error,
         None,
@@ -391,13 +414,14 @@ fn capture<T>(
     config: StreamConfig,
     mut ring: Producer<f32>,
     map: Map,
-    stats: Arc<DeviceStats>,
+    counts: Counts,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample,
     f32: FromSample<T>,
 {
-    let on_error = error_counter(&stats);
+    let on_error = error_counter(&counts.stats);
+    let Counts { stats, counter } = counts;
     device.build_input_stream(
         config,
         move |data: &[T], _: &cpal::InputCallbackInfo| {
@@ -419,6 +443,7 @@ where
             if full {
                 stats.xruns.fetch_add(1, Ordering::Relaxed);
             }
+            counter.advance((data.len() / map.device.max(1)) as u64);
         },
         on_error,
         None,

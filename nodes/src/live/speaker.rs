@@ -10,8 +10,10 @@ pub fn signature() -> Signature {
         "speaker",
         "Plays audio on a sound device at the graph rate (behind the `live` cargo \
          feature). The node pushes each tick into a wait-free ring; the device callback \
-         only copies out of it (silence and a counted xrun when it runs dry). Mono is \
-         played on every channel. Without a sound card `device` must be given (`null` \
+         only copies out of it (silence and a counted xrun when it runs dry) and counts \
+         the frames it plays: in a real-time graph that count paces the audio domain, so \
+         the graph follows the device's crystal, not the CPU's. Mono is played on every \
+         channel. Without a sound card `device` must be given (`null` \
          is a smoke test).",
         Role::Sink,
         ports,
@@ -38,7 +40,9 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     };
     let frame = ctx.settings.frame_samples as usize;
     let ch = usize::from(channels);
-    let (producer, consumer) = rtrb::RingBuffer::new(8 * frame * ch);
+    // Room for the device clock's lead (a tick plus the device's largest
+    // callback) and a tick more, with callbacks up to 14 ticks long.
+    let (producer, consumer) = rtrb::RingBuffer::new(16 * frame * ch);
     let stream = open(
         super::device_arg(ctx.args),
         ctx.settings.rate,
@@ -46,8 +50,14 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         Ring::Playback(consumer),
     )
     .map_err(super::device_error)?;
+    let clock = sluice_runtime::DeviceClock::new(
+        stream.counter.clone(),
+        ctx.settings.rate,
+        u64::from(ctx.settings.frame_samples),
+    );
     Ok(Box::new(imp::Speaker {
         ring: producer,
+        clock: (!stream.null).then(|| std::sync::Arc::new(clock) as _),
         stream,
         interleaved: vec![0.0; frame * ch],
     }))
@@ -62,14 +72,19 @@ pub fn build(_ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
 #[cfg(feature = "live")]
 mod imp {
     use super::super::device::DeviceStream;
-    use sluice_runtime::{Flow, Node, PortIo};
+    use sluice_runtime::{Flow, Node, PaceClock, PortIo};
     use std::sync::atomic::Ordering;
+    use std::sync::Arc;
 
     /// The node: interleaves one tick into the playback ring.
     pub struct Speaker {
         pub ring: rtrb::Producer<f32>,
         pub stream: DeviceStream,
         pub interleaved: Vec<f32>,
+        /// The device's clock, for the audio domain; `None` on the null
+        /// device, whose unpaced callback is no clock (the domain then
+        /// keeps the system clock, so `device: "null"` runs in real time).
+        pub clock: Option<Arc<dyn PaceClock>>,
     }
 
     impl Node for Speaker {
@@ -98,6 +113,10 @@ mod imp {
                     .fetch_add(dropped, Ordering::Relaxed);
             }
             Flow::Continue
+        }
+
+        fn pace_clock(&self) -> Option<Arc<dyn PaceClock>> {
+            self.clock.clone()
         }
     }
 }

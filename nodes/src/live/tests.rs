@@ -111,7 +111,26 @@ mod with_devices {
         };
         // ALSA's null device captures silence.
         assert!(a.channel(0).iter().all(|s| *s == 0.0));
+        // Its callback runs unpaced, so it offers no clock: a real-time
+        // graph on it stays on the system clock.
+        assert!(spk.pace_clock().is_none());
+        assert!(m.pace_clock().is_none());
         drop(spk);
         drop(m);
+    }
+
+    #[test]
+    fn the_callback_counts_the_frames_it_plays() {
+        use crate::live::device::{open, Ring};
+        let (_tx, rx) = rtrb::RingBuffer::<f32>::new(4_800);
+        let stream = open("null", 48_000, 1, Ring::Playback(rx)).unwrap();
+        assert!(stream.null);
+        let t0 = std::time::Instant::now();
+        while stream.counter.frames() == 0 {
+            assert!(t0.elapsed().as_secs() < 10, "the callback never ran");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(stream.counter.burst() > 0);
+        assert!(stream.counter.burst() <= stream.counter.frames());
     }
 }
