@@ -487,6 +487,60 @@ mod tests {
         }
     }
 
+    /// Files many read blocks long, read a tick at a time: every sample
+    /// must come out where hound puts it, across each 64 KiB refill (whose
+    /// boundaries fall mid-tick and, for 24-bit stereo, mid-frame).
+    #[test]
+    fn long_files_read_exactly_across_block_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        for (channels, bits, frames) in [(1u16, 16u16, 100_003usize), (2, 24, 50_001)] {
+            let path = dir.path().join(format!("long{channels}.wav"));
+            let spec = hound::WavSpec {
+                channels,
+                sample_rate: 48_000,
+                bits_per_sample: bits,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let samples: Vec<f32> = (0..frames * usize::from(channels))
+                .map(|i| ((i * 7919) % 65_536) as f32 / 32_768.0 - 1.0)
+                .collect();
+            write_wav(&path, spec, &samples);
+            let full = if bits == 16 { 32_768.0 } else { 8_388_608.0 };
+            let want: Vec<f32> = hound::WavReader::open(&path)
+                .unwrap()
+                .samples::<i32>()
+                .map(|v| v.unwrap() as f32 / full)
+                .collect();
+            let ch = usize::from(channels);
+            let mut src = WavSource::open(path.to_str().unwrap(), 480).unwrap();
+            let mut planar = vec![0.0; ch * 480];
+            let mut total = 0;
+            loop {
+                let n = src.read(&mut planar, 480, 0, 480).unwrap();
+                for f in 0..n {
+                    for c in 0..ch {
+                        assert_eq!(
+                            planar[c * 480 + f],
+                            want[(total + f) * ch + c],
+                            "frame {}",
+                            total + f
+                        );
+                    }
+                }
+                total += n;
+                if n < 480 {
+                    break;
+                }
+            }
+            assert_eq!(total, frames);
+            assert_eq!(src.ended_after(), Some(frames as u64));
+            src.rewind().unwrap();
+            assert_eq!(src.read(&mut planar, 480, 0, 480).unwrap(), 480);
+            assert_eq!(planar[0], want[0]);
+            assert_eq!(planar[479], want[479 * ch]);
+        }
+    }
+
     #[test]
     fn bad_headers_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
