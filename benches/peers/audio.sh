@@ -2,7 +2,8 @@
 # Peer comparison for mixing: 32 mono 48 kHz 60 s WAVs mixed to one 16-bit
 # WAV by `sox -m`, by ffmpeg's `amix=inputs=32:normalize=0`, and (when
 # target/release/sluice exists) by `sluice run`, on the same files in the
-# same run. Prints the best of $RUNS wall-clock times and the ratios.
+# same run, taking turns. Prints the best of $RUNS wall-clock and CPU times,
+# the load average, and the ratios.
 #
 # Needs: sox or ffmpeg to make the media (both to time both peers), bc.
 # Installs nothing. Usage: benches/peers/audio.sh [workdir]  (RUNS=3)
@@ -36,54 +37,69 @@ for i in $(seq -w 1 $streams); do
 done
 inputs=("$work"/p*.wav)
 
-# best_of CMD...: runs CMD $runs times, prints the fastest wall time in s.
-best_of() {
-    local best=""
-    for _ in $(seq "$runs"); do
-        local t0 t1 dt
-        t0=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        t1=$(date +%s.%N)
-        dt=$(echo "$t1 - $t0" | bc -l)
-        if [ -z "$best" ] || [ "$(echo "$dt < $best" | bc -l)" = 1 ]; then best=$dt; fi
-    done
-    printf '%.3f' "$best"
+# time_once CMD...: one run of CMD; prints its wall and CPU (user + system)
+# times in seconds.
+time_once() {
+    local TIMEFORMAT='%R %U %S' out r u s
+    out=$( { time "$@" >/dev/null 2>&1; } 2>&1 )
+    read -r r u s <<<"$out"
+    echo "$r $(echo "$u + $s" | bc -l)"
 }
 
-declare -A time
+declare -A cmd
 if have sox; then
     sox_args=(-m)
     for f in "${inputs[@]}"; do sox_args+=(-v 1 "$f"); done
-    time[sox]=$(best_of sox "${sox_args[@]}" -D "$work/out_sox.wav")
-    echo "sox -m                         ${time[sox]} s"
+    cmd[sox]="sox ${sox_args[*]@Q} -D ${work@Q}/out_sox.wav"
 else
-    echo "sox -m                         skipped: sox not installed"
+    echo "sox -m: skipped, sox not installed"
 fi
-
 if have ffmpeg; then
     ff_args=(-v error -y)
     for f in "${inputs[@]}"; do ff_args+=(-i "$f"); done
-    time[ffmpeg]=$(best_of ffmpeg "${ff_args[@]}" -filter_complex "amix=inputs=$streams:normalize=0" \
-        -c:a pcm_s16le "$work/out_ffmpeg.wav")
-    echo "ffmpeg amix normalize=0        ${time[ffmpeg]} s"
+    cmd[ffmpeg]="ffmpeg ${ff_args[*]@Q} -filter_complex amix=inputs=$streams:normalize=0 -c:a pcm_s16le ${work@Q}/out_ffmpeg.wav"
 else
-    echo "ffmpeg amix                    skipped: ffmpeg not installed"
+    echo "ffmpeg amix: skipped, ffmpeg not installed"
 fi
-
 sluice="$root/target/release/sluice"
 if [ -x "$sluice" ]; then
     list=""
     for f in "${inputs[@]}"; do list+="${list:+, }wav_in(path: \"$f\")"; done
     graph="[$list] -> mix(limit: false) -> wav_out(path: \"$work/out_sluice.wav\")"
-    time[sluice]=$(best_of "$sluice" run -e "$graph")
-    echo "sluice run                     ${time[sluice]} s"
+    cmd[sluice]="${sluice@Q} run -e ${graph@Q}"
 else
-    echo "sluice run                     skipped: $sluice missing (cargo build --release)"
+    echo "sluice run: skipped, $sluice missing (cargo build --release)"
 fi
 
+# The tools take turns within each round, so a change in the machine's load
+# (other jobs) falls on all of them alike; the best of $runs is kept.
+declare -A wall cpu
+echo "load before: $(uptime | sed 's/.*load average/load average/')"
+for _ in $(seq "$runs"); do
+    for tool in sox ffmpeg sluice; do
+        [ -n "${cmd[$tool]:-}" ] || continue
+        read -r w c <<<"$(time_once bash -c "${cmd[$tool]}")"
+        if [ -z "${wall[$tool]:-}" ] || [ "$(echo "$w < ${wall[$tool]}" | bc -l)" = 1 ]; then wall[$tool]=$w; fi
+        if [ -z "${cpu[$tool]:-}" ] || [ "$(echo "$c < ${cpu[$tool]}" | bc -l)" = 1 ]; then cpu[$tool]=$c; fi
+    done
+done
+echo "load after:  $(uptime | sed 's/.*load average/load average/')"
+printf '%-26s %8s %8s\n' "best of $runs" "wall s" "CPU s"
+for tool in sox ffmpeg sluice; do
+    [ -n "${wall[$tool]:-}" ] || continue
+    case $tool in
+        sox) label="sox -m" ;;
+        ffmpeg) label="ffmpeg amix normalize=0" ;;
+        sluice) label="sluice run" ;;
+    esac
+    printf '%-26s %8.3f %8.3f\n' "$label" "${wall[$tool]}" "${cpu[$tool]}"
+done
+
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
-echo "ratios (higher: the second is faster):"
-[ -n "${time[sox]:-}" ] && [ -n "${time[ffmpeg]:-}" ] && echo "  ffmpeg / sox:    $(ratio "${time[ffmpeg]}" "${time[sox]}")"
-[ -n "${time[sox]:-}" ] && [ -n "${time[sluice]:-}" ] && echo "  sox / sluice:    $(ratio "${time[sox]}" "${time[sluice]}")x"
-[ -n "${time[ffmpeg]:-}" ] && [ -n "${time[sluice]:-}" ] && echo "  ffmpeg / sluice: $(ratio "${time[ffmpeg]}" "${time[sluice]}")x"
+echo "ratios (wall, CPU; higher: the second is faster):"
+for pair in "ffmpeg sox" "sox sluice" "ffmpeg sluice"; do
+    read -r a b <<<"$pair"
+    [ -n "${wall[$a]:-}" ] && [ -n "${wall[$b]:-}" ] || continue
+    printf '  %-16s %6sx %6sx\n' "$a / $b:" "$(ratio "${wall[$a]}" "${wall[$b]}")" "$(ratio "${cpu[$a]}" "${cpu[$b]}")"
+done
 exit 0

@@ -7,9 +7,10 @@ use super::watch::Watcher;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice_dsl::{Arg, ParamSig, ParamType, Plan};
-use sluice_runtime::{Engine, Registry, Stats};
+use sluice_runtime::{Engine, Registry, RunError, Stats};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -243,13 +244,27 @@ fn run(
     }
     let bar = plan.settings.duration.map(progress_bar);
     let running = engine.start();
+    // A waiter thread hands the result over the moment the run ends, so
+    // the loop below never sleeps past it (polling `is_finished` every
+    // 50 ms added up to 50 ms to every run, a third of a 32-file mix).
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || done_tx.send(running.wait()));
     let mut last_live = Instant::now();
     let say = |f: &dyn Fn()| match &bar {
         Some(bar) => bar.suspend(f),
         None => f(),
     };
-    while !running.is_finished() {
-        std::thread::sleep(Duration::from_millis(50));
+    let result = loop {
+        match done_rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => break result,
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err(RunError {
+                    errors: vec!["the engine's waiter thread died".into()],
+                    summary: None,
+                })
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
         if let Some(new) = watcher.as_mut().and_then(|w| w.poll(&say)) {
             stats = new;
         }
@@ -261,8 +276,7 @@ fn run(
             let table = stats.table();
             say(&|| eprint!("{table}"));
         }
-    }
-    let result = running.wait();
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -70,9 +70,8 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         Some(MediaType::Audio { channels }) => usize::from(channels),
         _ => 1,
     };
-    let probe_src = WavSource::open(path, 1).map_err(NodeError::new)?;
-    let format = probe_src.format();
-    drop(probe_src);
+    let mut src = WavSource::open(path, n).map_err(NodeError::new)?;
+    let format = src.format();
     let file_ch = usize::from(format.channels);
     if file_ch != planned && planned != 1 && file_ch != 1 {
         return Err(NodeError::new(format!(
@@ -97,8 +96,9 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         })?;
         Some(Resampling::new(fft, file_ch, n))
     };
-    let block = resampler.as_ref().map_or(n, |r| r.in_max);
-    let src = WavSource::open(path, block).map_err(NodeError::new)?;
+    if let Some(r) = &resampler {
+        src.set_max_frames(r.in_max);
+    }
     if looping && !src.can_rewind() {
         return Err(NodeError::new(
             "loop needs a file: standard input cannot start over",

@@ -9,7 +9,10 @@
 //!   added to the output, which stays in L1 while each input streams
 //!   through once, front to back. Measured here, this reads about 1.5x
 //!   faster than the register-blocked walk, which jumps between thousands
-//!   of streams for every block.
+//!   of streams for every block, and about 1.3x faster than adding groups
+//!   of 4, 8 or 16 inputs per walk over the output (fewer accumulator
+//!   loads and stores, but more streams in flight): 10,000 x 480 mixes at
+//!   about half the memory bandwidth of one core.
 //!
 //! [`accumulate`] adds one input to an accumulator, for callers that meet
 //! their inputs one by one.
@@ -34,10 +37,17 @@ pub fn mix_into(out: &mut [f32], inputs: &[&[f32]]) {
 /// input `k` of `count` (a node's input frames, a bundle's present
 /// streams), so callers need not gather them into a list.
 pub fn mix_by<'a>(out: &mut [f32], count: usize, input: impl Fn(usize) -> &'a [f32]) {
+    let n = out.len();
     if count == 0 {
         out.fill(0.0);
     } else if count <= IN_CACHE {
-        add_group(out, input(0), 1..count, &input);
+        // Each input is asked for once, not once per block: a caller's
+        // `input` may look through frames and channels to find it.
+        let mut xs: [&[f32]; IN_CACHE] = [&[]; IN_CACHE];
+        for (k, x) in xs[..count].iter_mut().enumerate() {
+            *x = &input(k)[..n];
+        }
+        add_slices(out, xs[0], &xs[1..count]);
     } else {
         out.copy_from_slice(&input(0)[..out.len()]);
         for k in 1..count {
@@ -46,20 +56,15 @@ pub fn mix_by<'a>(out: &mut [f32], count: usize, input: impl Fn(usize) -> &'a [f
     }
 }
 
-/// `out = base + input(j) + ...` for `j` in `group`, in that order.
-fn add_group<'a>(
-    out: &mut [f32],
-    base: &[f32],
-    group: std::ops::Range<usize>,
-    input: &impl Fn(usize) -> &'a [f32],
-) {
+/// `out = base + xs[0] + xs[1] + ...` in that order, one block of the
+/// output in registers at a time (every slice as long as `out`).
+fn add_slices(out: &mut [f32], base: &[f32], xs: &[&[f32]]) {
     let n = out.len();
     let mut i = 0;
     while i + BLOCK <= n {
-        let b = &base[i..i + BLOCK];
-        let mut acc: [f32x8; VECTORS] = std::array::from_fn(|k| load(&b[k * LANES..]));
-        for j in group.clone() {
-            let x = &input(j)[i..i + BLOCK];
+        let mut acc: [f32x8; VECTORS] = std::array::from_fn(|k| load(&base[i + k * LANES..]));
+        for x in xs {
+            let x = &x[i..i + BLOCK];
             for (k, a) in acc.iter_mut().enumerate() {
                 *a += load(&x[k * LANES..]);
             }
@@ -70,17 +75,17 @@ fn add_group<'a>(
         i += BLOCK;
     }
     while i + LANES <= n {
-        let mut acc: f32x8 = load(&base[i..]);
-        for j in group.clone() {
-            acc += load(&input(j)[i..]);
+        let mut acc = load(&base[i..]);
+        for x in xs {
+            acc += load(&x[i..]);
         }
         store(acc, &mut out[i..]);
         i += LANES;
     }
     for t in i..n {
         let mut acc = base[t];
-        for j in group.clone() {
-            acc += input(j)[t];
+        for x in xs {
+            acc += x[t];
         }
         out[t] = acc;
     }
