@@ -773,8 +773,14 @@ fn vertical_stripe(data: &mut [u8], x0: usize, g: Geometry, passes: Passes, s: &
     let out = &s.out;
     for (y, row) in data[x0..].chunks_mut(g.stride).take(h).enumerate() {
         let row = &mut row[..width];
-        for (k, bytes) in row.chunks_mut(16).enumerate() {
-            bytes.copy_from_slice(&out[k * side + y][..bytes.len()]);
+        if width == STRIPE {
+            for (k, bytes) in row.chunks_exact_mut(16).enumerate() {
+                bytes.copy_from_slice(&out[k * side + y]);
+            }
+        } else {
+            for (k, bytes) in row.chunks_mut(16).enumerate() {
+                bytes.copy_from_slice(&out[k * side + y][..bytes.len()]);
+            }
         }
     }
 }
