@@ -23,7 +23,9 @@
 //! shape, are one direct pass of fixed-point taps instead.
 
 use super::byte_lanes::{load8, scale, transpose8x8};
-use super::word_lanes::{narrow16, shl, transpose4x4, widen16, widen_words, Divider};
+use super::word_lanes::{
+    narrow16, shl, transpose4x4, transpose8x8_u16, widen16, widen_words, Divider,
+};
 use rayon::prelude::*;
 use wide::{f32x8, i32x8, u16x16};
 
@@ -627,6 +629,17 @@ fn gather_rows<const CH: usize>(
             }
             8 * blocks
         }
+        2 => {
+            let blocks = g.width / 8;
+            for (b, out) in line.chunks_exact_mut(8).enumerate() {
+                let block: [[u8; 16]; 8] =
+                    std::array::from_fn(|i| r[i][16 * b..16 * b + 16].try_into().expect("16"));
+                for (o, px) in out.iter_mut().zip(transpose8x8_u16(block)) {
+                    *o = widen16(px);
+                }
+            }
+            8 * blocks
+        }
         _ => 0,
     };
     for (x, v) in line.iter_mut().enumerate().skip(done) {
@@ -671,6 +684,16 @@ fn scatter_rows<const CH: usize>(
                             let at = (8 * half + i) * g.stride + 8 * b;
                             rows[at..at + 8].copy_from_slice(&w.to_le_bytes());
                         }
+                    }
+                }
+                done = g.width / 8 * 8;
+            }
+            2 => {
+                for (b, block) in samples.chunks_exact(8).enumerate() {
+                    let block: [[u8; 16]; 8] = block.try_into().expect("eight samples");
+                    for (i, row) in transpose8x8_u16(block).iter().enumerate() {
+                        let at = i * g.stride + 16 * b;
+                        rows[at..at + 16].copy_from_slice(row);
                     }
                 }
                 done = g.width / 8 * 8;

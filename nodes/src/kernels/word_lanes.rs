@@ -1,6 +1,6 @@
 //! Sixteen 16-bit lanes for the blur's running sums: widening bytes,
 //! saturating back to bytes, shifts, exact division by a constant with one
-//! high multiply, and the 4x4 dword transpose that gathers rgba rows (AVX2
+//! high multiply, and the transposes that gather rgba and two-channel rows (AVX2
 //! and SSE2 on x86_64, plain arrays elsewhere).
 //!
 //! Sixteen lanes of u16 do twice the work per instruction of eight i32
@@ -225,6 +225,72 @@ pub(crate) fn transpose4x4_scalar(r: [[u8; 16]; 4]) -> [[u8; 16]; 4] {
     })
 }
 
+/// Transposes eight rows of eight 16-bit elements (eight two-byte pixels
+/// of eight rows into eight pixels of eight rows each, and back): three
+/// stages of SSE2 unpacks.
+#[inline(always)]
+pub(crate) fn transpose8x8_u16(r: [[u8; 16]; 8]) -> [[u8; 16]; 8] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_unpackhi_epi16, _mm_unpackhi_epi32, _mm_unpackhi_epi64,
+            _mm_unpacklo_epi16, _mm_unpacklo_epi32, _mm_unpacklo_epi64,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline; `__m128i` and
+        // `[u8; 16]` are both 16 plain bytes.
+        unsafe {
+            let v = r.map(|b| std::mem::transmute::<[u8; 16], __m128i>(b));
+            let a: [__m128i; 8] = std::array::from_fn(|i| {
+                let (x, y) = (v[2 * (i / 2)], v[2 * (i / 2) + 1]);
+                if i % 2 == 0 {
+                    _mm_unpacklo_epi16(x, y)
+                } else {
+                    _mm_unpackhi_epi16(x, y)
+                }
+            });
+            // a[0] = r0p0 r1p0 r0p1 r1p1 r0p2 r1p2 r0p3 r1p3, a[1] = p4..p7.
+            let b: [__m128i; 8] = std::array::from_fn(|i| {
+                let (x, y) = (
+                    a[(i / 4) * 4 + (i % 4) / 2],
+                    a[(i / 4) * 4 + 2 + (i % 4) / 2],
+                );
+                if i % 2 == 0 {
+                    _mm_unpacklo_epi32(x, y)
+                } else {
+                    _mm_unpackhi_epi32(x, y)
+                }
+            });
+            // b[0] = r0p0 r1p0 r2p0 r3p0 r0p1 r1p1 r2p1 r3p1; b[1] = p2, p3;
+            // b[2] = p4, p5; b[3] = p6, p7; b[4..] the same for rows 4-7.
+            let c: [__m128i; 8] = std::array::from_fn(|i| {
+                let (x, y) = (b[i / 2], b[4 + i / 2]);
+                if i % 2 == 0 {
+                    _mm_unpacklo_epi64(x, y)
+                } else {
+                    _mm_unpackhi_epi64(x, y)
+                }
+            });
+            c.map(|x| std::mem::transmute::<__m128i, [u8; 16]>(x))
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        transpose8x8_u16_scalar(r)
+    }
+}
+
+/// The portable 8x8 transpose of 16-bit elements.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+pub(crate) fn transpose8x8_u16_scalar(r: [[u8; 16]; 8]) -> [[u8; 16]; 8] {
+    std::array::from_fn(|j| {
+        let mut out = [0u8; 16];
+        for (i, row) in r.iter().enumerate() {
+            out[2 * i..2 * i + 2].copy_from_slice(&row[2 * j..2 * j + 2]);
+        }
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +340,19 @@ mod tests {
             }
         }
         assert_eq!(transpose4x4(t), r);
+    }
+
+    #[test]
+    fn transpose8x8_u16_moves_pair_ij_to_ji() {
+        let r: [[u8; 16]; 8] = std::array::from_fn(|i| std::array::from_fn(|b| (16 * i + b) as u8));
+        let t = transpose8x8_u16(r);
+        assert_eq!(t, transpose8x8_u16_scalar(r));
+        for (j, row) in t.iter().enumerate() {
+            for (i, px) in row.chunks_exact(2).enumerate() {
+                assert_eq!(px, &r[i][2 * j..2 * j + 2]);
+            }
+        }
+        assert_eq!(transpose8x8_u16(t), r);
     }
 
     #[test]
