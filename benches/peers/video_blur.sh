@@ -50,3 +50,18 @@ row "gblur sigma 8 vs gaussian r16, rgba" "$(ffmpeg_fps "${rgba[@]}" -vf gblur=s
 row "boxblur 8:3 vs gaussian r16, i420" "$(ffmpeg_fps "${yuv[@]}" -vf boxblur=8:3)" "$(sluice_fps i420 gaussian 16)"
 row "boxblur 8:3 vs gaussian r16, rgba" "$(ffmpeg_fps "${rgba[@]}" -vf boxblur=8:3)" "$(sluice_fps rgba gaussian 16)"
 row "boxblur 8:1 vs box r8, i420" "$(ffmpeg_fps "${yuv[@]}" -vf boxblur=8:1)" "$(sluice_fps i420 box 8)"
+
+# Every thread: bands of rows and stripes of columns on rayon. Wall-clock
+# fps (CPU-seconds would hide the gain), and the frame read once plus
+# written once as a fraction of memory bandwidth (12 GB/s one core, 17 GB/s
+# two). Only meaningful when nothing else runs on the machine.
+echo "720p gaussian r16, wall-clock fps by threads"
+for t in 1 2; do
+    for fmt in i420 rgba; do
+        fps=$(RAYON_NUM_THREADS=$t "$EXAMPLE" "$Y4M" "$fmt" gaussian 16 1000 | sed -E 's/.* ([0-9.]+) fps wall.*/\1/')
+        awk -v t=$t -v f=$fmt -v fps="$fps" 'BEGIN {
+            bytes = 2 * 1280 * 720 * (f == "rgba" ? 4 : 1.5); bw = (t == 1 ? 12e9 : 17e9)
+            printf "%s, %d thread(s): %8.1f fps   %4.1f%% of %d GB/s\n", f, t, fps, 100 * bytes * fps / bw, bw / 1e9
+        }'
+    done
+done

@@ -1,14 +1,46 @@
 //! `blur` and `background_blur` never allocate after build: processing
-//! frames and changing the radius live, counted by a global allocator.
+//! frames and changing the radius live, counted by a global allocator;
+//! serially (real-time graphs) and in bands on a rayon pool (the unpaced
+//! executor), with the pool's workers counted too.
 
 use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoType};
 use sluice_runtime::counting::{self, CountingAlloc};
-use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo, VideoFrame};
+use sluice_runtime::{
+    BuildContext, Clock, Frame, Node, PortIo, ThreadEvent, ThreadRole, VideoFrame,
+};
+use std::sync::{Mutex, OnceLock};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
+/// The counts are global over watched threads, and the banded test's pool
+/// workers stay watched: the tests take turns.
+static TURN: Mutex<()> = Mutex::new(());
+
+/// A two-thread pool whose workers are watched from their start; kept for
+/// the whole process, so no worker exits (and frees) while a test counts.
+fn watched_pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .start_handler(|_| counting::thread_hook(ThreadEvent::Started(ThreadRole::Worker)))
+            .build()
+            .expect("a pool")
+    })
+}
+
 fn build(kind: &str, args: &[(&str, Arg)], ty: VideoType, mask: bool) -> Box<dyn Node> {
+    build_in(kind, args, ty, mask, true)
+}
+
+fn build_in(
+    kind: &str,
+    args: &[(&str, Arg)],
+    ty: VideoType,
+    mask: bool,
+    realtime: bool,
+) -> Box<dyn Node> {
     let registry = sluice_nodes::registry();
     let k = registry.kind(kind).expect("registered");
     let mut a = Args::default();
@@ -28,7 +60,7 @@ fn build(kind: &str, args: &[(&str, Arg)], ty: VideoType, mask: bool) -> Box<dyn
     let inputs = [port("in", true), port("mask", mask)];
     let outputs = [port("out", true)];
     let settings = Settings {
-        realtime: true,
+        realtime,
         ..Settings::default()
     };
     let ctx = BuildContext {
@@ -45,6 +77,7 @@ fn build(kind: &str, args: &[(&str, Arg)], ty: VideoType, mask: bool) -> Box<dyn
 
 #[test]
 fn blur_nodes_do_not_allocate_while_running() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     for format in [PixelFormat::Rgba, PixelFormat::I420, PixelFormat::Nv12] {
         let ty = VideoType {
             format,
@@ -93,6 +126,59 @@ fn blur_nodes_do_not_allocate_while_running() {
         assert!(
             counted.is_zero(),
             "{format:?}: allocations while running: {counted:?}"
+        );
+    }
+}
+
+/// The banded path: a frame large enough to be cut into bands, a graph that
+/// is not real-time, and the node run inside a rayon pool (as the unpaced
+/// executor runs it), with every worker of the pool watched too.
+#[test]
+fn banded_blur_does_not_allocate_while_running() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = watched_pool();
+    for format in [PixelFormat::Rgba, PixelFormat::I420, PixelFormat::Nv12] {
+        let ty = VideoType {
+            format,
+            width: 640,
+            height: 480,
+            fps: (30, 1),
+        };
+        let mut nodes = vec![
+            build_in("blur", &[], ty, false, false),
+            build_in("background_blur", &[], ty, false, false),
+        ];
+        let mut input = VideoFrame::new(ty);
+        for (i, v) in input.data_mut().iter_mut().enumerate() {
+            *v = (i * 31 % 251) as u8;
+        }
+        let src = Frame::Video(input);
+        let mut out = Frame::Video(VideoFrame::new(ty));
+        let mut tick = |nodes: &mut Vec<Box<dyn Node>>| {
+            for node in nodes.iter_mut() {
+                let inputs = [Some(&src), None];
+                let mut outs = [&mut out];
+                let mut io = PortIo::new(&inputs, &mut outs, Clock::default());
+                node.process(&mut io);
+            }
+        };
+        pool.install(|| tick(&mut nodes));
+        let radius = Arg::Num(40.0);
+        let ((), counted) = pool.install(|| {
+            counting::watch(|| {
+                for t in 0..3 {
+                    tick(&mut nodes);
+                    if t == 1 {
+                        for node in nodes.iter_mut() {
+                            node.set("radius", &radius).expect("live radius");
+                        }
+                    }
+                }
+            })
+        });
+        assert!(
+            counted.is_zero(),
+            "{format:?}: allocations while running in bands: {counted:?}"
         );
     }
 }

@@ -4,25 +4,30 @@
 //! A Gaussian of standard deviation sigma is approximated by three box
 //! passes whose widths are chosen from sigma (Kovesi's mixed widths: two
 //! sizes, so the variance matches to within a fraction of a pixel); `box`
-//! is one pass of width 2r+1. Every pass is a running sum in exact 32-bit
-//! integers, so there is no drift and the only rounding is the one division
-//! at the end of each direction.
+//! is one pass of width 2r+1. Every pass is a running sum in 16-bit
+//! integers, with `frac` fraction bits (2 at sigma 8) chosen so that no sum
+//! reaches 2^15; after each box the sum is divided exactly (rounded to
+//! nearest) by the box width with one high multiply, so nothing drifts and
+//! the error per pass is below half a fraction step.
 //!
-//! Layout: eight independent 1-D signals travel together in one `i32x8`
-//! (eight byte columns for the vertical direction; for the horizontal
-//! direction, the channels of 8/`channels` rows). The signal is first
+//! Layout: sixteen independent 1-D signals travel together in one `u16x16`
+//! (sixteen byte columns for the vertical direction; for the horizontal
+//! direction, the channels of 16/`channels` rows). The signal is first
 //! copied, edge-replicated by the total radius on both sides, into a small
 //! scratch line that stays in cache; the passes then need no edge tests.
 //! Horizontal first (source to destination, bands of rows), then vertical in
 //! place on the destination (stripes of 64 byte columns, one cache line of
-//! each row). The three boxes run fused in one streaming sweep per line.
+//! each row, as four lines of lanes). The three boxes run fused in one streaming sweep per line.
 //! With more than one [`Scratch`], bands and stripes run on rayon, one
 //! scratch per task. Gaussians below sigma 2.5, which odd-width boxes cannot
 //! shape, are one direct pass of fixed-point taps instead.
 
-use super::byte_lanes::{load8, scale, scale2, transpose8x8, transpose_widen, widen};
+use super::byte_lanes::{load8, scale, transpose8x8};
+use super::word_lanes::{
+    narrow16, shl, transpose4x4, transpose8x8_u16, widen16, widen_words, Divider,
+};
 use rayon::prelude::*;
-use wide::{f32x8, i32x8};
+use wide::{f32x8, i32x8, u16x16};
 
 /// Largest radius the kernels are sized for (pixels).
 pub const MAX_RADIUS: usize = 64;
@@ -56,6 +61,7 @@ pub struct Passes {
     count: usize,
     taps: [i32; 2 * MAX_TAPS + 1],
     tap_radius: usize,
+    frac: u32,
 }
 
 impl Passes {
@@ -65,6 +71,7 @@ impl Passes {
         count: 0,
         taps: [0; 2 * MAX_TAPS + 1],
         tap_radius: 0,
+        frac: 0,
     };
 
     /// The passes for `kind` at `radius` pixels (clamped to 0..=64);
@@ -115,9 +122,12 @@ impl Passes {
         let rl = wl / 2;
         let mut radii = [rl + 1; 3];
         radii[..m].fill(rl);
+        let widest = 2 * (rl + 1) + 1;
+        let frac = (0..=6).rev().find(|&f| widest << f <= 128).unwrap_or(0);
         Passes {
             radii,
             count: 3,
+            frac,
             ..Passes::NONE
         }
     }
@@ -159,13 +169,10 @@ impl Passes {
         self.tap_radius + self.radii().iter().sum::<usize>()
     }
 
-    /// What the final sum is divided by: the product of the box widths, or
-    /// the taps' fixed-point one.
-    pub fn divisor(&self) -> i64 {
-        if self.tap_radius > 0 {
-            return i64::from(TAP_ONE);
-        }
-        self.radii().iter().map(|&r| 2 * r as i64 + 1).product()
+    /// Fraction bits the box cascade carries between passes: the most that
+    /// keep every sum (widest box x 255 x 2^frac) below 2^15.
+    pub fn frac(&self) -> u32 {
+        self.frac
     }
 
     /// The standard deviation of the combined kernel, in pixels.
@@ -256,18 +263,18 @@ const LEAD: usize = 2 * MAX_RADIUS + 1;
 const RING: usize = 128;
 
 /// Lines of lanes a scratch holds: a vertical stripe is 64 byte columns
-/// (one cache line of each row) wide, eight lines of eight lanes.
-const LINES: usize = 8;
+/// (one cache line of each row) wide, four lines of sixteen lanes.
+const LINES: usize = 4;
 
 /// Working memory for one task: edge-padded input lines (each behind a run
 /// of zeros), a line for the direct path, two rings for the box cascade and
-/// the packed output lines. Allocate at build time for the longest side.
+/// the output lines. Allocate at build time for the longest side.
 #[derive(Debug, Clone)]
 pub struct Scratch {
-    a: Vec<i32x8>,
-    b: Vec<i32x8>,
-    rings: Box<[[i32x8; RING]; 2]>,
-    words: Vec<u64>,
+    a: Vec<u16x16>,
+    b: Vec<[i32x8; 2]>,
+    rings: Box<[[u16x16; RING]; 2]>,
+    out: Vec<[u8; 16]>,
     side: usize,
 }
 
@@ -276,10 +283,10 @@ impl Scratch {
     pub fn new(max_side: usize) -> Scratch {
         let len = max_side + 2 * MAX_PAD;
         Scratch {
-            a: vec![i32x8::ZERO; LINES * (LEAD + len)],
-            b: vec![i32x8::ZERO; len],
-            rings: Box::new([[i32x8::ZERO; RING]; 2]),
-            words: vec![0; LINES * max_side],
+            a: vec![u16x16::ZERO; LINES * (LEAD + len)],
+            b: vec![[i32x8::ZERO; 2]; len],
+            rings: Box::new([[u16x16::ZERO; RING]; 2]),
+            out: vec![[0; 16]; LINES * max_side],
             side: max_side,
         }
     }
@@ -294,92 +301,112 @@ impl Scratch {
     }
 
     /// Input line `k`: samples go at `[pad .. pad + n]`.
-    fn input(&mut self, k: usize) -> &mut [i32x8] {
+    fn input(&mut self, k: usize) -> &mut [u16x16] {
         let len = self.line_len();
         &mut self.a[k * len + LEAD..(k + 1) * len]
     }
 
-    /// Output line `k`'s first `n` packed words.
-    fn words(&self, k: usize, n: usize) -> &[u64] {
-        &self.words[k * self.side..k * self.side + n]
+    /// Output line `k`'s first `n` samples, sixteen bytes each.
+    fn output(&self, k: usize, n: usize) -> &[[u8; 16]] {
+        &self.out[k * self.side..k * self.side + n]
     }
 
     /// Blurs the `n` samples of input line `k` (already edge-padded) into
-    /// output line `k`: one word per sample, the eight lanes' bytes.
+    /// output line `k`: sixteen bytes per sample, one per lane.
     fn blur_line(&mut self, k: usize, n: usize, passes: Passes) {
-        let inv = f32x8::splat(1.0 / passes.divisor() as f32);
         let total = n + 2 * passes.pad();
         let len = self.line_len();
         let a = &self.a[k * len..(k + 1) * len];
-        let out = &mut self.words[k * self.side..k * self.side + n];
+        let out = &mut self.out[k * self.side..k * self.side + n];
         if passes.tap_radius > 0 {
-            tap_pass(
-                &a[LEAD..LEAD + total],
-                &mut self.b[..total],
-                passes.tap_weights(),
-            );
-            let sums = &self.b[passes.pad()..passes.pad() + n];
-            for (o, &v) in out.iter_mut().zip(sums) {
-                *o = u64::from_le_bytes(scale(v, inv));
+            let inv = f32x8::splat(1.0 / TAP_ONE as f32);
+            let b = &mut self.b[..total];
+            for (d, &v) in b.iter_mut().zip(&a[LEAD..LEAD + total]) {
+                *d = widen_halves(v);
+            }
+            let sums = tap_pass(b, passes.tap_weights(), passes.pad(), n);
+            for (o, [lo, hi]) in out.iter_mut().zip(sums) {
+                o[..8].copy_from_slice(&scale(lo, inv));
+                o[8..].copy_from_slice(&scale(hi, inv));
             }
             return;
         }
         match *passes.radii() {
-            [r] => box1(a, total, r, inv, out),
-            [r1, r2, r3] => box3(a, total, [r1, r2, r3], &mut self.rings, inv, out),
+            [r] => box1(a, total, r, out),
+            [r1, r2, r3] => box3(a, total, [r1, r2, r3], passes.frac, &mut self.rings, out),
             _ => unreachable!("one or three boxes"),
         }
     }
 }
 
+/// Sixteen u16 lanes as two vectors of eight i32 lanes.
+#[inline(always)]
+fn widen_halves(v: u16x16) -> [i32x8; 2] {
+    let a = v.to_array();
+    [
+        i32x8::new(std::array::from_fn(|i| i32::from(a[i]))),
+        i32x8::new(std::array::from_fn(|i| i32::from(a[8 + i]))),
+    ]
+}
+
 /// One running-sum box over the input line, streaming: output `i` is the
-/// sum of inputs `i .. i + w`, scaled and packed.
+/// sum of inputs `i .. i + w`, divided by `w` and rounded. The sum starts
+/// at `w / 2`, so the truncating division rounds to nearest for free; up
+/// to 255 x 129 + 64 it needs the wide divider.
 #[inline]
-fn box1(a: &[i32x8], total: usize, r: usize, inv: f32x8, out: &mut [u64]) {
+fn box1(a: &[u16x16], total: usize, r: usize, out: &mut [[u8; 16]]) {
     let w = 2 * r + 1;
+    let div = Divider::new(w as u32);
     let cur = &a[LEAD..LEAD + total];
     let old = &a[LEAD - w..LEAD - w + total];
-    let mut acc = i32x8::ZERO;
+    let mut acc = u16x16::splat((w / 2) as u16);
     let warm = 2 * r;
     for (&c, &o) in cur[..warm].iter().zip(&old[..warm]) {
         acc += c - o;
     }
     for ((&c, &o), d) in cur[warm..].iter().zip(&old[warm..]).zip(out) {
         acc += c - o;
-        *d = u64::from_le_bytes(scale(acc, inv));
+        *d = narrow16(div.wide(acc));
     }
 }
 
-/// Three running-sum boxes fused into one streaming sweep: each box's sum
-/// feeds the next through a small ring (zeroed, so sums over "before the
-/// start" are exact partial sums that the later boxes subtract again),
-/// and nothing but the input line and two rings is touched. Output starts
-/// once all three windows are full, at input `2 * pad`.
+/// Three running-sum boxes fused into one streaming sweep: the input
+/// enters scaled by 2^frac; each box's sum, divided exactly (rounded to
+/// nearest: it starts at half the divisor) by its width, feeds the next
+/// through a small ring (zeroed, so sums over "before the start" are exact
+/// partial sums that the later boxes subtract again), and the last box
+/// divides by its width times 2^frac, back to bytes. Nothing but the input
+/// line and two rings is touched. Output starts once all three windows are
+/// full, at input `2 * pad`.
 #[inline]
 fn box3(
-    a: &[i32x8],
+    a: &[u16x16],
     total: usize,
     r: [usize; 3],
-    rings: &mut [[i32x8; RING]; 2],
-    inv: f32x8,
-    out: &mut [u64],
+    frac: u32,
+    rings: &mut [[u16x16; RING]; 2],
+    out: &mut [[u8; 16]],
 ) {
     let w = r.map(|r| 2 * r + 1);
     debug_assert!(w[1] < RING && w[2] < RING);
+    let d = [w[0], w[1], w[2] << frac];
+    let div = d.map(|d| Divider::new(d as u32));
     let cur = &a[LEAD..LEAD + total];
     let old = &a[LEAD - w[0]..LEAD - w[0] + total];
     let [ring1, ring2] = rings;
-    ring1.fill(i32x8::ZERO);
-    ring2.fill(i32x8::ZERO);
-    let (mut s1, mut s2, mut s3) = (i32x8::ZERO, i32x8::ZERO, i32x8::ZERO);
-    let mut step = |j: usize, c: i32x8, o: i32x8| {
-        s1 += c - o;
+    ring1.fill(u16x16::ZERO);
+    ring2.fill(u16x16::ZERO);
+    let [mut s1, mut s2, mut s3] = d.map(|d| u16x16::splat((d / 2) as u16));
+    let mut step = |j: usize, c: u16x16, o: u16x16| {
+        s1 += shl(c - o, frac);
+        let x1 = div[0].narrow(s1);
         let old1 = ring1[j.wrapping_sub(w[1]) & (RING - 1)];
-        ring1[j & (RING - 1)] = s1;
-        s2 += s1 - old1;
+        ring1[j & (RING - 1)] = x1;
+        s2 += x1 - old1;
+        let x2 = div[1].narrow(s2);
         let old2 = ring2[j.wrapping_sub(w[2]) & (RING - 1)];
-        ring2[j & (RING - 1)] = s2;
-        s3 += s2 - old2;
+        ring2[j & (RING - 1)] = x2;
+        s3 += x2 - old2;
         s3
     };
     let warm = w[0] + w[1] + w[2] - 3;
@@ -387,16 +414,8 @@ fn box3(
         step(j, c, o);
     }
     let (cur, old) = (&cur[warm..], &old[warm..]);
-    let mut pairs = out.chunks_exact_mut(2);
-    for (k, d) in (&mut pairs).enumerate() {
-        let j = 2 * k;
-        let first = step(warm + j, cur[j], old[j]);
-        let second = step(warm + j + 1, cur[j + 1], old[j + 1]);
-        d.copy_from_slice(&scale2(first, second, inv));
-    }
-    if let [d] = pairs.into_remainder() {
-        let j = cur.len() - 1;
-        *d = u64::from_le_bytes(scale(step(warm + j, cur[j], old[j]), inv));
+    for (j, ((&c, &o), dst)) in cur.iter().zip(old).zip(out).enumerate() {
+        *dst = narrow16(div[2].narrow(step(warm + j, c, o)));
     }
 }
 
@@ -447,26 +466,29 @@ pub fn blur_plane_in_place(data: &mut [u8], g: Geometry, passes: Passes, pool: &
     vertical(data, g, passes, pool);
 }
 
-/// Direct convolution with fixed-point taps: `dst[i] = sum(w[k] *
-/// src[i - t + k])` for every `i` at least `t` from both ends.
+/// Direct convolution with fixed-point taps: output `i` is
+/// `sum(w[k] * src[pad + i - t + k])`, both halves of the lanes.
 #[inline]
-fn tap_pass(src: &[i32x8], dst: &mut [i32x8], w: &[i32]) {
+fn tap_pass<'a>(
+    src: &'a [[i32x8; 2]],
+    w: &'a [i32],
+    pad: usize,
+    n: usize,
+) -> impl Iterator<Item = [i32x8; 2]> + 'a {
     let t = w.len() / 2;
-    if src.len() < w.len() {
-        return;
-    }
-    let out = &mut dst[t..src.len() - t];
-    for (d, win) in out.iter_mut().zip(src.windows(w.len())) {
-        *d = win
-            .iter()
+    src[pad - t..].windows(w.len()).take(n).map(move |win| {
+        win.iter()
             .zip(w)
-            .fold(i32x8::ZERO, |s, (&v, &k)| s + v * i32x8::splat(k));
-    }
+            .fold([i32x8::ZERO; 2], |[lo, hi], (v, &k)| {
+                let k = i32x8::splat(k);
+                [lo + v[0] * k, hi + v[1] * k]
+            })
+    })
 }
 
 /// Edge-replicates `a[pad .. pad + n]` outwards by `pad` on both sides.
 #[inline]
-fn replicate_edges(a: &mut [i32x8], pad: usize, n: usize) {
+fn replicate_edges(a: &mut [u16x16], pad: usize, n: usize) {
     let first = a[pad];
     let last = a[pad + n - 1];
     a[..pad].fill(first);
@@ -481,7 +503,7 @@ fn horizontal<const CH: usize>(
     passes: Passes,
     pool: &mut [Scratch],
 ) {
-    let rows = 8 / CH;
+    let rows = 16 / CH;
     let band = band_rows(g.height, pool.len(), rows);
     if pool.len() == 1 {
         horizontal_band::<CH>(src, dst, 0, g, passes, &mut pool[0]);
@@ -503,7 +525,7 @@ fn horizontal_in_place<const CH: usize>(
     passes: Passes,
     pool: &mut [Scratch],
 ) {
-    let rows = 8 / CH;
+    let rows = 16 / CH;
     let band = band_rows(g.height, pool.len(), rows);
     let len = g.len();
     let work = |(i, (band_data, scratch)): (usize, (&mut [u8], &mut Scratch))| {
@@ -517,7 +539,7 @@ fn horizontal_in_place<const CH: usize>(
             let n = rows.min(band_height - y0);
             gather_rows::<CH>(band_data, sub, y0, n, passes.pad(), scratch.input(0));
             scratch.blur_line(0, g.width, passes);
-            scatter_rows::<CH>(scratch.words(0, g.width), band_data, sub, y0, n);
+            scatter_rows::<CH>(scratch.output(0, g.width), band_data, sub, y0, n);
             y0 += rows;
         }
     };
@@ -548,7 +570,7 @@ fn horizontal_band<const CH: usize>(
     passes: Passes,
     s: &mut Scratch,
 ) {
-    let rows = 8 / CH;
+    let rows = 16 / CH;
     let band_height = (out.len() + g.stride - g.row_bytes()) / g.stride;
     let band_height = band_height.min(g.height - y0);
     let src_band = &src[y0 * g.stride..];
@@ -561,7 +583,7 @@ fn horizontal_band<const CH: usize>(
         let n = rows.min(band_height - y);
         gather_rows::<CH>(src_band, sub, y, n, passes.pad(), s.input(0));
         s.blur_line(0, g.width, passes);
-        scatter_rows::<CH>(s.words(0, g.width), out, sub, y, n);
+        scatter_rows::<CH>(s.output(0, g.width), out, sub, y, n);
         y += rows;
     }
 }
@@ -575,103 +597,117 @@ fn gather_rows<const CH: usize>(
     y: usize,
     n: usize,
     pad: usize,
-    a: &mut [i32x8],
+    a: &mut [u16x16],
 ) {
-    let rows = 8 / CH;
+    let rows = 16 / CH;
     let rb = g.row_bytes();
-    let r: [&[u8]; 8] = std::array::from_fn(|i| {
+    let r: [&[u8]; 16] = std::array::from_fn(|i| {
         let yy = y + i.min(rows - 1).min(n - 1);
         &src[yy * g.stride..yy * g.stride + rb]
     });
     let line = &mut a[pad..pad + g.width];
-    match CH {
+    let done = match CH {
         4 => {
-            for ((v, p0), p1) in line
-                .iter_mut()
-                .zip(r[0].chunks_exact(4))
-                .zip(r[1].chunks_exact(4))
-            {
-                *v = widen([p0[0], p0[1], p0[2], p0[3], p1[0], p1[1], p1[2], p1[3]]);
+            let blocks = g.width / 4;
+            for (b, out) in line.chunks_exact_mut(4).enumerate() {
+                let block: [[u8; 16]; 4] =
+                    std::array::from_fn(|i| r[i][16 * b..16 * b + 16].try_into().expect("16"));
+                for (o, px) in out.iter_mut().zip(transpose4x4(block)) {
+                    *o = widen16(px);
+                }
             }
+            4 * blocks
         }
-        2 => {
-            for (x, v) in line.iter_mut().enumerate() {
-                let i = 2 * x;
-                *v = widen([
-                    r[0][i],
-                    r[0][i + 1],
-                    r[1][i],
-                    r[1][i + 1],
-                    r[2][i],
-                    r[2][i + 1],
-                    r[3][i],
-                    r[3][i + 1],
-                ]);
-            }
-        }
-        _ => {
+        1 => {
             let blocks = g.width / 8;
             for (b, out) in line.chunks_exact_mut(8).enumerate() {
-                let words: [u64; 8] = std::array::from_fn(|i| load8(r[i], 8 * b));
-                out.copy_from_slice(&transpose_widen(words));
+                let lo = transpose8x8(std::array::from_fn(|i| load8(r[i], 8 * b)));
+                let hi = transpose8x8(std::array::from_fn(|i| load8(r[8 + i], 8 * b)));
+                for ((o, &l), &h) in out.iter_mut().zip(&lo).zip(&hi) {
+                    *o = widen_words(l, h);
+                }
             }
-            for x in 8 * blocks..g.width {
-                line[x] = widen(std::array::from_fn(|i| r[i][x]));
-            }
+            8 * blocks
         }
+        2 => {
+            let blocks = g.width / 8;
+            for (b, out) in line.chunks_exact_mut(8).enumerate() {
+                let block: [[u8; 16]; 8] =
+                    std::array::from_fn(|i| r[i][16 * b..16 * b + 16].try_into().expect("16"));
+                for (o, px) in out.iter_mut().zip(transpose8x8_u16(block)) {
+                    *o = widen16(px);
+                }
+            }
+            8 * blocks
+        }
+        _ => 0,
+    };
+    for (x, v) in line.iter_mut().enumerate().skip(done) {
+        let mut px = [0u8; 16];
+        for (i, bytes) in px.chunks_exact_mut(CH).enumerate() {
+            bytes.copy_from_slice(&r[i][x * CH..(x + 1) * CH]);
+        }
+        *v = widen16(px);
     }
     replicate_edges(a, pad, g.width);
 }
 
-/// Stores the first `n` of the line's rows at `y` from packed words (word
-/// `x` holds pixel `x` of each row, `CH` bytes per row).
+/// Stores the first `n` of the line's rows at `y` (sample `x` holds pixel
+/// `x` of each row, `CH` bytes per row).
 #[inline]
-fn scatter_rows<const CH: usize>(words: &[u64], out: &mut [u8], g: Geometry, y: usize, n: usize) {
-    let rb = g.row_bytes();
-    if n == 8 / CH {
+fn scatter_rows<const CH: usize>(
+    samples: &[[u8; 16]],
+    out: &mut [u8],
+    g: Geometry,
+    y: usize,
+    n: usize,
+) {
+    let mut done = 0;
+    if n == 16 / CH {
         let rows = &mut out[y * g.stride..];
         match CH {
             4 => {
-                let (r0, r1) = rows.split_at_mut(g.stride);
-                for ((&w, p0), p1) in words
-                    .iter()
-                    .zip(r0[..rb].chunks_exact_mut(4))
-                    .zip(r1[..rb].chunks_exact_mut(4))
-                {
-                    let b = w.to_le_bytes();
-                    p0.copy_from_slice(&b[..4]);
-                    p1.copy_from_slice(&b[4..]);
+                for (b, block) in samples.chunks_exact(4).enumerate() {
+                    let block: [[u8; 16]; 4] = block.try_into().expect("four samples");
+                    for (i, row) in transpose4x4(block).iter().enumerate() {
+                        let at = i * g.stride + 16 * b;
+                        rows[at..at + 16].copy_from_slice(row);
+                    }
                 }
-                return;
+                done = g.width / 4 * 4;
             }
             1 => {
-                let blocks = g.width / 8;
-                for (b, block) in words.chunks_exact(8).enumerate() {
-                    let block: [u64; 8] = block.try_into().expect("eight words");
-                    for (i, w) in transpose8x8(block).into_iter().enumerate() {
-                        let at = i * g.stride + 8 * b;
-                        rows[at..at + 8].copy_from_slice(&w.to_le_bytes());
+                for (b, block) in samples.chunks_exact(8).enumerate() {
+                    for half in 0..2 {
+                        let words = std::array::from_fn(|x| load8(&block[x], 8 * half));
+                        for (i, w) in transpose8x8(words).into_iter().enumerate() {
+                            let at = (8 * half + i) * g.stride + 8 * b;
+                            rows[at..at + 8].copy_from_slice(&w.to_le_bytes());
+                        }
                     }
                 }
-                for (x, w) in words.iter().enumerate().skip(8 * blocks) {
-                    for (i, &b) in w.to_le_bytes().iter().enumerate() {
-                        rows[i * g.stride + x] = b;
+                done = g.width / 8 * 8;
+            }
+            2 => {
+                for (b, block) in samples.chunks_exact(8).enumerate() {
+                    let block: [[u8; 16]; 8] = block.try_into().expect("eight samples");
+                    for (i, row) in transpose8x8_u16(block).iter().enumerate() {
+                        let at = i * g.stride + 16 * b;
+                        rows[at..at + 16].copy_from_slice(row);
                     }
                 }
-                return;
+                done = g.width / 8 * 8;
             }
             _ => {}
         }
     }
-    for (x, w) in words.iter().enumerate() {
-        let b = w.to_le_bytes();
+    for (x, b) in samples.iter().enumerate().skip(done) {
         for i in 0..n {
             let at = (y + i) * g.stride + x * CH;
             out[at..at + CH].copy_from_slice(&b[i * CH..(i + 1) * CH]);
         }
     }
 }
-
 /// A plane shared by tasks that each write their own byte columns.
 #[derive(Clone, Copy)]
 struct Columns {
@@ -726,15 +762,15 @@ fn vertical(data: &mut [u8], g: Geometry, passes: Passes, pool: &mut [Scratch]) 
 }
 
 /// Byte columns per vertical stripe: one cache line of each row.
-const STRIPE: usize = 8 * LINES;
+const STRIPE: usize = 16 * LINES;
 
 /// Blurs byte columns `x0 .. x0 + STRIPE` (fewer at the right edge) down
-/// the plane: each row's bytes are spread over up to eight lines of eight
+/// the plane: each row's bytes are spread over up to four lines of sixteen
 /// lanes, each line blurred, and the rows written back.
 fn vertical_stripe(data: &mut [u8], x0: usize, g: Geometry, passes: Passes, s: &mut Scratch) {
     let pad = passes.pad();
     let width = STRIPE.min(g.row_bytes() - x0);
-    let lines = width.div_ceil(8);
+    let lines = width.div_ceil(16);
     let h = g.height;
     let len = s.line_len();
     let (a, side) = (&mut s.a, s.side);
@@ -742,14 +778,14 @@ fn vertical_stripe(data: &mut [u8], x0: usize, g: Geometry, passes: Passes, s: &
         let row = &row[..width];
         let at = LEAD + pad + y;
         if width == STRIPE {
-            for (k, bytes) in row.chunks_exact(8).enumerate() {
-                a[k * len + at] = widen(bytes.try_into().expect("eight bytes"));
+            for (k, bytes) in row.chunks_exact(16).enumerate() {
+                a[k * len + at] = widen16(bytes.try_into().expect("sixteen bytes"));
             }
         } else {
-            for (k, bytes) in row.chunks(8).enumerate() {
-                let mut b = [0u8; 8];
+            for (k, bytes) in row.chunks(16).enumerate() {
+                let mut b = [0u8; 16];
                 b[..bytes.len()].copy_from_slice(bytes);
-                a[k * len + at] = widen(b);
+                a[k * len + at] = widen16(b);
             }
         }
     }
@@ -757,17 +793,16 @@ fn vertical_stripe(data: &mut [u8], x0: usize, g: Geometry, passes: Passes, s: &
         replicate_edges(s.input(k), pad, h);
         s.blur_line(k, h, passes);
     }
-    let words = &s.words;
+    let out = &s.out;
     for (y, row) in data[x0..].chunks_mut(g.stride).take(h).enumerate() {
         let row = &mut row[..width];
         if width == STRIPE {
-            for (k, bytes) in row.chunks_exact_mut(8).enumerate() {
-                bytes.copy_from_slice(&words[k * side + y].to_le_bytes());
+            for (k, bytes) in row.chunks_exact_mut(16).enumerate() {
+                bytes.copy_from_slice(&out[k * side + y]);
             }
         } else {
-            for (k, bytes) in row.chunks_mut(8).enumerate() {
-                let w = words[k * side + y].to_le_bytes();
-                bytes.copy_from_slice(&w[..bytes.len()]);
+            for (k, bytes) in row.chunks_mut(16).enumerate() {
+                bytes.copy_from_slice(&out[k * side + y][..bytes.len()]);
             }
         }
     }
@@ -797,8 +832,10 @@ pub fn blur_plane_scalar(src: &[u8], dst: &mut [u8], g: Geometry, passes: Passes
     }
 }
 
-/// One line through the passes, scalar: pad by replication, sum each
-/// window directly, then divide and round half to even like the SIMD path.
+/// One line through the passes, scalar: pad by replication, then either
+/// the taps (divided in f32 and rounded half to even, like the SIMD path)
+/// or the boxes: input scaled by 2^frac, each window sum divided by the
+/// width rounding half up, the last by the width times 2^frac.
 fn blur_line_scalar(line: &[i64], passes: Passes) -> Vec<u8> {
     let n = line.len() as i64;
     let pad = passes.pad() as i64;
@@ -807,19 +844,28 @@ fn blur_line_scalar(line: &[i64], passes: Passes) -> Vec<u8> {
         .collect();
     let w = passes.tap_weights();
     if !w.is_empty() {
-        cur = cur
+        let inv = 1.0 / TAP_ONE as f32;
+        return cur
             .windows(w.len())
             .map(|win| win.iter().zip(w).map(|(&v, &k)| v * i64::from(k)).sum())
+            .map(|s: i64| ((s as f32) * inv).round_ties_even().clamp(0.0, 255.0) as u8)
             .collect();
     }
-    for &r in passes.radii() {
-        let w = 2 * r + 1;
-        cur = cur.windows(w).map(|win| win.iter().sum()).collect();
+    let radii = passes.radii();
+    cur.iter_mut().for_each(|v| *v <<= passes.frac);
+    for (k, &r) in radii.iter().enumerate() {
+        let w = 2 * r as i64 + 1;
+        let d = if k + 1 == radii.len() {
+            w << passes.frac
+        } else {
+            w
+        };
+        cur = cur
+            .windows(w as usize)
+            .map(|win| (win.iter().sum::<i64>() + d / 2) / d)
+            .collect();
     }
-    let inv = 1.0 / passes.divisor() as f32;
-    cur.iter()
-        .map(|&s| ((s as f32) * inv).round_ties_even().clamp(0.0, 255.0) as u8)
-        .collect()
+    cur.iter().map(|&v| v.clamp(0, 255) as u8).collect()
 }
 
 #[cfg(test)]

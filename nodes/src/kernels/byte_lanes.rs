@@ -1,6 +1,6 @@
-//! Moving bytes in and out of eight-lane vectors: widening, saturating
-//! narrowing with scaling, and 8x8 byte transposes (SSE2 on x86_64, masked
-//! word swaps elsewhere), for the blur kernels' gathers and scatters.
+//! Moving bytes in and out of eight-lane vectors: saturating narrowing
+//! with scaling, and 8x8 byte transposes (SSE2 on x86_64, masked word
+//! swaps elsewhere), for the blur kernels' gathers and scatters.
 
 use wide::{f32x8, i32x8};
 
@@ -8,60 +8,6 @@ use wide::{f32x8, i32x8};
 #[inline(always)]
 pub(crate) fn scale(sum: i32x8, inv: f32x8) -> [u8; 8] {
     narrow((sum.round_float() * inv).fast_round_int())
-}
-
-/// Rounds two vectors of sums at once, packed with one pair of packs: the
-/// words of both, in order.
-#[inline(always)]
-pub(crate) fn scale2(a: i32x8, b: i32x8, inv: f32x8) -> [u64; 2] {
-    let (a, b) = (
-        (a.round_float() * inv).fast_round_int(),
-        (b.round_float() * inv).fast_round_int(),
-    );
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    {
-        use std::arch::x86_64::{
-            __m128i, __m256i, _mm256_castsi256_si128, _mm256_packus_epi16, _mm256_packus_epi32,
-            _mm256_permutevar8x32_epi32, _mm256_setr_epi32,
-        };
-        // SAFETY: AVX2 is enabled at compile time (checked by the cfg);
-        // `__m256i` and `i32x8` are both 32 plain bytes, `__m128i` and
-        // `[u64; 2]` both 16.
-        unsafe {
-            let a = std::mem::transmute::<i32x8, __m256i>(a);
-            let b = std::mem::transmute::<i32x8, __m256i>(b);
-            // Per 128-bit half: a0-3 b0-3 as u16, then as bytes.
-            let words = _mm256_packus_epi32(a, b);
-            let bytes = _mm256_packus_epi16(words, words);
-            // Dwords a0-3, b0-3 (low half), a4-7, b4-7 (high half) to a, b.
-            let order = _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5);
-            let v = _mm256_permutevar8x32_epi32(bytes, order);
-            std::mem::transmute::<__m128i, [u64; 2]>(_mm256_castsi256_si128(v))
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    {
-        [u64::from_le_bytes(narrow(a)), u64::from_le_bytes(narrow(b))]
-    }
-}
-
-/// Eight bytes to eight lanes, zero-extended.
-#[inline(always)]
-pub(crate) fn widen(b: [u8; 8]) -> i32x8 {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    {
-        use std::arch::x86_64::{_mm256_cvtepu8_epi32, _mm_cvtsi64_si128};
-        // SAFETY: AVX2 is enabled at compile time (checked by the cfg);
-        // `__m256i` and `i32x8` are both 32 plain bytes of eight i32 lanes.
-        unsafe {
-            let v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(i64::from_le_bytes(b)));
-            std::mem::transmute::<std::arch::x86_64::__m256i, i32x8>(v)
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    {
-        i32x8::new(b.map(i32::from))
-    }
 }
 
 /// Eight lanes to eight bytes, saturating to 0..=255.
@@ -145,37 +91,6 @@ pub(crate) fn transpose8x8(w: [u64; 8]) -> [u64; 8] {
         lo(c[3]),
         hi(c[3]),
     ]
-}
-
-/// Transposes an 8x8 block of bytes and widens each output word to lanes,
-/// staying in vector registers where AVX2 is available.
-#[inline(always)]
-pub(crate) fn transpose_widen(w: [u64; 8]) -> [i32x8; 8] {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    {
-        use std::arch::x86_64::{__m128i, __m256i, _mm256_cvtepu8_epi32, _mm_unpackhi_epi64};
-        let c = transpose8x8_sse2(w);
-        // SAFETY: AVX2 is enabled at compile time (checked by the cfg);
-        // `__m256i` and `i32x8` are both 32 plain bytes of eight i32 lanes.
-        let widen_v =
-            |v: __m128i| unsafe { std::mem::transmute::<__m256i, i32x8>(_mm256_cvtepu8_epi32(v)) };
-        // SAFETY: as above.
-        let high = |v: __m128i| unsafe { _mm_unpackhi_epi64(v, v) };
-        [
-            widen_v(c[0]),
-            widen_v(high(c[0])),
-            widen_v(c[1]),
-            widen_v(high(c[1])),
-            widen_v(c[2]),
-            widen_v(high(c[2])),
-            widen_v(c[3]),
-            widen_v(high(c[3])),
-        ]
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    {
-        transpose8x8(w).map(|v| widen(v.to_le_bytes()))
-    }
 }
 
 /// Transposes an 8x8 block of bytes held as eight little-endian words

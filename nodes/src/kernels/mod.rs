@@ -14,3 +14,4 @@ pub mod mix;
 pub mod pcm;
 pub mod scale;
 pub mod spectrum;
+pub mod word_lanes;
