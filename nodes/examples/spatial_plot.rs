@@ -5,7 +5,7 @@
 //!
 //! Usage: spatial_plot [OUT.png]
 
-use sluice_nodes::spatial::hrir::{dir_index, HrirSet};
+use sluice_nodes::spatial::hrir::HrirSet;
 use std::fs::File;
 use std::io::BufWriter;
 
@@ -48,9 +48,8 @@ fn main() {
     for (k, (name, color, set)) in sets.iter().enumerate() {
         let cues: Vec<(f64, f64, f64)> = (-180..=180)
             .map(|az| {
-                let d = dir_index(az as f32);
-                let (l, r) = (set.left(d), set.right(d));
-                (f64::from(az), itd_ms(l, r), ild_db(l, r))
+                let (l, r) = set.at(f64::from(az), 0.0);
+                (f64::from(az), itd_ms(&l, &r), ild_db(&l, &r))
             })
             .collect();
         for w in cues.windows(2) {

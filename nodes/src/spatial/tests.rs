@@ -3,7 +3,8 @@
 //! seats kept across joins and leaves, and exactness of the partitioned
 //! convolution against a direct one.
 
-use super::hrir::{dir_index, HrirSet};
+use super::hrir::HrirSet;
+use super::position::Position;
 use super::spatialize::{self, Config, Hrtf, Spatialize};
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
 use sluice_runtime::{
@@ -71,6 +72,11 @@ impl Rig {
     }
 
     fn with(hrtf: Hrtf, positions: Option<Vec<f64>>, capacity: usize, block: usize) -> Rig {
+        let positions = positions.map(|p| p.into_iter().map(Position::at).collect());
+        Rig::placed(hrtf, positions, capacity, block)
+    }
+
+    fn placed(hrtf: Hrtf, positions: Option<Vec<Position>>, capacity: usize, block: usize) -> Rig {
         let config = Config {
             spread: 120.0,
             slots: 8,
@@ -430,8 +436,8 @@ fn assert_matches_direct_convolution(block: usize, azimuth: f64) {
     for (i, v) in input[..block].iter_mut().enumerate() {
         *v *= i as f32 / (block.max(2) - 1) as f32;
     }
-    let dir = dir_index(azimuth as f32);
-    for (ir, got) in [(set.left(dir), &rig.left), (set.right(dir), &rig.right)] {
+    let (l, r) = set.at(azimuth, 0.0);
+    for (ir, got) in [(&l, &rig.left), (&r, &rig.right)] {
         for (i, &g) in got.iter().enumerate() {
             let want: f32 = (0..ir.len().min(i + 1)).map(|k| ir[k] * input[i - k]).sum();
             assert!(
@@ -661,8 +667,9 @@ fn sofa_loads_at_another_graph_rate() {
     let at48 = hrirs(&Hrtf::Sofa(KEMAR.to_string())).expect("loads");
     // 512 taps at 44.1 kHz; resampling scales the length with the rate.
     assert!(set.len() < at48.len(), "{} vs {}", set.len(), at48.len());
-    let e: f32 = set.right(90).iter().map(|v| v * v).sum();
-    let f: f32 = set.left(90).iter().map(|v| v * v).sum();
+    let (l, r) = set.at(90.0, 0.0);
+    let e: f32 = r.iter().map(|v| v * v).sum();
+    let f: f32 = l.iter().map(|v| v * v).sum();
     assert!(e > 4.0 * f, "right ear louder for +90deg");
 }
 
