@@ -74,11 +74,6 @@ impl FilterBank {
         self.parts
     }
 
-    /// Grid directions held.
-    pub fn directions(&self) -> usize {
-        self.directions
-    }
-
     fn offset(&self, dir: usize, ear: usize, part: usize) -> usize {
         ((dir * 2 + ear) * self.parts + part) * self.stride
     }

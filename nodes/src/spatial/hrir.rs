@@ -165,11 +165,6 @@ impl Grid {
         !self.rings.is_empty() && rings_close && rings_full
     }
 
-    /// The measured elevations, lowest first.
-    pub fn elevations(&self) -> impl Iterator<Item = f64> + '_ {
-        self.rings.iter().map(|r| r.elevation)
-    }
-
     /// The directions to blend for `(azimuth, elevation)` in degrees:
     /// linear between the two rings around the elevation (clamped to the
     /// lowest and highest ring) and, on each ring, linear between the two
