@@ -370,3 +370,57 @@ pub fn show(base: f64, kind: UnitKind) -> String {
         UnitKind::Distance => format!("{}m", r(base)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_one_value;
+
+    fn position() -> ParamType {
+        let angle = ParamType::Quantity {
+            kind: UnitKind::Angle,
+            min: -90.0,
+            max: 90.0,
+        };
+        let metres = ParamType::Quantity {
+            kind: UnitKind::Distance,
+            min: 0.0,
+            max: 100.0,
+        };
+        ParamType::OneOf(vec![
+            angle.clone(),
+            ParamType::Tuple(vec![angle.clone(), angle, metres]),
+        ])
+    }
+
+    fn check(text: &str) -> Result<Arg, ValueError> {
+        check_typed("p", &position(), &parse_one_value(text).unwrap())
+    }
+
+    #[test]
+    fn one_of_takes_the_first_shape_that_fits() {
+        assert_eq!(check("45deg"), Ok(Arg::Num(45.0)));
+        let full = Arg::List(vec![Arg::Num(10.0), Arg::Num(-5.0), Arg::Num(2.5)]);
+        let far = check("[10deg, -5deg, 250m]").unwrap_err();
+        assert!(far.label.contains("item 3"), "{far:?}");
+        assert_eq!(check("[10deg, -5deg, 2.5m]"), Ok(full));
+    }
+
+    #[test]
+    fn one_of_reports_the_shape_the_value_has() {
+        let e = check("[10deg, 2m, 2m]").unwrap_err();
+        assert!(
+            e.label.contains("item 2") && e.message.contains("angle"),
+            "{e:?}"
+        );
+        let e = check("45").unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("write `45deg`"));
+        let e = check("[1deg, 2deg]").unwrap_err();
+        assert!(
+            e.message
+                .contains("an angle or a list [an angle, an angle, a distance]"),
+            "{e:?}"
+        );
+        assert_eq!(show(2.5, UnitKind::Distance), "2.5m");
+    }
+}
