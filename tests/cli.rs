@@ -280,6 +280,59 @@ fn set_changes_the_level() {
 }
 
 #[test]
+fn set_places_a_participant_in_elevation_and_distance() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"graph g(duration: 2s) {
+        room = spatialize(hrtf: "none")
+        participants(synth: 1, seed: 2) -> room -> wav_out(path: "out.wav", format: f32)
+    }"#;
+    run_in(dir.path(), &["run", "-e", text]);
+    let (_, ahead) = wav(&dir.path().join("out.wav"));
+    // Straight up: equal-power pan stays centred, and 2 m is 6 dB down.
+    let set = "room.position.voice1=[90deg, 90deg, 2m]";
+    run_in(dir.path(), &["run", "-e", text, "--set", set]);
+    let (_, above) = wav(&dir.path().join("out.wav"));
+    let right = |x: &[f32]| x.iter().skip(1).step_by(2).copied().collect::<Vec<f32>>();
+    let left = |x: &[f32]| x.iter().step_by(2).copied().collect::<Vec<f32>>();
+    let drop = rms_db(&ahead) - rms_db(&above);
+    assert!((drop - 6.02).abs() < 0.05, "{drop} dB");
+    assert!((rms_db(&left(&above)) - rms_db(&right(&above))).abs() < 0.01);
+    // To the right at 1 m: the left ear falls silent, the right gains 3 dB.
+    run_in(
+        dir.path(),
+        &[
+            "run",
+            "-e",
+            text,
+            "--set",
+            "room.position.voice1=[90deg, 0deg, 1m]",
+        ],
+    );
+    let (_, side) = wav(&dir.path().join("out.wav"));
+    assert!(left(&side).iter().all(|v| v.abs() < 1e-6));
+    let gain = rms_db(&right(&side)) - rms_db(&right(&ahead));
+    assert!((gain - 3.01).abs() < 0.05, "{gain} dB");
+    // A wrong position is refused before running, naming the item.
+    let out = sluice()
+        .args([
+            "run",
+            "-e",
+            text,
+            "--set",
+            "room.position.voice1=[0deg, 120deg]",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("item 2") && err.contains("out of range"),
+        "{err}"
+    );
+}
+
+#[test]
 fn ffmpeg_pipe_round_trip() {
     if !has("ffmpeg") || !has("ffprobe") {
         return;

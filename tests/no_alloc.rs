@@ -237,25 +237,35 @@ fn moving_spatialize_does_not_allocate() {
         let wav = dir.path().join("room.wav");
         let text = format!(
             r#"graph room(duration: 8s) {{
-    room = spatialize(spread: 120deg)
+    room = spatialize(positions: [-30deg, [30deg, 20deg, 2m], [0deg, -10deg]])
     participants(synth: 4, seed: 5) -> room
     room -> wav_out(path: {:?})
 }}"#,
             wav.display().to_string()
         );
-        let mut moves = 0;
+        let (mut moves, mut list_moves) = (0, 0);
         let s = prove(label, &text, realtime, parallel, |h, round| {
             let id = format!("voice{}", 1 + round % 4);
-            let azimuth = (round * 37 % 180) as f64 - 90.0;
-            if h.ctl
-                .set("room", &format!("position.{id}"), Arg::Num(azimuth))
-                .is_ok()
-            {
+            let azimuth = Arg::Num((round * 37 % 180) as f64 - 90.0);
+            // Every other move also sets elevation and distance.
+            let value = if round % 2 == 0 {
+                azimuth
+            } else {
+                let elevation = Arg::Num((round * 23 % 120) as f64 - 40.0);
+                Arg::List(vec![azimuth, elevation, Arg::Num(0.5 + round as f64 % 3.0)])
+            };
+            let list = matches!(value, Arg::List(_));
+            if h.ctl.set("room", &format!("position.{id}"), value).is_ok() {
                 moves += 1;
+                list_moves += usize::from(list);
             }
         });
         assert!(s.ticks >= 800, "{label}: {} ticks", s.ticks);
         assert!(moves >= 1, "{label}: no move was queued");
+        assert!(
+            list_moves >= 1,
+            "{label}: no [azimuth, elevation, distance] move was queued"
+        );
         assert_length(&wav, &s, 8 * 48_000, 2);
     }
 }

@@ -89,6 +89,19 @@ fn check_typed(name: &str, ty: &ParamType, value: &Value) -> Result<Arg, ValueEr
                 Some(format!("write `{s}` without quotes")),
             ))
         }
+        (ParamType::Tuple(types), Value::List(items)) if types.len() == items.len() => types
+            .iter()
+            .zip(items)
+            .enumerate()
+            .map(|(i, (t, v))| {
+                check_typed(name, t, v).map_err(|mut e| {
+                    e.label = format!("item {}: {}", i + 1, e.label);
+                    e
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Arg::List),
+        (ParamType::OneOf(alts), v) => one_of(name, ty, alts, v),
         (ParamType::List(item), Value::List(items)) => items
             .iter()
             .enumerate()
@@ -104,12 +117,37 @@ fn check_typed(name: &str, ty: &ParamType, value: &Value) -> Result<Arg, ValueEr
     }
 }
 
+/// The first alternative that accepts `v`; failing all, the error of the
+/// alternative shaped like `v` (a list of the same length for a list, a
+/// single value otherwise), so the message names what is wrong in it.
+fn one_of(name: &str, ty: &ParamType, alts: &[ParamType], v: &Value) -> Result<Arg, ValueError> {
+    let mut best = None;
+    for alt in alts {
+        match check_typed(name, alt, v) {
+            Ok(arg) => return Ok(arg),
+            Err(e) => {
+                let shaped = match (alt, v) {
+                    (ParamType::Tuple(t), Value::List(items)) => t.len() == items.len(),
+                    (ParamType::Tuple(_) | ParamType::List(_), _) => false,
+                    (_, Value::List(_)) => false,
+                    _ => true,
+                };
+                if shaped && best.is_none() {
+                    best = Some(e);
+                }
+            }
+        }
+    }
+    Err(best.unwrap_or_else(|| wrong_type(name, ty, v)))
+}
+
 fn wrong_type(name: &str, ty: &ParamType, v: &Value) -> ValueError {
     let help = match (ty, v) {
         (ParamType::Str, Value::Number { .. }) | (ParamType::Path, Value::Number { .. }) => {
             Some("put text in double quotes".to_string())
         }
         (ParamType::List(_), _) => Some("write a list in brackets: `[a, b]`".to_string()),
+        (ParamType::Tuple(t), _) => Some(format!("write a list of {} items in brackets", t.len())),
         (ParamType::Enum(c), _) => Some(format!("choose one of: {}", c.join(", "))),
         (_, Value::Str(s)) => match crate::parse::parse_one_value(s) {
             Ok(inner) if !matches!(inner, Value::Ident(_)) => {
@@ -142,6 +180,7 @@ pub fn expected(ty: &ParamType) -> String {
             UnitKind::Fps => "a frame rate".into(),
             UnitKind::Ratio => "a ratio".into(),
             UnitKind::Count => "a number".into(),
+            UnitKind::Distance => "a distance".into(),
         },
         ParamType::Int { .. } => "a whole number".into(),
         ParamType::Size { .. } => "a size like 1280x720".into(),
@@ -150,6 +189,11 @@ pub fn expected(ty: &ParamType) -> String {
         ParamType::Bool => "true or false".into(),
         ParamType::Enum(c) => format!("one of {}", c.join(", ")),
         ParamType::List(t) => format!("a list of {}", plural(t)),
+        ParamType::Tuple(t) => format!(
+            "a list [{}]",
+            t.iter().map(expected).collect::<Vec<_>>().join(", ")
+        ),
+        ParamType::OneOf(alts) => alts.iter().map(expected).collect::<Vec<_>>().join(" or "),
     }
 }
 
@@ -178,6 +222,7 @@ pub fn describe_value(v: &Value) -> String {
                 UnitKind::Fps => "a frame rate",
                 UnitKind::Ratio => "a ratio",
                 UnitKind::Count => "a number",
+                UnitKind::Distance => "a distance",
             };
             format!("{what} `{value}{u}`")
         }
@@ -265,6 +310,7 @@ fn example(kind: UnitKind, unit: Unit) -> String {
         UnitKind::Fps => "30",
         UnitKind::Ratio => "50",
         UnitKind::Count => "1",
+        UnitKind::Distance => "2",
     };
     format!("{n}{unit}")
 }
@@ -321,5 +367,60 @@ pub fn show(base: f64, kind: UnitKind) -> String {
         UnitKind::Pixels => format!("{}px", r(base)),
         UnitKind::Fps => format!("{}fps", r(base)),
         UnitKind::Ratio | UnitKind::Count => r(base),
+        UnitKind::Distance => format!("{}m", r(base)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_one_value;
+
+    fn position() -> ParamType {
+        let angle = ParamType::Quantity {
+            kind: UnitKind::Angle,
+            min: -90.0,
+            max: 90.0,
+        };
+        let metres = ParamType::Quantity {
+            kind: UnitKind::Distance,
+            min: 0.0,
+            max: 100.0,
+        };
+        ParamType::OneOf(vec![
+            angle.clone(),
+            ParamType::Tuple(vec![angle.clone(), angle, metres]),
+        ])
+    }
+
+    fn check(text: &str) -> Result<Arg, ValueError> {
+        check_typed("p", &position(), &parse_one_value(text).unwrap())
+    }
+
+    #[test]
+    fn one_of_takes_the_first_shape_that_fits() {
+        assert_eq!(check("45deg"), Ok(Arg::Num(45.0)));
+        let full = Arg::List(vec![Arg::Num(10.0), Arg::Num(-5.0), Arg::Num(2.5)]);
+        let far = check("[10deg, -5deg, 250m]").unwrap_err();
+        assert!(far.label.contains("item 3"), "{far:?}");
+        assert_eq!(check("[10deg, -5deg, 2.5m]"), Ok(full));
+    }
+
+    #[test]
+    fn one_of_reports_the_shape_the_value_has() {
+        let e = check("[10deg, 2m, 2m]").unwrap_err();
+        assert!(
+            e.label.contains("item 2") && e.message.contains("angle"),
+            "{e:?}"
+        );
+        let e = check("45").unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("write `45deg`"));
+        let e = check("[1deg, 2deg]").unwrap_err();
+        assert!(
+            e.message
+                .contains("an angle or a list [an angle, an angle, a distance]"),
+            "{e:?}"
+        );
+        assert_eq!(show(2.5, UnitKind::Distance), "2.5m");
     }
 }

@@ -239,6 +239,10 @@ pub enum ParamType {
     Enum(Vec<&'static str>),
     /// A list whose items have this type.
     List(Box<ParamType>),
+    /// A list of exactly these items, in order (`[45deg, 20deg, 2m]`).
+    Tuple(Vec<ParamType>),
+    /// Any one of these types, tried in order (`45deg` or `[45deg, 20deg]`).
+    OneOf(Vec<ParamType>),
 }
 
 impl fmt::Display for ParamType {
@@ -252,6 +256,14 @@ impl fmt::Display for ParamType {
             ParamType::Bool => write!(f, "bool"),
             ParamType::Enum(c) => write!(f, "{}", c.join(" | ")),
             ParamType::List(t) => write!(f, "[{t}]"),
+            ParamType::Tuple(items) => {
+                let items: Vec<String> = items.iter().map(|t| t.to_string()).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+            ParamType::OneOf(alts) => {
+                let alts: Vec<String> = alts.iter().map(|t| t.to_string()).collect();
+                write!(f, "{}", alts.join(" | "))
+            }
         }
     }
 }

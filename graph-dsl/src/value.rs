@@ -28,11 +28,13 @@ pub enum Unit {
     Percent,
     /// Frames per second.
     Fps,
+    /// Metres (distance).
+    M,
 }
 
 impl Unit {
     /// Every unit, in the order the grammar tries them.
-    pub const ALL: [Unit; 10] = [
+    pub const ALL: [Unit; 11] = [
         Unit::KHz,
         Unit::Hz,
         Unit::Ms,
@@ -43,6 +45,7 @@ impl Unit {
         Unit::Px,
         Unit::Percent,
         Unit::Fps,
+        Unit::M,
     ];
 
     /// The suffix as written in graph text.
@@ -58,6 +61,7 @@ impl Unit {
             Unit::Px => "px",
             Unit::Percent => "%",
             Unit::Fps => "fps",
+            Unit::M => "m",
         }
     }
 
@@ -76,11 +80,12 @@ impl Unit {
             Unit::Px => UnitKind::Pixels,
             Unit::Percent => UnitKind::Ratio,
             Unit::Fps => UnitKind::Fps,
+            Unit::M => UnitKind::Distance,
         }
     }
 
     /// Factor that converts a value in this unit to its kind's base unit
-    /// (seconds, hertz, dB, degrees, pixels, ratio, fps).
+    /// (seconds, hertz, dB, degrees, pixels, ratio, fps, metres).
     pub fn to_base(self) -> f64 {
         match self {
             Unit::KHz => 1000.0,
@@ -118,6 +123,8 @@ pub enum UnitKind {
     Ratio,
     /// A plain count or number without unit.
     Count,
+    /// Metres (m); needs a unit.
+    Distance,
 }
 
 impl UnitKind {
@@ -140,6 +147,7 @@ impl UnitKind {
             UnitKind::Fps => Some(Unit::Fps),
             UnitKind::Ratio => Some(Unit::Percent),
             UnitKind::Count => None,
+            UnitKind::Distance => Some(Unit::M),
         }
     }
 
@@ -154,6 +162,7 @@ impl UnitKind {
             UnitKind::Fps => "fps",
             UnitKind::Ratio => "ratio",
             UnitKind::Count => "number",
+            UnitKind::Distance => "metres",
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Draws docs/images/spatial_itd_ild.png: interaural time and level
 //! differences against azimuth, measured from the HRIRs `spatialize` uses
 //! (the builtin spherical-head model, and MIT KEMAR when installed), so the
-//! docs show what the renderer actually does rather than the formulas.
+//! docs show what the renderer actually does rather than the formulas; and
+//! docs/images/spatial_elevation.png: the builtin model's right-ear
+//! response straight ahead at several elevations.
 //!
-//! Usage: spatial_plot [OUT.png]
+//! Usage: spatial_plot [ITD_ILD.png [ELEVATION.png]]
 
-use sluice_nodes::spatial::hrir::{dir_index, HrirSet};
+use sluice_nodes::spatial::hrir::HrirSet;
 use std::fs::File;
 use std::io::BufWriter;
 
@@ -22,6 +24,9 @@ fn main() {
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "docs/images/spatial_itd_ild.png".to_string());
+    let out_el = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "docs/images/spatial_elevation.png".to_string());
     let mut sets = vec![("BUILTIN", BLUE, HrirSet::builtin(RATE))];
     match HrirSet::from_sofa(KEMAR, RATE) {
         Ok(k) => sets.push(("MIT KEMAR", ORANGE, k)),
@@ -34,6 +39,7 @@ fn main() {
         lo: -1.0,
         hi: 1.0,
         step: 0.5,
+        log_x: None,
     };
     let ild = Panel {
         top: 350,
@@ -41,6 +47,7 @@ fn main() {
         lo: -30.0,
         hi: 30.0,
         step: 10.0,
+        log_x: None,
     };
     img.panel(&itd, "ITD (MS)");
     img.panel(&ild, "ILD (DB)");
@@ -48,9 +55,8 @@ fn main() {
     for (k, (name, color, set)) in sets.iter().enumerate() {
         let cues: Vec<(f64, f64, f64)> = (-180..=180)
             .map(|az| {
-                let d = dir_index(az as f32);
-                let (l, r) = (set.left(d), set.right(d));
-                (f64::from(az), itd_ms(l, r), ild_db(l, r))
+                let (l, r) = set.at(f64::from(az), 0.0);
+                (f64::from(az), itd_ms(&l, &r), ild_db(&l, &r))
             })
             .collect();
         for w in cues.windows(2) {
@@ -66,6 +72,71 @@ fn main() {
         std::process::exit(1);
     }
     println!("wrote {out}");
+    for (name, _, set) in &sets {
+        println!(
+            "{name}: {} directions, {} taps",
+            set.directions(),
+            set.len()
+        );
+    }
+    let img = elevation_plot(&sets[0].2);
+    if let Err(e) = img.save(&out_el) {
+        eprintln!("spatial_plot: {out_el}: {e}");
+        std::process::exit(1);
+    }
+    println!("wrote {out_el}");
+}
+
+/// The builtin right-ear response straight ahead at -40, 0, 40 and 80
+/// degrees of elevation, 200 Hz to 20 kHz, 1/3-octave smoothed.
+fn elevation_plot(set: &HrirSet) -> Canvas {
+    let mut img = Canvas::new();
+    let panel = Panel {
+        top: 40,
+        bottom: 580,
+        lo: -15.0,
+        hi: 10.0,
+        step: 5.0,
+        log_x: Some((200.0, 20_000.0)),
+    };
+    img.panel(&panel, "RIGHT EAR (DB), AHEAD");
+    img.text(W / 2 - 60, H - 16, "FREQUENCY (HZ)", BLACK);
+    let colors = [[120, 120, 120], BLUE, [40, 160, 60], ORANGE];
+    for (k, (el, color)) in [-40.0, 0.0, 40.0, 80.0].into_iter().zip(colors).enumerate() {
+        let (_, r) = set.at(0.0, el);
+        let curve: Vec<(f64, f64)> = (0..=120)
+            .map(|i| {
+                let f = 200.0 * 100f64.powf(i as f64 / 120.0);
+                (f, smoothed_db(&r, f))
+            })
+            .collect();
+        for w in curve.windows(2) {
+            img.line(&panel, w[0], w[1], color);
+        }
+        let y = 52 + 14 * k;
+        img.fill(X0 + 12, y, 18, 6, color);
+        img.text(X0 + 36, y - 1, &format!("{el:.0} DEG"), BLACK);
+    }
+    img
+}
+
+/// Power response of `h` in dB averaged over a third of an octave around `f`.
+fn smoothed_db(h: &[f32], f: f64) -> f64 {
+    let (lo, hi) = (f * 2f64.powf(-1.0 / 6.0), f * 2f64.powf(1.0 / 6.0));
+    let n = 24;
+    let p: f64 = (0..n)
+        .map(|i| {
+            let fr = lo * (hi / lo).powf(i as f64 / (n - 1) as f64);
+            let w = 2.0 * std::f64::consts::PI * fr / f64::from(RATE);
+            let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (k, &v)| {
+                let a = w * k as f64;
+                (re + f64::from(v) * a.cos(), im - f64::from(v) * a.sin())
+            });
+            re * re + im * im
+        })
+        .sum::<f64>()
+        / n as f64;
+    10.0 * p.max(1e-12).log10()
 }
 
 /// How much later the left ear hears than the right, in ms (peak of the
@@ -104,18 +175,37 @@ fn ild_db(left: &[f32], right: &[f32]) -> f64 {
 const X0: usize = 70;
 const X1: usize = W - 30;
 
-/// A plot area: pixel rows and the value range it shows.
+/// A plot area: pixel rows and the value range it shows; x is azimuth
+/// (-180..180) or, with `log_x`, a logarithmic frequency range.
 struct Panel {
     top: usize,
     bottom: usize,
     lo: f64,
     hi: f64,
     step: f64,
+    log_x: Option<(f64, f64)>,
 }
 
 impl Panel {
-    fn x(&self, az: f64) -> f64 {
-        X0 as f64 + (az + 180.0) / 360.0 * (X1 - X0) as f64
+    fn x(&self, v: f64) -> f64 {
+        let t = match self.log_x {
+            Some((a, b)) => (v / a).ln() / (b / a).ln(),
+            None => (v + 180.0) / 360.0,
+        };
+        X0 as f64 + t * (X1 - X0) as f64
+    }
+
+    /// Where vertical grid lines go, with their labels.
+    fn x_ticks(&self) -> Vec<(f64, String)> {
+        match self.log_x {
+            Some(_) => [200, 500, 1000, 2000, 5000, 10_000, 20_000]
+                .map(|f| (f64::from(f), f.to_string()))
+                .to_vec(),
+            None => (-180..=180)
+                .step_by(30)
+                .map(|az| (f64::from(az), az.to_string()))
+                .collect(),
+        }
     }
 
     fn y(&self, v: f64) -> f64 {
@@ -147,12 +237,12 @@ impl Canvas {
         }
     }
 
-    /// Axes, grid every 30 degrees and every `step`, and labels.
+    /// Axes, grid lines (every 30 degrees or at round frequencies, and
+    /// every `step`), and labels.
     fn panel(&mut self, p: &Panel, title: &str) {
-        for az in (-180..=180).step_by(30) {
-            let x = p.x(f64::from(az)).round() as usize;
+        for (v, label) in p.x_ticks() {
+            let x = p.x(v).round() as usize;
             self.fill(x, p.top, 1, p.bottom - p.top, GREY);
-            let label = az.to_string();
             self.text(x - label.len() * 3, p.bottom + 6, &label, BLACK);
         }
         let mut v = p.lo;
@@ -227,6 +317,12 @@ fn glyph(c: char) -> [u8; 7] {
         'B' => [30, 17, 17, 30, 17, 17, 30],
         'D' => [28, 18, 17, 17, 17, 18, 28],
         'E' => [31, 16, 16, 30, 16, 16, 31],
+        'F' => [31, 16, 16, 30, 16, 16, 16],
+        ',' => [0, 0, 0, 0, 12, 4, 8],
+        'O' => [14, 17, 17, 17, 17, 17, 14],
+        'Q' => [14, 17, 17, 17, 21, 18, 13],
+        'C' => [14, 17, 16, 16, 16, 17, 14],
+        'Y' => [17, 17, 10, 4, 4, 4, 4],
         'G' => [14, 17, 16, 23, 17, 17, 15],
         'H' => [17, 17, 17, 31, 17, 17, 17],
         'I' => [14, 4, 4, 4, 4, 4, 14],

@@ -1,6 +1,7 @@
 //! `spatialize` must not allocate or free after build: a counting global
 //! allocator watches `process` and `set` while participants join, move
-//! every tick, fall silent and leave, for each HRTF source.
+//! every tick (in azimuth, elevation and distance), fall silent and leave,
+//! for each HRTF source.
 
 use sluice_dsl::Arg;
 use sluice_nodes::spatial::spatialize::{Config, Hrtf, Spatialize};
@@ -28,13 +29,23 @@ fn exercise(hrtf: Hrtf) {
         .collect();
     let keys: Vec<String> = (0..capacity).map(|i| format!("position.p{i}")).collect();
     let late = "position.latecomer".to_string();
+    let moves: Vec<Arg> = (0..16)
+        .map(|k| {
+            let az = Arg::Num((k * 37 % 360) as f64 - 180.0);
+            if k % 2 == 0 {
+                az
+            } else {
+                let el = Arg::Num((k * 23 % 130) as f64 - 40.0);
+                Arg::List(vec![az, el, Arg::Num(0.2 + 0.4 * k as f64)])
+            }
+        })
+        .collect();
     let ((), counted) = counting::watch(|| {
         for t in 0..60usize {
-            node.set(
-                &keys[t % capacity],
-                &Arg::Num((t * 37 % 360) as f64 - 180.0),
-            )
-            .expect("settable");
+            // Moves alternate between azimuths and full positions with
+            // elevation and distance (values made before the watch).
+            node.set(&keys[t % capacity], &moves[t % moves.len()])
+                .expect("settable");
             if t == 3 {
                 node.set(&late, &Arg::Num(45.0)).expect("settable");
             }

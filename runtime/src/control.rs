@@ -209,6 +209,17 @@ fn check_value(ty: &ParamType, v: &Arg) -> Result<(), String> {
         (ParamType::List(item), Arg::List(items)) => {
             items.iter().try_for_each(|i| check_value(item, i))
         }
+        (ParamType::Tuple(types), Arg::List(items)) if types.len() == items.len() => types
+            .iter()
+            .zip(items)
+            .try_for_each(|(t, i)| check_value(t, i)),
+        (ParamType::OneOf(alts), v) => {
+            if alts.iter().any(|t| check_value(t, v).is_ok()) {
+                Ok(())
+            } else {
+                Err(format!("expected {ty}, got {v:?}"))
+            }
+        }
         // A per-participant key may set one item of a list parameter.
         (ParamType::List(item), other) => check_value(item, other),
         (ty, v) => Err(format!("expected {ty}, got {v:?}")),

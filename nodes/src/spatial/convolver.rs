@@ -7,21 +7,25 @@
 //! multiply-accumulates into a shared stereo spectrum. Only the mix is
 //! transformed back (two inverse FFTs per tick, whatever the source count).
 //!
-//! A source whose direction changes in a tick is accumulated twice, with
-//! the old filters into a fade-out spectrum and the new ones into a fade-in
-//! spectrum; the output crossfades linearly between the two over the tick.
-//! Both are exact static-filter outputs, so the move is as smooth as the
-//! crossfade and costs extra only in ticks where something moves.
+//! Each source renders with its own filter pair, blended from the bank's
+//! grid directions (and scaled for distance) only when it moves, so the
+//! per-tick cost does not depend on where the source is. A source that
+//! moves in a tick is accumulated twice, with the old filters into a
+//! fade-out spectrum and the new ones into a fade-in spectrum; the output
+//! crossfades linearly between the two over the tick. Both are exact
+//! static-filter outputs, so the move is as smooth as the crossfade and
+//! costs extra only in ticks where something moves.
 
-use super::hrir::{HrirSet, DIRECTIONS};
+use super::hrir::{HrirSet, Weights};
 use crate::kernels::spectrum::cmac;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::sync::Arc;
 
-/// Every direction's HRIR pair as partition spectra, split re/im, with the
-/// inverse FFT's `1 / 2n` folded in.
+/// Every grid direction's HRIR pair as partition spectra, split re/im,
+/// with the inverse FFT's `1 / 2n` folded in.
 pub struct FilterBank {
+    directions: usize,
     parts: usize,
     stride: usize,
     re: Vec<f32>,
@@ -33,8 +37,10 @@ impl FilterBank {
     pub fn new(set: &HrirSet, block: usize) -> FilterBank {
         let parts = set.len().div_ceil(block).max(1);
         let stride = (block + 1).next_multiple_of(8);
-        let size = DIRECTIONS * 2 * parts * stride;
+        let directions = set.directions();
+        let size = directions * 2 * parts * stride;
         let mut bank = FilterBank {
+            directions,
             parts,
             stride,
             re: vec![0.0; size],
@@ -44,7 +50,7 @@ impl FilterBank {
         let mut time = fft.make_input_vec();
         let mut spec = fft.make_output_vec();
         let scale = 1.0 / (2 * block) as f32;
-        for dir in 0..DIRECTIONS {
+        for dir in 0..directions {
             for (ear, ir) in [set.left(dir), set.right(dir)].into_iter().enumerate() {
                 for p in 0..parts {
                     time.fill(0.0);
@@ -71,35 +77,38 @@ impl FilterBank {
     fn offset(&self, dir: usize, ear: usize, part: usize) -> usize {
         ((dir * 2 + ear) * self.parts + part) * self.stride
     }
-
-    fn spectrum(&self, dir: usize, ear: usize, part: usize) -> (&[f32], &[f32]) {
-        let at = self.offset(dir, ear, part);
-        (
-            &self.re[at..at + self.stride],
-            &self.im[at..at + self.stride],
-        )
-    }
 }
 
-/// One source's convolution state: its last input block and the spectra
-/// of its last `parts` blocks.
+/// One source's convolution state: its last input block, the spectra of
+/// its last `parts` blocks, and its current and previous filter pairs.
 pub struct SourceConv {
     prev: Vec<f32>,
     fdl_re: Vec<f32>,
     fdl_im: Vec<f32>,
     head: usize,
     quiet: usize,
+    /// Two filter pairs (current and the one it moved from), each two
+    /// ears of `parts` spectra of `stride` bins.
+    filt_re: Vec<f32>,
+    filt_im: Vec<f32>,
+    cur: usize,
+    moving: bool,
 }
 
 impl SourceConv {
     /// State for a source (build time).
     pub fn new(bank: &FilterBank, block: usize) -> SourceConv {
+        let spectra = bank.parts * bank.stride;
         SourceConv {
             prev: vec![0.0; block],
-            fdl_re: vec![0.0; bank.parts * bank.stride],
-            fdl_im: vec![0.0; bank.parts * bank.stride],
+            fdl_re: vec![0.0; spectra],
+            fdl_im: vec![0.0; spectra],
             head: 0,
             quiet: usize::MAX,
+            filt_re: vec![0.0; 4 * spectra],
+            filt_im: vec![0.0; 4 * spectra],
+            cur: 0,
+            moving: false,
         }
     }
 
@@ -109,11 +118,59 @@ impl SourceConv {
         self.fdl_re.fill(0.0);
         self.fdl_im.fill(0.0);
         self.quiet = usize::MAX;
+        self.moving = false;
     }
 
     /// Whether the source still has sound in its filters (a tail to play).
     pub fn ringing(&self, bank: &FilterBank) -> bool {
         self.quiet <= bank.parts
+    }
+
+    /// Points the source at a new place: its filter pair becomes the
+    /// bank's directions blended by `weights`, each ear scaled by
+    /// `gains`. With `glide`, the next [`Convolver::add`] crossfades from
+    /// the previous pair; without, the change is immediate (a newcomer).
+    pub fn aim(&mut self, bank: &FilterBank, weights: &Weights, gains: [f32; 2], glide: bool) {
+        if glide {
+            self.cur ^= 1;
+            self.moving = true;
+        }
+        let spectra = bank.parts * bank.stride;
+        for (ear, &gain) in gains.iter().enumerate() {
+            let at = (self.cur * 2 + ear) * spectra;
+            let dst_re = &mut self.filt_re[at..at + spectra];
+            let dst_im = &mut self.filt_im[at..at + spectra];
+            dst_re.fill(0.0);
+            dst_im.fill(0.0);
+            for &(dir, w) in weights.iter().filter(|x| x.1 != 0.0) {
+                let g = w * gain;
+                let from = bank.offset(dir.min(bank.directions - 1), ear, 0);
+                let src_re = &bank.re[from..from + spectra];
+                let src_im = &bank.im[from..from + spectra];
+                for (d, s) in dst_re.iter_mut().zip(src_re) {
+                    *d += g * s;
+                }
+                for (d, s) in dst_im.iter_mut().zip(src_im) {
+                    *d += g * s;
+                }
+            }
+        }
+    }
+
+    /// Partition `part` of one ear of filter pair `which` (0 or 1).
+    fn filter(
+        &self,
+        which: usize,
+        ear: usize,
+        part: usize,
+        stride: usize,
+        parts: usize,
+    ) -> (&[f32], &[f32]) {
+        let at = ((which * 2 + ear) * parts + part) * stride;
+        (
+            &self.filt_re[at..at + stride],
+            &self.filt_im[at..at + stride],
+        )
     }
 }
 
@@ -201,17 +258,16 @@ impl Convolver {
         }
     }
 
-    /// Adds one source's block (`None`: silence) heard from direction
-    /// `to`, crossfading from direction `from` when they differ.
+    /// Adds one source's block (`None`: silence) through its filter pair,
+    /// crossfading from the previous pair if it was aimed with a glide.
     pub fn add(
         &mut self,
         bank: &FilterBank,
         src: &mut SourceConv,
         input: Option<&[f32]>,
         ramp: Ramp,
-        from: usize,
-        to: usize,
     ) {
+        let moving = std::mem::take(&mut src.moving);
         let n = self.block;
         let mut loud = false;
         let (old, new) = self.time.split_at_mut(n);
@@ -251,12 +307,12 @@ impl Convolver {
             *r = c.re;
             *i = c.im;
         }
-        if from == to {
-            accumulate(bank, src, to, &mut self.steady);
-        } else {
-            accumulate(bank, src, from, &mut self.fade_out);
-            accumulate(bank, src, to, &mut self.fade_in);
+        if moving {
+            accumulate(bank, src, src.cur ^ 1, &mut self.fade_out);
+            accumulate(bank, src, src.cur, &mut self.fade_in);
             self.moved = true;
+        } else {
+            accumulate(bank, src, src.cur, &mut self.steady);
         }
     }
 
@@ -315,15 +371,15 @@ enum Which {
     FadeIn,
 }
 
-/// Multiplies the source's delay line by direction `dir`'s partitions into `acc`.
-fn accumulate(bank: &FilterBank, src: &SourceConv, dir: usize, acc: &mut Accum) {
+/// Multiplies the source's delay line by its filter pair `which` into `acc`.
+fn accumulate(bank: &FilterBank, src: &SourceConv, which: usize, acc: &mut Accum) {
     let (parts, stride) = (bank.parts, bank.stride);
     for p in 0..parts {
         let slot = (src.head + parts - p) % parts;
         let x_re = &src.fdl_re[slot * stride..(slot + 1) * stride];
         let x_im = &src.fdl_im[slot * stride..(slot + 1) * stride];
         for ear in 0..2 {
-            let (h_re, h_im) = bank.spectrum(dir, ear, p);
+            let (h_re, h_im) = src.filter(which, ear, p, stride, parts);
             cmac(&mut acc.re[ear], &mut acc.im[ear], x_re, x_im, h_re, h_im);
         }
     }

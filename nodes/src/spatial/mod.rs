@@ -1,8 +1,10 @@
-//! Spatial audio: participants placed around the listener and rendered
-//! binaurally (HRTF convolution) or by equal-power panning.
+//! Spatial audio: participants placed around the listener (azimuth,
+//! elevation, distance) and rendered binaurally (HRTF convolution) or by
+//! equal-power panning.
 
 pub mod convolver;
 pub mod hrir;
+pub mod position;
 pub mod seats;
 pub mod spatialize;
 

@@ -8,6 +8,8 @@
 //! When there are more participants than seats, seats are shared, the
 //! least crowded first.
 
+use super::position::Position;
+
 /// How a joining participant picks its seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pick {
@@ -17,11 +19,11 @@ pub enum Pick {
     InOrder,
 }
 
-/// Seats at fixed azimuths with their occupant counts (no allocation after
-/// construction).
+/// Seats at fixed positions with their occupant counts (no allocation
+/// after construction).
 #[derive(Debug, Clone)]
 pub struct Seats {
-    azimuth: Vec<f32>,
+    position: Vec<Position>,
     taken: Vec<u32>,
     pick: Pick,
 }
@@ -32,7 +34,7 @@ impl Seats {
     /// degrees spaces seats by `360 / count` starting straight ahead.
     pub fn spread(count: usize, spread: f64) -> Seats {
         let full = spread >= 360.0 - 1e-6;
-        let azimuth = (0..count)
+        let position = (0..count)
             .map(|i| {
                 let az = if count == 1 {
                     0.0
@@ -46,28 +48,33 @@ impl Seats {
                 } else {
                     -spread / 2.0 + spread * i as f64 / (count - 1) as f64
                 };
-                az as f32
+                Position::at(az)
             })
             .collect();
         Seats {
-            azimuth,
+            position,
             taken: vec![0; count],
             pick: Pick::Spread,
         }
     }
 
-    /// Seats at the given azimuths, filled in list order.
-    pub fn listed(azimuths: &[f64]) -> Seats {
+    /// Seats at the given positions, filled in list order.
+    pub fn listed(positions: &[Position]) -> Seats {
         Seats {
-            azimuth: azimuths.iter().map(|&a| a as f32).collect(),
-            taken: vec![0; azimuths.len()],
+            position: positions.to_vec(),
+            taken: vec![0; positions.len()],
             pick: Pick::InOrder,
         }
     }
 
     /// The azimuth of seat `seat` in degrees.
     pub fn azimuth(&self, seat: usize) -> f32 {
-        self.azimuth[seat]
+        self.position[seat].azimuth
+    }
+
+    /// Where seat `seat` is.
+    pub fn position(&self, seat: usize) -> Position {
+        self.position[seat]
     }
 
     /// Seats a newcomer and returns its seat.
@@ -78,7 +85,7 @@ impl Seats {
             Pick::Spread => (0..self.taken.len())
                 .filter(|&s| self.taken[s] == fewest)
                 .max_by(|&a, &b| {
-                    let key = |s: usize| (self.distance_to_occupied(s), -self.azimuth[s].abs());
+                    let key = |s: usize| (self.distance_to_occupied(s), -self.azimuth(s).abs());
                     let (ka, kb) = (key(a), key(b));
                     // Prefer the earlier seat on a tie (max_by keeps the last).
                     ka.partial_cmp(&kb)
@@ -98,12 +105,12 @@ impl Seats {
 
     /// Degrees from seat `s` to the nearest occupied seat (infinite if none).
     fn distance_to_occupied(&self, s: usize) -> f32 {
-        let a = self.azimuth[s];
-        self.azimuth
+        let a = self.azimuth(s);
+        self.position
             .iter()
             .zip(&self.taken)
             .filter(|(_, &t)| t > 0)
-            .map(|(&b, _)| (a - b).abs())
+            .map(|(b, _)| (a - b.azimuth).abs())
             .fold(f32::INFINITY, f32::min)
     }
 }
@@ -151,7 +158,7 @@ mod tests {
 
     #[test]
     fn listed_positions_fill_in_order() {
-        let mut s = Seats::listed(&[-30.0, 30.0, 90.0]);
+        let mut s = Seats::listed(&[-30.0, 30.0, 90.0].map(Position::at));
         assert_eq!(s.take(), 0);
         assert_eq!(s.take(), 1);
         s.release(0);

@@ -3,7 +3,8 @@
 //! `hrtf: "none"`).
 
 use super::convolver::{Convolver, FilterBank, Ramp, SourceConv};
-use super::hrir::{dir_index, HrirSet};
+use super::hrir::{Grid, HrirSet};
+use super::position::{self, Position};
 use super::seats::Seats;
 use crate::sig::{self, input, live, optional, output, param, quantity};
 use sluice_dsl::{Accepts, Arg, Args, MediaType, ParamType, Ports, Role, Signature, UnitKind};
@@ -21,10 +22,14 @@ pub fn signature() -> Signature {
          binaural stereo for headphones. Participants take `slots` seats evenly \
          spaced over `spread` (a lone participant sits straight ahead) and keep \
          them while others come and go, or take `positions` in join order. \
-         `hrtf` is \"builtin\" (a spherical-head model), \"none\" (equal-power \
-         panning) or the path of a measured .sofa set. Azimuths: 0deg ahead, \
-         positive to the right. Live: `position.ID` moves participant ID \
-         (valid before it joins); moves are crossfaded within one tick.",
+         `hrtf` is \"builtin\" (a spherical-head model with shoulder and pinna \
+         echoes), \"none\" (equal-power panning) or the path of a measured .sofa \
+         set. A position is an azimuth (`45deg`: 0deg ahead, positive to the \
+         right) or `[azimuth, elevation, distance]` (`[45deg, 20deg, 2m]`: \
+         elevation positive up, default 0deg; distance default 1m, the level \
+         falls 6 dB per doubling, no delay). Live: `position.ID` moves \
+         participant ID (valid before it joins); moves are crossfaded within \
+         one tick.",
         Role::Process,
         ports,
     );
@@ -43,8 +48,8 @@ pub fn signature() -> Signature {
         ),
         optional(
             "positions",
-            ParamType::List(Box::new(quantity(UnitKind::Angle, -360.0, 360.0))),
-            "azimuths given to participants in join order, instead of seats",
+            ParamType::List(Box::new(position::param_type())),
+            "positions (azimuth or [azimuth, elevation, distance]) given to participants in join order, instead of seats",
         ),
         param(
             "hrtf",
@@ -54,8 +59,8 @@ pub fn signature() -> Signature {
         ),
         live(optional(
             "position",
-            quantity(UnitKind::Angle, -360.0, 360.0),
-            "live only, as `position.ID`: the azimuth of participant ID",
+            position::param_type(),
+            "live only, as `position.ID`: where participant ID is heard (azimuth or [azimuth, elevation, distance])",
         )),
     ];
     s
@@ -81,13 +86,19 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         }
     };
     let hrtf = ctx.args.str("hrtf").unwrap_or("builtin");
+    let positions = match ctx.args.list("positions") {
+        Some(l) => Some(
+            l.iter()
+                .map(Position::from_arg)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| NodeError::new(format!("spatialize `positions`: {e}")))?,
+        ),
+        None => None,
+    };
     let config = Config {
         spread: ctx.args.num("spread").unwrap_or(120.0),
         slots: ctx.args.num("slots").unwrap_or(8.0) as usize,
-        positions: ctx
-            .args
-            .list("positions")
-            .map(|l| l.iter().filter_map(Arg::as_num).collect()),
+        positions,
         hrtf: match hrtf {
             "builtin" => Hrtf::Builtin,
             "none" => Hrtf::Pan,
@@ -121,8 +132,8 @@ pub struct Config {
     pub spread: f64,
     /// Seat count.
     pub slots: usize,
-    /// Azimuths in join order, instead of seats.
-    pub positions: Option<Vec<f64>>,
+    /// Positions in join order, instead of seats.
+    pub positions: Option<Vec<Position>>,
     /// HRIR source.
     pub hrtf: Hrtf,
 }
@@ -132,13 +143,14 @@ struct Slot {
     id: StreamId,
     occupied: bool,
     seat: usize,
-    /// Direction rendered in the last tick (degree index).
-    dir: usize,
+    /// Position rendered in the last tick (`None`: a newcomer, or never
+    /// rendered).
+    pos: Option<Position>,
     /// Equal-power gains rendered in the last tick (panning mode).
     gains: (f32, f32),
     /// Position set with `position.ID` for this participant, if any
     /// (copied from the override table on join and on every set).
-    pinned: Option<f32>,
+    pinned: Option<Position>,
     conv: Option<SourceConv>,
 }
 
@@ -147,6 +159,8 @@ enum Renderer {
     Convolve {
         bank: Box<FilterBank>,
         conv: Box<Convolver>,
+        grid: Box<Grid>,
+        near_field: bool,
     },
     Pan,
 }
@@ -156,8 +170,8 @@ pub struct Spatialize {
     seats: Seats,
     lone_ahead: bool,
     slots: Vec<Slot>,
-    overrides: Vec<(StreamId, f32)>,
-    targets: Vec<usize>,
+    overrides: Vec<(StreamId, Position)>,
+    targets: Vec<Option<Position>>,
     renderer: Renderer,
     block: usize,
 }
@@ -210,6 +224,8 @@ impl Spatialize {
                 Renderer::Convolve {
                     bank: Box::new(bank),
                     conv: Box::new(conv),
+                    grid: Box::new(set.grid().clone()),
+                    near_field: set.near_field(),
                 }
             }
             None => Renderer::Pan,
@@ -219,8 +235,8 @@ impl Spatialize {
                 id: StreamId::default(),
                 occupied: false,
                 seat: 0,
-                dir: 0,
-                gains: pan_gains(0),
+                pos: None,
+                gains: pan_gains(&Position::AHEAD),
                 pinned: None,
                 conv: match &renderer {
                     Renderer::Convolve { bank, .. } => Some(SourceConv::new(bank, block)),
@@ -233,14 +249,14 @@ impl Spatialize {
             lone_ahead,
             slots,
             overrides: Vec::with_capacity(capacity.max(MIN_OVERRIDES)),
-            targets: vec![0; capacity],
+            targets: vec![None; capacity],
             renderer,
             block,
         }
     }
 
-    /// The azimuth (degrees) participant `id` is rendered at, if present.
-    pub fn azimuth_of(&self, id: &str) -> Option<f32> {
+    /// Where participant `id` is heard, if present.
+    pub fn position_of(&self, id: &str) -> Option<Position> {
         let id = StreamId::new(id);
         let present = self.slots.iter().filter(|s| s.occupied).count();
         self.slots
@@ -249,14 +265,19 @@ impl Spatialize {
             .map(|s| self.target(s, present))
     }
 
+    /// The azimuth (degrees) participant `id` is heard at, if present.
+    pub fn azimuth_of(&self, id: &str) -> Option<f32> {
+        self.position_of(id).map(|p| p.azimuth)
+    }
+
     /// Where a slot's participant should be heard this tick.
-    fn target(&self, slot: &Slot, present: usize) -> f32 {
-        if let Some(az) = slot.pinned {
-            az
+    fn target(&self, slot: &Slot, present: usize) -> Position {
+        if let Some(p) = slot.pinned {
+            p
         } else if self.lone_ahead && present == 1 {
-            0.0
+            Position::AHEAD
         } else {
-            self.seats.azimuth(slot.seat)
+            self.seats.position(slot.seat)
         }
     }
 
@@ -276,11 +297,11 @@ impl Spatialize {
                     .overrides
                     .iter()
                     .find(|(id, _)| *id == s.id)
-                    .map(|&(_, az)| az);
+                    .map(|&(_, p)| p);
                 if let Some(c) = slot.conv.as_mut() {
                     c.reset();
                 }
-                slot.dir = usize::MAX;
+                slot.pos = None;
             }
         }
     }
@@ -292,27 +313,36 @@ impl Spatialize {
         for i in 0..self.slots.len() {
             let slot = &self.slots[i];
             self.targets[i] = if slot.occupied {
-                dir_index(self.target(slot, present))
+                Some(self.target(slot, present))
             } else {
-                slot.dir
+                slot.pos
             };
         }
         let targets = &self.targets;
         let live = self.slots.iter_mut().zip(streams).zip(targets);
         match &mut self.renderer {
-            Renderer::Convolve { bank, conv } => {
+            Renderer::Convolve {
+                bank,
+                conv,
+                grid,
+                near_field,
+            } => {
                 conv.begin();
                 for ((slot, s), &to) in live {
-                    let Some(c) = slot.conv.as_mut() else {
+                    let (Some(c), Some(to)) = (slot.conv.as_mut(), to) else {
                         continue;
                     };
                     if !slot.occupied && !c.ringing(bank) {
                         continue;
                     }
-                    let from = if slot.dir == usize::MAX { to } else { slot.dir };
+                    if slot.pos != Some(to) {
+                        let weights = grid.weights(f64::from(to.azimuth), f64::from(to.elevation));
+                        let gains = to.distance_gains(*near_field);
+                        c.aim(bank, &weights, gains, slot.pos.is_some());
+                        slot.pos = Some(to);
+                    }
                     let input = s.state.present().then(|| s.samples());
-                    conv.add(bank, c, input, ramp_for(s.state), from, to);
-                    slot.dir = to;
+                    conv.add(bank, c, input, ramp_for(s.state));
                 }
                 conv.finish(left, right);
             }
@@ -320,17 +350,13 @@ impl Spatialize {
                 left.fill(0.0);
                 right.fill(0.0);
                 for ((slot, s), &to) in live {
-                    if !slot.occupied {
+                    let (true, Some(to)) = (slot.occupied, to) else {
                         continue;
-                    }
-                    let new = pan_gains(to);
-                    let old = if slot.dir == usize::MAX {
-                        new
-                    } else {
-                        slot.gains
                     };
+                    let new = pan_gains(&to);
+                    let old = if slot.pos.is_none() { new } else { slot.gains };
                     pan_into(s.samples(), ramp_for(s.state), old, new, left, right);
-                    slot.dir = to;
+                    slot.pos = Some(to);
                     slot.gains = new;
                 }
             }
@@ -363,12 +389,14 @@ fn pan_into(
     }
 }
 
-/// Equal-power gains for a direction: the pan position follows the sine
-/// of the azimuth, so sources behind fold to the front half.
-fn pan_gains(dir: usize) -> (f32, f32) {
-    let az = super::hrir::dir_azimuth(dir).to_radians();
-    let p = (az.sin() + 1.0) * std::f64::consts::FRAC_PI_4;
-    (p.cos() as f32, p.sin() as f32)
+/// Equal-power gains for a position, times its distance gain: the pan
+/// position follows the lateral component of the direction (the sine of
+/// the azimuth on the horizontal plane), so sources behind fold to the
+/// front half and sources overhead sit in the middle.
+fn pan_gains(p: &Position) -> (f32, f32) {
+    let pan = (p.direction()[1] + 1.0) * std::f64::consts::FRAC_PI_4;
+    let [g, _] = p.distance_gains(false);
+    (pan.cos() as f32 * g, pan.sin() as f32 * g)
 }
 
 /// The input ramp for a slot in a given state: fade in on join, out on leave.
@@ -403,20 +431,17 @@ impl Node for Spatialize {
     }
 
     fn set(&mut self, key: &str, value: &Arg) -> Result<(), NodeError> {
-        let (Some(id), Some(az)) = (key.strip_prefix("position."), value.as_num()) else {
+        let Some(id) = key.strip_prefix("position.") else {
             return Err(NodeError::new(format!(
-                "`{key}` cannot change while running (only `position.ID`, in degrees)"
+                "`{key}` cannot change while running (only `position.ID`)"
             )));
         };
-        if !az.is_finite() {
-            return Err(NodeError::new(format!("`{key}`: {az} is not an angle")));
-        }
+        let pos = Position::from_arg(value).map_err(|e| NodeError::new(format!("`{key}`: {e}")))?;
         let id = StreamId::new(id);
-        let az = az as f32;
         if let Some(entry) = self.overrides.iter_mut().find(|(i, _)| *i == id) {
-            entry.1 = az;
+            entry.1 = pos;
         } else if self.overrides.len() < self.overrides.capacity() {
-            self.overrides.push((id, az));
+            self.overrides.push((id, pos));
         } else {
             return Err(NodeError::new(format!(
                 "too many participants with positions set (at most {})",
@@ -424,7 +449,7 @@ impl Node for Spatialize {
             )));
         }
         for slot in self.slots.iter_mut().filter(|s| s.occupied && s.id == id) {
-            slot.pinned = Some(az);
+            slot.pinned = Some(pos);
         }
         Ok(())
     }

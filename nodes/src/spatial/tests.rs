@@ -3,7 +3,8 @@
 //! seats kept across joins and leaves, and exactness of the partitioned
 //! convolution against a direct one.
 
-use super::hrir::{dir_index, HrirSet};
+use super::hrir::HrirSet;
+use super::position::Position;
 use super::spatialize::{self, Config, Hrtf, Spatialize};
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
 use sluice_runtime::{
@@ -71,6 +72,11 @@ impl Rig {
     }
 
     fn with(hrtf: Hrtf, positions: Option<Vec<f64>>, capacity: usize, block: usize) -> Rig {
+        let positions = positions.map(|p| p.into_iter().map(Position::at).collect());
+        Rig::placed(hrtf, positions, capacity, block)
+    }
+
+    fn placed(hrtf: Hrtf, positions: Option<Vec<Position>>, capacity: usize, block: usize) -> Rig {
         let config = Config {
             spread: 120.0,
             slots: 8,
@@ -430,8 +436,8 @@ fn assert_matches_direct_convolution(block: usize, azimuth: f64) {
     for (i, v) in input[..block].iter_mut().enumerate() {
         *v *= i as f32 / (block.max(2) - 1) as f32;
     }
-    let dir = dir_index(azimuth as f32);
-    for (ir, got) in [(set.left(dir), &rig.left), (set.right(dir), &rig.right)] {
+    let (l, r) = set.at(azimuth, 0.0);
+    for (ir, got) in [(&l, &rig.left), (&r, &rig.right)] {
         for (i, &g) in got.iter().enumerate() {
             let want: f32 = (0..ir.len().min(i + 1)).map(|k| ir[k] * input[i - k]).sum();
             assert!(
@@ -661,8 +667,9 @@ fn sofa_loads_at_another_graph_rate() {
     let at48 = hrirs(&Hrtf::Sofa(KEMAR.to_string())).expect("loads");
     // 512 taps at 44.1 kHz; resampling scales the length with the rate.
     assert!(set.len() < at48.len(), "{} vs {}", set.len(), at48.len());
-    let e: f32 = set.right(90).iter().map(|v| v * v).sum();
-    let f: f32 = set.left(90).iter().map(|v| v * v).sum();
+    let (l, r) = set.at(90.0, 0.0);
+    let e: f32 = r.iter().map(|v| v * v).sum();
+    let f: f32 = l.iter().map(|v| v * v).sum();
     assert!(e > 4.0 * f, "right ear louder for +90deg");
 }
 
@@ -691,4 +698,304 @@ fn mismatched_frames_give_silence_not_a_panic() {
         unreachable!()
     };
     assert!(a.data().iter().all(|&v| v == 0.0));
+}
+
+/// Renders white noise from participant "a" fixed at `pos` (after 5 ticks
+/// of settling, 60 ticks in all) and returns both ears.
+fn render_at(hrtf: &Hrtf, pos: Position) -> (Vec<f32>, Vec<f32>) {
+    let mut rig = Rig::placed(hrtf.clone(), Some(vec![pos]), 1, BLOCK);
+    rig.noise("a", 60, 21);
+    let (l, r) = rig.settled(5);
+    (l.to_vec(), r.to_vec())
+}
+
+fn place(azimuth: f32, elevation: f32, distance: f32) -> Position {
+    Position {
+        azimuth,
+        elevation,
+        distance,
+    }
+}
+
+/// Power spectrum averaged over 1024-point Hann frames, one value per bin
+/// (47 Hz apart at 48 kHz).
+fn spectrum(x: &[f32]) -> Vec<f64> {
+    use realfft::RealFftPlanner;
+    const N: usize = 1024;
+    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N);
+    let mut time = fft.make_input_vec();
+    let mut spec = fft.make_output_vec();
+    let mut power = vec![0.0; spec.len()];
+    for frame in x.chunks_exact(N) {
+        for (i, (t, &v)) in time.iter_mut().zip(frame).enumerate() {
+            let w = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / N as f64).cos();
+            *t = f64::from(v) * w;
+        }
+        fft.process(&mut time, &mut spec).unwrap();
+        for (p, c) in power.iter_mut().zip(&spec) {
+            *p += c.norm_sqr();
+        }
+    }
+    power
+}
+
+/// Level in dB of both ears between `lo` and `hi` Hz.
+fn band_db(l: &[f32], r: &[f32], lo: f64, hi: f64) -> f64 {
+    let hz = f64::from(RATE) / 1024.0;
+    let (sl, sr) = (spectrum(l), spectrum(r));
+    let sum: f64 = (0..sl.len())
+        .filter(|&k| (lo..hi).contains(&(k as f64 * hz)))
+        .map(|k| sl[k] + sr[k])
+        .sum();
+    10.0 * sum.log10()
+}
+
+/// The frequency of the deepest dip of one ear's spectrum between `lo`
+/// and `hi` Hz (smoothed over five bins).
+fn notch_hz(x: &[f32], lo: f64, hi: f64) -> f64 {
+    let hz = f64::from(RATE) / 1024.0;
+    let s = spectrum(x);
+    let db: Vec<f64> = s.iter().map(|p| 10.0 * p.max(1e-30).log10()).collect();
+    (2..db.len() - 2)
+        .filter(|&k| (lo..hi).contains(&(k as f64 * hz)))
+        .map(|k| (k, db[k - 2..=k + 2].iter().sum::<f64>() / 5.0))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k as f64 * hz)
+        .unwrap_or(0.0)
+}
+
+/// What raising a source from 0 to +60 degrees straight ahead must do:
+/// change the level in `band` (Hz) by at least `min_db`, move the deepest
+/// dip within `notch_range` (Hz, the pinna notch) up by at least 1.5 kHz,
+/// and stay left/right symmetric.
+struct Raise {
+    band: (f64, f64),
+    min_db: f64,
+    notch_range: (f64, f64),
+}
+
+fn assert_elevation_changes_spectrum(hrtf: Hrtf, want: Raise) {
+    let (l0, r0) = render_at(&hrtf, place(0.0, 0.0, 1.0));
+    let (l60, r60) = render_at(&hrtf, place(0.0, 60.0, 1.0));
+    let (lo, hi) = want.band;
+    let change = band_db(&l60, &r60, lo, hi) - band_db(&l0, &r0, lo, hi);
+    let wide = band_db(&l60, &r60, 4000.0, 10_000.0) - band_db(&l0, &r0, 4000.0, 10_000.0);
+    let (nlo, nhi) = want.notch_range;
+    let (n0, n60) = (notch_hz(&r0, nlo, nhi), notch_hz(&r60, nlo, nhi));
+    println!(
+        "{hrtf:?}: +60deg vs 0deg elevation ahead: {lo:.0}-{hi:.0} Hz band {change:+.1} dB \
+         (4-10 kHz {wide:+.1} dB); pinna notch {n0:.0} Hz -> {n60:.0} Hz; ILD at +60deg {:.2} dB",
+        ild(&l60, &r60)
+    );
+    assert!(
+        change.abs() >= want.min_db,
+        "{hrtf:?}: +60deg changes the {lo}-{hi} Hz band by only {change:.2} dB"
+    );
+    assert!(
+        n60 > n0 + 1500.0,
+        "{hrtf:?}: the pinna notch should rise with elevation: {n0:.0} Hz -> {n60:.0} Hz"
+    );
+    assert!(
+        ild(&l60, &r60).abs() < 0.5,
+        "{hrtf:?}: ahead at +60deg is not symmetric: ILD {:.2} dB",
+        ild(&l60, &r60)
+    );
+}
+
+#[test]
+fn builtin_elevation_moves_the_pinna_notch() {
+    // Brown and Duda's echoes put the deepest notch near 11 kHz ahead and
+    // near 14 kHz at +60 degrees, where 10.5-12 kHz fills in.
+    assert_elevation_changes_spectrum(
+        Hrtf::Builtin,
+        Raise {
+            band: (10_500.0, 12_000.0),
+            min_db: 3.0,
+            notch_range: (9_000.0, 16_000.0),
+        },
+    );
+}
+
+#[test]
+fn sofa_elevation_moves_the_pinna_notch() {
+    if let Some(h) = kemar() {
+        // KEMAR's first pinna notch (N1) sits near 8 kHz ahead and rises
+        // with elevation; the 4-10 kHz band gains as it leaves.
+        assert_elevation_changes_spectrum(
+            h,
+            Raise {
+                band: (4_000.0, 10_000.0),
+                min_db: 3.0,
+                notch_range: (5_000.0, 13_000.0),
+            },
+        );
+    }
+}
+
+/// Overhead, left and right ears hear the same, whatever the azimuth.
+fn assert_overhead_symmetric(hrtf: Hrtf) {
+    let (l, r) = render_at(&hrtf, place(0.0, 90.0, 1.0));
+    let (level, time) = (ild(&l, &r), itd(&l, &r));
+    println!(
+        "{hrtf:?} overhead: ILD {level:.2} dB, ITD {:.3} ms",
+        time * 1e3
+    );
+    assert!(level.abs() < 1.0, "{hrtf:?}: ILD overhead {level:.2} dB");
+    assert!(
+        time.abs() < 1.0 / f64::from(RATE),
+        "{hrtf:?}: ITD overhead {:.3} ms",
+        time * 1e3
+    );
+    let (l2, r2) = render_at(&hrtf, place(70.0, 90.0, 1.0));
+    assert!(
+        l.iter()
+            .zip(&l2)
+            .chain(r.iter().zip(&r2))
+            .all(|(a, b)| (a - b).abs() < 1e-6),
+        "{hrtf:?}: overhead depends on the azimuth"
+    );
+}
+
+#[test]
+fn builtin_overhead_is_symmetric() {
+    assert_overhead_symmetric(Hrtf::Builtin);
+}
+
+#[test]
+fn sofa_overhead_is_symmetric() {
+    if let Some(h) = kemar() {
+        assert_overhead_symmetric(h);
+    }
+}
+
+/// Twice as far is 6 dB quieter, in every mode and direction tried.
+fn assert_inverse_distance(hrtf: Hrtf) {
+    for (az, el) in [(0.0, 0.0), (60.0, 20.0), (-120.0, -10.0)] {
+        let (l1, r1) = render_at(&hrtf, place(az, el, 1.0));
+        let (l2, r2) = render_at(&hrtf, place(az, el, 2.0));
+        let drop = db((energy(&l1) + energy(&r1)) / (energy(&l2) + energy(&r2)));
+        println!("{hrtf:?} at {az}/{el}deg: 2 m is {drop:.2} dB below 1 m");
+        assert!(
+            (drop - 6.02).abs() < 0.5,
+            "{hrtf:?} at {az}/{el}deg: 2 m is {drop:.2} dB below 1 m"
+        );
+    }
+}
+
+#[test]
+fn builtin_distance_follows_the_inverse_law() {
+    assert_inverse_distance(Hrtf::Builtin);
+}
+
+#[test]
+fn sofa_distance_follows_the_inverse_law() {
+    if let Some(h) = kemar() {
+        assert_inverse_distance(h);
+    }
+}
+
+#[test]
+fn pan_distance_follows_the_inverse_law() {
+    assert_inverse_distance(Hrtf::Pan);
+}
+
+#[test]
+fn builtin_near_side_source_has_a_larger_ild() {
+    let (l1, r1) = render_at(&Hrtf::Builtin, place(90.0, 0.0, 1.0));
+    let (ln, rn) = render_at(&Hrtf::Builtin, place(90.0, 0.0, 0.25));
+    let (far, near) = (ild(&l1, &r1), ild(&ln, &rn));
+    println!("builtin ILD at +90deg: {far:.1} dB at 1 m, {near:.1} dB at 0.25 m");
+    assert!(
+        near > far + 3.0,
+        "{far:.1} dB at 1 m vs {near:.1} dB at 0.25 m"
+    );
+    // Closer than 0.25 m is clamped: no blow-up at the head.
+    let (lc, rc) = render_at(&Hrtf::Builtin, place(90.0, 0.0, 0.0));
+    assert!((energy(&rc) / energy(&rn) - 1.0).abs() < 1e-3 && energy(&lc) > 0.0);
+}
+
+#[test]
+fn sofa_between_measured_elevations_is_their_blend() {
+    let Some(h) = kemar() else {
+        return;
+    };
+    // KEMAR measures rings at 0 and 10 degrees; 5 degrees is half of each.
+    let (l0, r0) = render_at(&h, place(30.0, 0.0, 1.0));
+    let (l10, r10) = render_at(&h, place(30.0, 10.0, 1.0));
+    let (l5, r5) = render_at(&h, place(30.0, 5.0, 1.0));
+    for (mid, (a, b)) in [(&l5, (&l0, &l10)), (&r5, (&r0, &r10))] {
+        for ((m, a), b) in mid.iter().zip(a).zip(b) {
+            assert!((m - 0.5 * (a + b)).abs() < 1e-5, "{m} vs {a} and {b}");
+        }
+    }
+    let band = |l: &[f32], r: &[f32]| band_db(l, r, 4000.0, 10_000.0);
+    let (b0, b5, b10) = (band(&l0, &r0), band(&l5, &r5), band(&l10, &r10));
+    println!("KEMAR 4-10 kHz at 30deg azimuth: el 0 {b0:.2} dB, 5 {b5:.2} dB, 10 {b10:.2} dB");
+    assert!(
+        b5 > b0.min(b10) - 0.5 && b5 < b0.max(b10) + 0.5,
+        "{b5:.2} dB not between {b0:.2} and {b10:.2}"
+    );
+}
+
+#[test]
+fn positions_in_elevation_and_distance_are_set_live() {
+    let mut rig = Rig::new(Hrtf::Builtin, None, 1);
+    let up = Arg::List(vec![Arg::Num(-30.0), Arg::Num(40.0), Arg::Num(3.0)]);
+    rig.node.set("position.a", &up).expect("settable");
+    rig.noise("a", 3, 1);
+    assert_eq!(rig.node.position_of("a"), Some(place(-30.0, 40.0, 3.0)));
+    let bad = Arg::List(vec![Arg::Num(0.0), Arg::Num(120.0)]);
+    assert!(rig.node.set("position.a", &bad).is_err());
+}
+
+/// A 440 Hz tone moved every tick between `a` and `b` (given as live
+/// values) steps no more than the louder of the two still renders.
+fn assert_jumps_do_not_click(hrtf: Hrtf, a: &Arg, b: &Arg) {
+    let run = |mover: &mut dyn FnMut(u64) -> Option<Arg>| {
+        let mut rig = Rig::new(hrtf.clone(), Some(vec![0.0]), 1);
+        let mut phase = 0.0f64;
+        let step = 2.0 * std::f64::consts::PI * 440.0 / f64::from(RATE);
+        for t in 0..40 {
+            if let Some(p) = mover(t) {
+                rig.node.set("position.a", &p).expect("settable");
+            }
+            rig.step(&[(0, "a")], &mut |_, s| {
+                for v in s.iter_mut() {
+                    *v = 0.5 * phase.sin() as f32;
+                    phase += step;
+                }
+            });
+        }
+        let (l, r) = rig.settled(2);
+        [l, r]
+            .iter()
+            .flat_map(|x| x.windows(2).map(|w| (w[1] - w[0]).abs()))
+            .fold(0.0, f32::max)
+    };
+    let still = [a, b]
+        .into_iter()
+        .map(|p| run(&mut |t| (t == 0).then(|| p.clone())))
+        .fold(0.0, f32::max);
+    let moving = run(&mut |t| Some(if t % 2 == 0 { a.clone() } else { b.clone() }));
+    println!("{hrtf:?}: {a:?} <-> {b:?} every tick steps {moving:.4}, still {still:.4}");
+    assert!(
+        moving <= 1.25 * still,
+        "{hrtf:?}: moving {moving} vs still {still}"
+    );
+}
+
+fn pos_arg(az: f64, el: f64, d: f64) -> Arg {
+    Arg::List(vec![Arg::Num(az), Arg::Num(el), Arg::Num(d)])
+}
+
+#[test]
+fn elevation_and_distance_moves_do_not_click() {
+    let mut sets = vec![Hrtf::Builtin, Hrtf::Pan];
+    sets.extend(kemar());
+    for hrtf in sets {
+        let (low, high) = (pos_arg(30.0, -40.0, 1.0), pos_arg(30.0, 80.0, 1.0));
+        assert_jumps_do_not_click(hrtf.clone(), &low, &high);
+        let (near, far) = (pos_arg(-60.0, 10.0, 0.5), pos_arg(-60.0, 10.0, 1.0));
+        assert_jumps_do_not_click(hrtf, &near, &far);
+    }
 }
