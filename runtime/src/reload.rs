@@ -473,11 +473,11 @@ pub(crate) fn swap(
             build_deferred(&plan, new.node_names(), &name, build)
         });
     }
-    let mut kept = std::collections::HashSet::new();
-    for t in tasks.iter() {
-        kept.insert(t.name.as_str());
-    }
-    for t in old.iter_mut().filter(|t| !kept.contains(t.name.as_str())) {
+    let present: std::collections::HashSet<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+    for t in old
+        .iter_mut()
+        .filter(|t| !present.contains(t.name.as_str()))
+    {
         retire(t, &mut retired);
     }
     retired.tasks = old;
