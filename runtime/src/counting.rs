@@ -120,7 +120,8 @@ pub fn thread_hook(event: ThreadEvent) {
 /// handed to the process-wide epoch collector (rayon's work-stealing
 /// deques retire their old buffers there). Without it a watched worker of
 /// a later run may collect that garbage and count frees that were never
-/// its own. Call before taking the [`counts`] a test compares against.
+/// its own. Call before taking the [`counts`] a test compares against (and
+/// on each worker of a pool the test watches: each keeps a local bag).
 pub fn settle() {
     for _ in 0..64 {
         crossbeam_epoch::pin().flush();
