@@ -413,15 +413,7 @@ impl Engine {
         for (k, &i) in order.iter().enumerate() {
             let n = &g[i];
             let (build, params, _, origin) = &builds[k];
-            let ctx = BuildContext {
-                name: &n.name,
-                index: i.index() as u32,
-                args: &n.args,
-                inputs: &n.inputs,
-                outputs: &n.outputs,
-                settings,
-                node_names: &names,
-            };
+            let ctx = BuildContext::of(n, i.index() as u32, settings, &names);
             let node = match origin {
                 Origin::New | Origin::Changed { .. } => {
                     build(&ctx).map_err(|error| BuildError::Node {

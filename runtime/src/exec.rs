@@ -470,6 +470,7 @@ pub(crate) fn run_realtime(
     };
     let mut out = Vec::new();
     let mut paused = false;
+    let coordinator = std::thread::current();
     std::thread::scope(|s| {
         let mut handles = Vec::new();
         for (th, (mut group, mut cmds)) in groups.into_iter().zip(commands).enumerate() {
@@ -477,7 +478,7 @@ pub(crate) fn run_realtime(
                 continue;
             }
             let (pace, origin) = (&*paces[th].0, paces[th].1);
-            let (stop, stats, pause) = (&*stop, &*stats, &pause);
+            let (stop, stats, pause, coordinator) = (&*stop, &*stats, &pause, &coordinator);
             let name = if th == io {
                 "sluice-io".to_string()
             } else {
@@ -522,6 +523,7 @@ pub(crate) fn run_realtime(
                         pause.domains_out.fetch_add(1, Ordering::AcqRel);
                         group.iter_mut().for_each(Task::end);
                     }
+                    coordinator.unpark();
                     (group, ran)
                 });
             match h {
@@ -530,11 +532,13 @@ pub(crate) fn run_realtime(
             }
         }
         retired.finish(errors);
+        // Each thread wakes this one as it leaves; a posted reload is seen
+        // within one wait.
         while !handles.iter().all(|(_, h)| h.is_finished()) {
             if reload.pending() && pause.at() == u64::MAX {
                 pause.at.store(pause_time(&paces[..io]), Ordering::Release);
             }
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::park_timeout(Duration::from_millis(10));
         }
         for (name, h) in handles {
             match h.join() {

@@ -9,7 +9,7 @@
 
 use crate::frame::{AudioFrame, BundleFrame, EventFrame, Frame, Nanos, VideoFrame};
 use crate::pace::PaceClock;
-use sluice_dsl::{Arg, Args, PlanPort, Settings};
+use sluice_dsl::{Arg, Args, PlanNode, PlanPort, Settings};
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -214,6 +214,27 @@ pub struct BuildContext<'a> {
     pub settings: &'a Settings,
     /// Every instance's name by plan index (for sinks that print names).
     pub node_names: &'a [String],
+}
+
+impl<'a> BuildContext<'a> {
+    /// The context of plan node `node` (index `index`), as the engine
+    /// builds it: at start, and for a sink built at a hot reload's swap.
+    pub fn of(
+        node: &'a PlanNode,
+        index: u32,
+        settings: &'a Settings,
+        node_names: &'a [String],
+    ) -> BuildContext<'a> {
+        BuildContext {
+            name: &node.name,
+            index,
+            args: &node.args,
+            inputs: &node.inputs,
+            outputs: &node.outputs,
+            settings,
+            node_names,
+        }
+    }
 }
 
 /// A processing node. See the module docs for what each method may do.

@@ -35,7 +35,7 @@ use crate::stats::Stats;
 use crate::task::Task;
 use petgraph::graph::NodeIndex;
 use sluice_dsl::{MediaType, Plan, PlanEdge, PlanNode, Role, Settings};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -266,7 +266,7 @@ pub struct Changes {
 }
 
 impl Changes {
-    fn between(old: &Layout, plan: &Plan, order: &[String], origins: &[Origin]) -> Changes {
+    fn between(old: &Layout, order: &[String], origins: &[Origin]) -> Changes {
         let mut c = Changes::default();
         for (name, origin) in order.iter().zip(origins) {
             let list = match origin {
@@ -277,15 +277,11 @@ impl Changes {
             };
             list.push(name.clone());
         }
-        let new: HashMap<&str, ()> = plan
-            .graph
-            .node_weights()
-            .map(|n| (n.name.as_str(), ()))
-            .collect();
+        let new: HashSet<&str> = order.iter().map(String::as_str).collect();
         c.removed = old
             .nodes
             .keys()
-            .filter(|n| !new.contains_key(n.as_str()))
+            .filter(|n| !new.contains(n.as_str()))
             .cloned()
             .collect();
         for list in [
@@ -364,7 +360,7 @@ impl Reloader {
         let (engine, origins) =
             Engine::assemble(plan, registry, Some(&self.layout)).map_err(ReloadError::Build)?;
         let order: Vec<String> = engine.tasks.iter().map(|t| t.name.clone()).collect();
-        let changes = Changes::between(&self.layout, plan, &order, &origins);
+        let changes = Changes::between(&self.layout, &order, &origins);
         engine.stats.carry(&self.stats);
         self.stats = engine.stats.clone();
         self.layout = engine.layout.clone();
@@ -464,7 +460,7 @@ pub(crate) fn swap(
         .collect();
     carry_frames(&engine.edges, &mut old, &by_name, &new.edges, &mut tasks);
     let mut retired = Retired::default();
-    close_old_io(&origins, &tasks, &mut old, &by_name, errors);
+    close_old_io(&origins, &tasks, &mut old, errors);
     let at = engine.resume_at;
     for (task, origin) in tasks.iter_mut().zip(&origins) {
         let prev = by_name.get(&task.name).map(|&i| &mut old[i]);
@@ -473,7 +469,7 @@ pub(crate) fn swap(
             build_deferred(&plan, new.node_names(), &name, build)
         });
     }
-    let present: std::collections::HashSet<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+    let present: HashSet<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
     for t in old
         .iter_mut()
         .filter(|t| !present.contains(t.name.as_str()))
@@ -571,33 +567,18 @@ fn retire(t: &mut Task, retired: &mut Retired) {
 }
 
 /// Finishes, before anything is built at the swap, every old I/O node that
-/// does not stay: a removed or rebuilt sink closes its file first.
-fn close_old_io(
-    origins: &[Origin],
-    tasks: &[Task],
-    old: &mut [Task],
-    by_name: &HashMap<String, usize>,
-    errors: &mut Vec<String>,
-) {
-    let staying: HashMap<&str, ()> = tasks
+/// does not stay (removed, or replaced by a sink built at the swap), so a
+/// sink has closed its file before its successor opens one.
+fn close_old_io(origins: &[Origin], tasks: &[Task], old: &mut [Task], errors: &mut Vec<String>) {
+    let staying: HashSet<&str> = tasks
         .iter()
         .zip(origins)
         .filter(|(_, o)| !matches!(o, Origin::Deferred(_)))
-        .map(|(t, _)| (t.name.as_str(), ()))
+        .map(|(t, _)| t.name.as_str())
         .collect();
-    let deferred_names = tasks
-        .iter()
-        .zip(origins)
-        .filter(|(_, o)| matches!(o, Origin::Deferred(_)))
-        .map(|(t, _)| t.name.as_str());
-    for name in deferred_names {
-        if let Some(&i) = by_name.get(name) {
-            finish_now(&mut old[i], errors);
-        }
-    }
     for t in old
         .iter_mut()
-        .filter(|t| !staying.contains_key(t.name.as_str()) && t.io)
+        .filter(|t| t.io && !staying.contains(t.name.as_str()))
     {
         finish_now(t, errors);
     }
@@ -622,16 +603,7 @@ fn build_deferred(
         .node_indices()
         .find(|&i| g[i].name == name)
         .ok_or("not in the plan")?;
-    let n = &g[i];
-    let ctx = BuildContext {
-        name: &n.name,
-        index: i.index() as u32,
-        args: &n.args,
-        inputs: &n.inputs,
-        outputs: &n.outputs,
-        settings: &plan.settings,
-        node_names: names,
-    };
+    let ctx = BuildContext::of(&g[i], i.index() as u32, &plan.settings, names);
     build(&ctx).map_err(|e| e.to_string())
 }
 
