@@ -102,7 +102,7 @@ mod tests {
                 let red = i % w < w / 2;
                 p.copy_from_slice(if red { &[220, 20, 20, 255] } else { &[20, 20, 220, 255] });
             }
-            let frame = crate::video::testing::frame_from_rgba(vt(format, w as u32, h as u32), &rgba);
+            let frame = crate::segment::frame_from_rgba(vt(format, w as u32, h as u32), &rgba);
             let mut input = ModelInput::new(16, 8);
             let mut out = vec![0u8; 16 * 8 * 4];
             input.fill(&frame, &mut out);

@@ -9,7 +9,7 @@ use crate::blur::background_blur::{BackgroundBlur, MaskSource};
 use crate::video::image_in::decode_png;
 use crate::video::patterns::beach;
 use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoType};
-use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo, VideoFrame};
+use sluice_runtime::{BuildContext, Clock, Frame, PortIo, VideoFrame};
 
 /// A rectangle `(x0, y0, x1, y1)`, end exclusive.
 type Rect = (usize, usize, usize, usize);
@@ -194,8 +194,9 @@ fn segment_node_outputs_a_gray_mask_of_the_input_size() {
     let face = PHOTOS[0].face;
     let mut on_face = 0.0;
     for _ in 0..200 {
+        let inputs = [Some(&src)];
         let mut outs = [&mut out];
-        let mut io = PortIo::new(&[Some(&src)], &mut outs, Clock::default());
+        let mut io = PortIo::new(&inputs, &mut outs, Clock::default());
         node.process(&mut io);
         let Frame::Video(m) = &out else { unreachable!() };
         on_face = mean(m.plane(0), m.width(), face);
