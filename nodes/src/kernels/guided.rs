@@ -330,8 +330,10 @@ mod tests {
         let luma: Vec<u8> = (0..w * h).map(|i| if i % w >= 37 { 200 } else { 40 }).collect();
         let mut guide = vec![0u8; lw * lh];
         crate::kernels::mask::luma_grid(&luma, w, h, 1, &mut guide, lw, lh);
+        // The model's soft edge: a ramp over cells 7..11 (28 pixels).
         let coarse: Vec<u8> = (0..lw * lh)
-            .map(|i| ((i % lw) as f32 / (lw - 1) as f32 * 255.0) as u8)
+            .map(|i| (((i % lw) as f32 - 7.0) / 4.0).clamp(0.0, 1.0) * 255.0)
+            .map(|v| v as u8)
             .collect();
         let mut gf = GuidedFilter::new(lw, lh, 3);
         gf.fit(&guide, &coarse);
