@@ -130,9 +130,17 @@ impl Segmenter {
     /// Runs the model on a picture of the model's size, interleaved with
     /// `channels` bytes per pixel (3: RGB, 4: RGBA, alpha ignored), and
     /// writes the mask, 0..=255 (255 = person), to `mask`.
-    pub fn run_rgb(&mut self, rgb: &[u8], channels: usize, mask: &mut [u8]) -> Result<(), ModelError> {
+    pub fn run_rgb(
+        &mut self,
+        rgb: &[u8],
+        channels: usize,
+        mask: &mut [u8],
+    ) -> Result<(), ModelError> {
         let n = self.width * self.height;
-        let (mut input, mut prob) = (std::mem::take(&mut self.input), std::mem::take(&mut self.prob));
+        let (mut input, mut prob) = (
+            std::mem::take(&mut self.input),
+            std::mem::take(&mut self.prob),
+        );
         for (c, plane) in input.chunks_exact_mut(n).enumerate() {
             for (v, px) in plane.iter_mut().zip(rgb.chunks_exact(channels)) {
                 *v = f32::from(px[c]) * (1.0 / 255.0);

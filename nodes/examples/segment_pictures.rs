@@ -17,12 +17,15 @@ use sluice_runtime::VideoFrame;
 use std::path::Path;
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "docs/images".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "docs/images".into());
     std::fs::create_dir_all(&dir).expect("output directory");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let data = root.join("tests/data");
     for name in ["astronaut", "grace_hopper"] {
-        let (w, h, rgba) = decode_png(data.join(format!("{name}.png")).to_str().expect("utf-8")).expect("photo");
+        let (w, h, rgba) =
+            decode_png(data.join(format!("{name}.png")).to_str().expect("utf-8")).expect("photo");
         let ty = VideoType {
             format: PixelFormat::I420,
             width: w,
@@ -84,7 +87,8 @@ fn pictures(dir: &str, name: &str, frame: &VideoFrame) {
     let ty = frame.ty();
     let model = ModelChoice::from_arg(None, ty);
     let person = || PersonMask::new(ty, grid_of(ty), 2, model, "segment").expect("model");
-    let mut blur = BackgroundBlur::new(ty, MaskSource::Person, 16.0, 8.0, true).with_person(person());
+    let mut blur =
+        BackgroundBlur::new(ty, MaskSource::Person, 16.0, 8.0, true).with_person(person());
     let p = blur.person().expect("person");
     assert!(p.settle(frame), "model answered");
     let mut mask = VideoFrame::new(ty);
@@ -99,8 +103,16 @@ fn pictures(dir: &str, name: &str, frame: &VideoFrame) {
     assert!(replace.person().settle(frame), "model answered");
     let mut replaced = VideoFrame::new(ty);
     replace.compose(frame, &mut replaced);
-    for (suffix, f) in [("before", frame), ("mask", &mask), ("blur", &blurred), ("replace", &replaced)] {
-        save(&Path::new(dir).join(format!("segment_{name}_{suffix}.png")), f);
+    for (suffix, f) in [
+        ("before", frame),
+        ("mask", &mask),
+        ("blur", &blurred),
+        ("replace", &replaced),
+    ] {
+        save(
+            &Path::new(dir).join(format!("segment_{name}_{suffix}.png")),
+            f,
+        );
     }
     println!("{name}: {}x{} written", ty.width, ty.height);
 }
@@ -118,10 +130,16 @@ fn save(path: &Path, f: &VideoFrame) {
         &mut rgba,
         Default::default(),
     );
-    let rgb: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let rgb: Vec<u8> = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
     let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create png"));
     let mut enc = png::Encoder::new(file, w as u32, h as u32);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
-    enc.write_header().expect("png header").write_image_data(&rgb).expect("png data");
+    enc.write_header()
+        .expect("png header")
+        .write_image_data(&rgb)
+        .expect("png data");
 }

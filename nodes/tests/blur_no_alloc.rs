@@ -214,7 +214,10 @@ fn person_masks_do_not_allocate_with_the_model_running() {
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
     let beach = sluice_nodes::video::patterns::beach(64, 36);
-    enc.write_header().expect("header").write_image_data(&beach).expect("data");
+    enc.write_header()
+        .expect("header")
+        .write_image_data(&beach)
+        .expect("data");
     let image = Arg::Str(image.to_str().expect("utf-8").to_string());
     for format in [PixelFormat::I420, PixelFormat::Rgba] {
         let input = photo(format);
@@ -223,7 +226,7 @@ fn person_masks_do_not_allocate_with_the_model_running() {
             format: PixelFormat::I420,
             ..ty
         };
-        let mut nodes = vec![
+        let mut nodes = [
             build("background_blur", &[], ty, false),
             build("background_replace", &[("image", image.clone())], ty, false),
         ];
@@ -260,6 +263,10 @@ fn person_masks_do_not_allocate_with_the_model_running() {
         };
         let w = m.width();
         let face: u32 = (40..80).map(|y| u32::from(m.plane(0)[y * w + 112])).sum();
-        assert!(face / 40 > 200, "{format:?}: mask on the face {}", face / 40);
+        assert!(
+            face / 40 > 200,
+            "{format:?}: mask on the face {}",
+            face / 40
+        );
     }
 }

@@ -324,8 +324,17 @@ impl BackgroundBlur {
                 stride: self.grid.0,
                 channels: 1,
             };
-            blur_plane(&self.raw, &mut self.feathered, g, self.feather_passes, &mut self.grid_pool);
-            self.up.run([&self.feathered, &self.raw], [&mut l0.alpha, &mut l0.weight]);
+            blur_plane(
+                &self.raw,
+                &mut self.feathered,
+                g,
+                self.feather_passes,
+                &mut self.grid_pool,
+            );
+            self.up.run(
+                [&self.feathered, &self.raw],
+                [&mut l0.alpha, &mut l0.weight],
+            );
         }
         to_background_weight(&mut l0.weight);
         if let Some(l1) = rest.first_mut() {

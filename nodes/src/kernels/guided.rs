@@ -208,7 +208,9 @@ impl GuidedUpsampler {
     pub fn run(&mut self, a: &[f32], b: &[f32], luma: &[u8], out: &mut [u8]) {
         self.held = [usize::MAX; 2];
         let last = (a.len() / self.lw - 1) as u32;
-        let rows = luma.chunks_exact(self.width).zip(out.chunks_exact_mut(self.width));
+        let rows = luma
+            .chunks_exact(self.width)
+            .zip(out.chunks_exact_mut(self.width));
         for ((l, o), k) in rows.zip(0..self.ymap.len()) {
             let (y0, fy) = self.ymap[k];
             let y1 = (y0 + 1).min(last) as usize;
@@ -225,7 +227,9 @@ impl GuidedUpsampler {
             return slot;
         }
         // Replace the slot holding the lower (older) row.
-        let slot = if self.held[0] == usize::MAX || (self.held[1] != usize::MAX && self.held[0] < self.held[1]) {
+        let slot = if self.held[0] == usize::MAX
+            || (self.held[1] != usize::MAX && self.held[0] < self.held[1])
+        {
             0
         } else {
             1
@@ -265,7 +269,10 @@ fn blend_row(luma: &[u8], out: &mut [u8], rows: [&[f32]; 4], fy: f32) {
 pub fn half_mean(src: &[u8], w: usize, h: usize, dst: &mut [u8]) {
     let cw = w.div_ceil(2);
     for (j, row) in dst.chunks_exact_mut(cw).take(h.div_ceil(2)).enumerate() {
-        let (r0, r1) = (&src[2 * j * w..][..w], &src[(2 * j + 1).min(h - 1) * w..][..w]);
+        let (r0, r1) = (
+            &src[2 * j * w..][..w],
+            &src[(2 * j + 1).min(h - 1) * w..][..w],
+        );
         for (k, d) in row.iter_mut().enumerate() {
             let (x0, x1) = (2 * k, (2 * k + 1).min(w - 1));
             let s = u32::from(r0[x0]) + u32::from(r0[x1]) + u32::from(r1[x0]) + u32::from(r1[x1]);
@@ -327,7 +334,9 @@ mod tests {
         // at the picture's own edge.
         let (w, h, grid) = (80, 16, 4);
         let (lw, lh) = (w / grid, h / grid);
-        let luma: Vec<u8> = (0..w * h).map(|i| if i % w >= 37 { 200 } else { 40 }).collect();
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| if i % w >= 37 { 200 } else { 40 })
+            .collect();
         let mut guide = vec![0u8; lw * lh];
         crate::kernels::mask::luma_grid(&luma, w, h, 1, &mut guide, lw, lh);
         // The model's soft edge: a ramp over cells 7..11 (28 pixels).

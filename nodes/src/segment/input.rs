@@ -72,8 +72,20 @@ impl ModelInput {
                 return;
             }
             PixelFormat::I420 => {
-                block_mean(plane(frame.plane(1), cw, ch, 1), &mut self.u, mw / 2, mh / 2, 1);
-                block_mean(plane(frame.plane(2), cw, ch, 1), &mut self.v, mw / 2, mh / 2, 1);
+                block_mean(
+                    plane(frame.plane(1), cw, ch, 1),
+                    &mut self.u,
+                    mw / 2,
+                    mh / 2,
+                    1,
+                );
+                block_mean(
+                    plane(frame.plane(2), cw, ch, 1),
+                    &mut self.v,
+                    mw / 2,
+                    mh / 2,
+                    1,
+                );
             }
             PixelFormat::Nv12 => {
                 let uv = frame.plane(1);
@@ -100,7 +112,11 @@ mod tests {
             let mut rgba = vec![0u8; w * h * 4];
             for (i, p) in rgba.chunks_exact_mut(4).enumerate() {
                 let red = i % w < w / 2;
-                p.copy_from_slice(if red { &[220, 20, 20, 255] } else { &[20, 20, 220, 255] });
+                p.copy_from_slice(if red {
+                    &[220, 20, 20, 255]
+                } else {
+                    &[20, 20, 220, 255]
+                });
             }
             let frame = crate::segment::frame_from_rgba(vt(format, w as u32, h as u32), &rgba);
             let mut input = ModelInput::new(16, 8);
@@ -109,7 +125,10 @@ mod tests {
             let left = &out[(4 * 16 + 2) * 4..][..3];
             let right = &out[(4 * 16 + 13) * 4..][..3];
             assert!(left[0] > 180 && left[2] < 60, "{format:?} left {left:?}");
-            assert!(right[2] > 180 && right[0] < 60, "{format:?} right {right:?}");
+            assert!(
+                right[2] > 180 && right[0] < 60,
+                "{format:?} right {right:?}"
+            );
         }
     }
 }

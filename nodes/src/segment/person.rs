@@ -126,7 +126,12 @@ impl PersonMask {
             self.input.fill(frame, pixels);
             self.worker.submit();
         }
-        for ((s, &t), c) in self.smooth.iter_mut().zip(&self.target).zip(&mut self.coarse) {
+        for ((s, &t), c) in self
+            .smooth
+            .iter_mut()
+            .zip(&self.target)
+            .zip(&mut self.coarse)
+        {
             *s += SMOOTHING * (f32::from(t) - *s);
             *c = (*s + 0.5) as u8;
         }
@@ -162,9 +167,11 @@ impl PersonMask {
                 let (r, g, b) = (u32::from(p[0]), u32::from(p[1]), u32::from(p[2]));
                 *l = ((77 * r + 150 * g + 29 * b + 128) >> 8) as u8;
             }
-            self.up.run(self.filter.a(), self.filter.b(), &self.luma, out);
+            self.up
+                .run(self.filter.a(), self.filter.b(), &self.luma, out);
         } else {
-            self.up.run(self.filter.a(), self.filter.b(), frame.plane(0), out);
+            self.up
+                .run(self.filter.a(), self.filter.b(), frame.plane(0), out);
         }
     }
 

@@ -14,7 +14,9 @@ use crate::kernels::scale::{Mapping, PlaneScaler};
 use crate::sig::{input, live, output, param, quantity, required, signature as sig};
 use crate::video::image_in::decode_png;
 use crate::video::video_port;
-use sluice_dsl::{Arg, Args, OutType, ParamType, PixelFormat, Ports, Role, Signature, UnitKind, VideoType};
+use sluice_dsl::{
+    Arg, Args, OutType, ParamType, PixelFormat, Ports, Role, Signature, UnitKind, VideoType,
+};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, VideoFrame};
 
 /// The `background_replace` kind.
@@ -164,7 +166,9 @@ impl Node for BackgroundReplace {
                 self.person.set_radius(radius_cells(f));
                 Ok(())
             }
-            _ => Err(NodeError::new(format!("`{key}` cannot change while running"))),
+            _ => Err(NodeError::new(format!(
+                "`{key}` cannot change while running"
+            ))),
         }
     }
 }

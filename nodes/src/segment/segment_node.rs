@@ -103,7 +103,9 @@ impl Node for Segment {
                 self.person.set_radius(radius_cells(f));
                 Ok(())
             }
-            _ => Err(NodeError::new(format!("`{key}` cannot change while running"))),
+            _ => Err(NodeError::new(format!(
+                "`{key}` cannot change while running"
+            ))),
         }
     }
 }

@@ -62,7 +62,8 @@ fn detail(luma: &[u8], w: usize, r: Rect) -> f64 {
     for y in y0..y1 - 1 {
         for x in x0..x1 - 1 {
             let v = luma[y * w + x];
-            sum += u64::from(v.abs_diff(luma[y * w + x + 1])) + u64::from(v.abs_diff(luma[(y + 1) * w + x]));
+            sum += u64::from(v.abs_diff(luma[y * w + x + 1]))
+                + u64::from(v.abs_diff(luma[(y + 1) * w + x]));
             n += 2;
         }
     }
@@ -71,7 +72,10 @@ fn detail(luma: &[u8], w: usize, r: Rect) -> f64 {
 
 fn mean(plane: &[u8], w: usize, r: Rect) -> f64 {
     let (x0, y0, x1, y1) = r;
-    let sum: u64 = (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).map(|(x, y)| u64::from(plane[y * w + x])).sum();
+    let sum: u64 = (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .map(|(x, y)| u64::from(plane[y * w + x]))
+        .sum();
     sum as f64 / ((x1 - x0) * (y1 - y0)) as f64
 }
 
@@ -88,7 +92,11 @@ fn segment_mask_is_high_on_faces_and_low_on_the_background() {
         assert!(face > 200.0, "{}: mask on the face {face:.0}", p.file);
         for &r in p.background {
             let bg = mean(&mask, w, r);
-            assert!(bg < 50.0, "{}: mask on the background {r:?}: {bg:.0}", p.file);
+            assert!(
+                bg < 50.0,
+                "{}: mask on the background {r:?}: {bg:.0}",
+                p.file
+            );
         }
     }
 }
@@ -99,17 +107,26 @@ fn background_blur_keeps_the_face_and_blurs_the_room_on_photos() {
         for p in &PHOTOS {
             let frame = photo(p.file, format);
             let ty = frame.ty();
-            let mut blur = BackgroundBlur::new(ty, MaskSource::Person, 16.0, 8.0, true).with_person(person(ty));
+            let mut blur = BackgroundBlur::new(ty, MaskSource::Person, 16.0, 8.0, true)
+                .with_person(person(ty));
             assert!(blur.person().expect("person").settle(&frame));
             let mut out = VideoFrame::new(ty);
             blur.compose(&frame, &mut out);
             let (luma_in, luma_out) = (luma(&frame), luma(&out));
             let w = frame.width();
             let kept = detail(&luma_out, w, p.face) / detail(&luma_in, w, p.face);
-            assert!(kept >= 0.85, "{} {format:?}: face keeps {kept:.2} of its detail", p.file);
+            assert!(
+                kept >= 0.85,
+                "{} {format:?}: face keeps {kept:.2} of its detail",
+                p.file
+            );
             for &r in p.background {
                 let kept = detail(&luma_out, w, r) / detail(&luma_in, w, r);
-                assert!(kept <= 0.5, "{} {format:?}: background {r:?} keeps {kept:.2}", p.file);
+                assert!(
+                    kept <= 0.5,
+                    "{} {format:?}: background {r:?} keeps {kept:.2}",
+                    p.file
+                );
             }
         }
     }
@@ -121,7 +138,10 @@ fn luma(f: &VideoFrame) -> Vec<u8> {
         PixelFormat::Rgba => f
             .plane(0)
             .chunks_exact(4)
-            .map(|p| ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8) as u8)
+            .map(|p| {
+                ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8)
+                    as u8
+            })
             .collect(),
         _ => f.plane(0).to_vec(),
     }
@@ -151,7 +171,10 @@ fn background_replace_puts_the_person_on_the_new_background() {
         };
         assert!(diff(&frame, p.face) < 3.0, "{format:?}: face changed");
         for &r in p.background {
-            assert!(diff(&bg, r) < 8.0, "{format:?}: background {r:?} not replaced");
+            assert!(
+                diff(&bg, r) < 8.0,
+                "{format:?}: background {r:?} not replaced"
+            );
         }
     }
 }
@@ -198,7 +221,9 @@ fn segment_node_outputs_a_gray_mask_of_the_input_size() {
         let mut outs = [&mut out];
         let mut io = PortIo::new(&inputs, &mut outs, Clock::default());
         node.process(&mut io);
-        let Frame::Video(m) = &out else { unreachable!() };
+        let Frame::Video(m) = &out else {
+            unreachable!()
+        };
         on_face = mean(m.plane(0), m.width(), face);
         if on_face > 200.0 {
             assert!(m.plane(1).iter().chain(m.plane(2)).all(|&c| c == 128));
