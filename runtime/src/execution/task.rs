@@ -1,10 +1,10 @@
 //! A node at run time: the node, its ports' edge ends, and the one step the
 //! executors call per tick. Nothing here allocates after build.
 
-use crate::edge::{Input, Output, Poll};
-use crate::fade::Fade;
-use crate::frame::Frame;
+use crate::execution::fade::Fade;
 use crate::node::{Clock, Flow, Node, PortIo};
+use crate::transport::edge::{Input, Output, Poll};
+use crate::transport::frame::Frame;
 use sluice_dsl::Domain;
 
 /// A clock domain's tick arithmetic, exact in integers.
@@ -39,8 +39,8 @@ impl DomainClock {
 
     /// Empty real-time counters named for this domain (`audio`,
     /// `video 30 fps`).
-    pub fn stats(&self) -> crate::stats::DomainStats {
-        crate::stats::DomainStats::new(match self.domain {
+    pub fn stats(&self) -> crate::observation::stats::DomainStats {
+        crate::observation::stats::DomainStats::new(match self.domain {
             Domain::Audio => "audio".to_string(),
             Domain::Video {
                 fps_num,
@@ -291,4 +291,19 @@ impl Task {
         }
         Step::Ran
     }
+}
+
+/// A placeholder for a node that moves in at the swap. It never runs: the
+/// swap replaces every one.
+struct Vacant;
+
+impl Node for Vacant {
+    fn process(&mut self, _: &mut PortIo<'_, '_>) -> Flow {
+        Flow::Ended
+    }
+}
+
+/// A vacant node (zero-sized: boxing it does not allocate).
+pub(crate) fn vacant() -> Box<dyn Node> {
+    Box::new(Vacant)
 }
