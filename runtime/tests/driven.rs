@@ -72,17 +72,23 @@ fn step_until_runs_every_domain_due_in_media_time_order() {
     });
     let r = registry();
     let mut b = PlanBuilder::new(&r);
-    b.node("dv_src", "vcounter", args(&[("count", 10.0)]), &[], &[video])
-        .node(
-            "dv_audio",
-            "counter",
-            args(&[("id", 0.0), ("count", 40.0)]),
-            &[],
-            &[MONO],
-        )
-        .node("dv_probe", "vprobe", args(&[]), &[video, MONO], &[])
-        .connect("dv_src", 0, "dv_probe", 0)
-        .connect("dv_audio", 0, "dv_probe", 1);
+    b.node(
+        "dv_src",
+        "vcounter",
+        args(&[("count", 10.0)]),
+        &[],
+        &[video],
+    )
+    .node(
+        "dv_audio",
+        "counter",
+        args(&[("id", 0.0), ("count", 40.0)]),
+        &[],
+        &[MONO],
+    )
+    .node("dv_probe", "vprobe", args(&[]), &[video, MONO], &[])
+    .connect("dv_src", 0, "dv_probe", 0)
+    .connect("dv_audio", 0, "dv_probe", 1);
     PROBED.lock().unwrap().clear();
     let mut d = Engine::build(&b.build(), &r).unwrap().drive();
     let v = Domain::Video {

@@ -30,10 +30,7 @@ fn two_sources() -> Plan {
 }
 
 fn names(p: &Plan) -> Vec<&str> {
-    p.order
-        .iter()
-        .map(|&i| p.graph[i].name.as_str())
-        .collect()
+    p.order.iter().map(|&i| p.graph[i].name.as_str()).collect()
 }
 
 fn traced(plan: &Plan) -> Vec<String> {
@@ -56,10 +53,7 @@ fn the_engine_runs_the_plans_order() {
     swapped.levels[0].reverse();
     swapped.order = swapped.levels.concat();
     assert_eq!(names(&swapped), ["s_b", "s_a", "s_sum", "s_sink"]);
-    assert_eq!(
-        traced(&swapped),
-        ["s_b", "s_a", "s_b", "s_a", "s_b", "s_a"]
-    );
+    assert_eq!(traced(&swapped), ["s_b", "s_a", "s_b", "s_a", "s_b", "s_a"]);
 }
 
 #[test]
@@ -111,8 +105,8 @@ fn chain(prefix: &str, ticks: u64, settings: Settings) -> Plan {
 fn node_times_are_sampled_and_call_counts_stay_exact() {
     let r = registry();
     for (every, timed) in [(8, 100), (1, 800), (5, 160)] {
-        let mut e = Engine::build(&chain(&format!("t{every}"), 800, Settings::default()), &r)
-            .unwrap();
+        let mut e =
+            Engine::build(&chain(&format!("t{every}"), 800, Settings::default()), &r).unwrap();
         e.set_timing_every(every);
         let stats = e.stats();
         let s = e.run().unwrap();

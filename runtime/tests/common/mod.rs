@@ -501,7 +501,12 @@ pub fn registry() -> Registry {
     );
     r.register(sig("vprobe", Role::Sink, false, vec![]), build_vprobe);
     r.register(
-        sig("trace", Role::AudioSource, false, vec![param("count", false)]),
+        sig(
+            "trace",
+            Role::AudioSource,
+            false,
+            vec![param("count", false)],
+        ),
         build_trace,
     );
     r.register(
