@@ -59,20 +59,7 @@ pub(crate) fn run(
     errors: &mut Vec<String>,
 ) -> bool {
     let paces = paces(graph, session);
-    let mut commands = std::mem::take(&mut graph.commands);
-    commands.resize_with(graph.threads, Vec::new);
-    let work: Vec<Work> = graph
-        .split_by_thread()
-        .into_iter()
-        .zip(commands)
-        .enumerate()
-        .map(|(thread, (tasks, commands))| Work {
-            thread,
-            tasks,
-            commands,
-        })
-        .filter(|w| !w.tasks.is_empty())
-        .collect();
+    let work = split(graph);
     let pause = Pause {
         at: AtomicU64::new(u64::MAX),
         domains_out: AtomicUsize::new(0),
@@ -102,6 +89,34 @@ pub(crate) fn run(
             join(handles, errors)
         })
     };
+    rejoin(graph, back);
+    if paused {
+        session.resume_at = pause.at();
+    }
+    paused
+}
+
+/// The graph's tasks and command rings taken apart by thread (threads
+/// with no task left out).
+fn split(graph: &mut Graph) -> Vec<Work> {
+    let mut commands = std::mem::take(&mut graph.commands);
+    commands.resize_with(graph.threads, Vec::new);
+    graph
+        .split_by_thread()
+        .into_iter()
+        .zip(commands)
+        .enumerate()
+        .map(|(thread, (tasks, commands))| Work {
+            thread,
+            tasks,
+            commands,
+        })
+        .filter(|w| !w.tasks.is_empty())
+        .collect()
+}
+
+/// Puts what the threads gave back into the graph, in the plan's order.
+fn rejoin(graph: &mut Graph, back: Vec<Work>) {
     graph.commands = (0..graph.threads).map(|_| Vec::new()).collect();
     let mut groups = Vec::with_capacity(back.len());
     for w in back {
@@ -109,10 +124,6 @@ pub(crate) fn run(
         groups.push(w.tasks);
     }
     graph.rejoin(groups);
-    if paused {
-        session.resume_at = pause.at();
-    }
-    paused
 }
 
 /// Each thread's pace clock and origin on it: a domain on its device's
