@@ -19,6 +19,7 @@ mod nodes_doc;
 mod normalize;
 mod parse;
 pub mod plan;
+mod schedule;
 pub mod signature;
 mod suggest;
 #[cfg(any(test, feature = "testing"))]
