@@ -5,7 +5,9 @@ use super::wav_read::{probe, WavSource};
 use crate::sig::{audio, output, param, required, signature as sig};
 use rubato::audioadapter_buffers::direct::SequentialSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
-use sluice_dsl::{Arg, Args, MediaType, ParamType, Ports, Role, Signature};
+use sluice_dsl::{
+    Arg, Args, Constraint, Finding, MediaType, ParamType, Ports, Role, RuleInput, Signature,
+};
 use sluice_runtime::{AudioFrame, BuildContext, Flow, Node, NodeError, PortIo};
 
 /// The `wav_in` kind.
@@ -56,8 +58,22 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         outputs: vec![output("out", audio(channels))],
         warnings,
+        constraints: vec![Constraint::Rule(loop_needs_a_file)],
         ..Ports::default()
     })
+}
+
+/// What `build` refuses: standard input cannot start over.
+fn loop_needs_a_file(r: &RuleInput) -> Vec<Finding> {
+    if r.args.str("path") == Some("-") && r.args.bool("loop") == Some(true) {
+        return vec![Finding::error(
+            Some("loop"),
+            "`loop` needs a file: standard input cannot start over",
+            "with `path: \"-\"`",
+        )
+        .with_help("save the stream to a file first, or drop `loop`")];
+    }
+    Vec::new()
 }
 
 /// Opens the file and sizes every buffer (and the resampler) for the run.
