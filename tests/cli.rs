@@ -527,7 +527,7 @@ fn wav_in_of_an_mp3_says_how_to_convert_it_and_that_way_works() {
     let pipe = r#"ffmpeg -i song.mp3 -f wav - | sluice run -e 'wav_in(path: "-") -> ...'"#;
     assert!(err.contains(pipe), "{err}");
     // The suggested pipe, with a real sink.
-    let ffmpeg = Command::new("ffmpeg")
+    let mut ffmpeg = Command::new("ffmpeg")
         .args(["-v", "error", "-i", "song.mp3", "-f", "wav", "-"])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
@@ -540,10 +540,11 @@ fn wav_in_of_an_mp3_says_how_to_convert_it_and_that_way_works() {
             r#"wav_in(path: "-") -> wav_out(path: "song.wav")"#,
         ])
         .current_dir(dir.path())
-        .stdin(ffmpeg.stdout.unwrap())
+        .stdin(ffmpeg.stdout.take().unwrap())
         .status()
         .unwrap();
     assert!(status.success());
+    assert!(ffmpeg.wait().unwrap().success());
     let (spec, samples) = wav(&dir.path().join("song.wav"));
     assert_eq!(spec.sample_rate, 48_000);
     assert!(samples.len() >= 47_000, "{} samples", samples.len());

@@ -13,7 +13,11 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
         // An MPEG audio frame header: 11 sync bits, then the layer bits
         // (00 in AAC's ADTS framing).
         if b & 0xE0 == 0xE0 {
-            return Some(if b & 0x06 == 0 { "AAC audio (ADTS)" } else { "MP3 audio" });
+            return Some(if b & 0x06 == 0 {
+                "AAC audio (ADTS)"
+            } else {
+                "MP3 audio"
+            });
         }
     }
     let known: [(usize, &[u8], &str); 6] = [
@@ -36,10 +40,16 @@ mod tests {
 
     #[test]
     fn names_what_people_mistake_for_wav() {
-        assert_eq!(sniff(b"ID3\x04\0\0\0\0\0\x0f\0\0"), Some("MP3 audio (with an ID3 tag)"));
+        assert_eq!(
+            sniff(b"ID3\x04\0\0\0\0\0\x0f\0\0"),
+            Some("MP3 audio (with an ID3 tag)")
+        );
         assert_eq!(sniff(&[0xFF, 0xFB, 0x90, 0x64]), Some("MP3 audio"));
         assert_eq!(sniff(&[0xFF, 0xF1, 0x50, 0x80]), Some("AAC audio (ADTS)"));
-        assert_eq!(sniff(b"OggS\0\x02\0\0\0\0\0\0"), Some("Ogg audio (Vorbis or Opus)"));
+        assert_eq!(
+            sniff(b"OggS\0\x02\0\0\0\0\0\0"),
+            Some("Ogg audio (Vorbis or Opus)")
+        );
         assert_eq!(sniff(b"\0\0\0\x20ftypM4A "), Some("MP4 or M4A media"));
         assert_eq!(sniff(b"FORM\0\0\0\x10AIFF"), Some("AIFF audio"));
         assert_eq!(sniff(b"RIFF\0\0\0\0WAVE"), None);
