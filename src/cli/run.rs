@@ -120,6 +120,21 @@ impl OptionError {
         }
     }
 
+    /// "did you mean" the closest of `names` to `word`, else `otherwise`.
+    fn suggest<'a>(
+        message: String,
+        word: &str,
+        names: impl IntoIterator<Item = &'a str>,
+        otherwise: String,
+    ) -> OptionError {
+        let help = sluice_dsl::did_you_mean(word, names)
+            .map_or(otherwise, |n| format!("did you mean `{n}`?"));
+        OptionError {
+            message,
+            help: Some(help),
+        }
+    }
+
     fn print(&self) {
         fail(&self.message);
         if let Some(h) = &self.help {
@@ -220,15 +235,12 @@ fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, OptionErr
         .ok_or_else(|| OptionError::new("expected `node.param=value` (no `.` before `=`)"))?;
     let index = plan.node_by_name(node).ok_or_else(|| {
         let names = plan.graph.node_weights().map(|n| n.name.as_str());
-        OptionError {
-            message: format!("no node is named `{node}`"),
-            help: Some(
-                sluice_dsl::did_you_mean(node, names)
-                    .map_or("`sluice plan` shows every node's name".into(), |n| {
-                        format!("did you mean `{n}`?")
-                    }),
-            ),
-        }
+        OptionError::suggest(
+            format!("no node is named `{node}`"),
+            node,
+            names,
+            "`sluice plan` shows every node's name".into(),
+        )
     })?;
     let kind = &plan.graph[index].kind;
     let sig = &registry
@@ -239,31 +251,9 @@ fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, OptionErr
         Some((p, sub)) => (p, Some(sub)),
         None => (key, None),
     };
-    let param = sig.param(param_name).ok_or_else(|| {
-        let names = sig.params.iter().map(|p| p.name.as_str());
-        let all: Vec<&str> = names.clone().collect();
-        OptionError {
-            message: format!("`{kind}` has no parameter `{param_name}`"),
-            help: Some(sluice_dsl::did_you_mean(param_name, names).map_or_else(
-                || format!("`{kind}` takes: {}", all.join(", ")),
-                |n| format!("did you mean `{n}`?"),
-            )),
-        }
-    })?;
-    // A per-participant key sets one item of a list parameter.
-    let item;
-    let param: &ParamSig = match (&param.ty, sub) {
-        (ParamType::List(t), Some(_)) => {
-            item = ParamSig {
-                ty: (**t).clone(),
-                ..param.clone()
-            };
-            &item
-        }
-        _ => param,
-    };
+    let param = settable(sig, param_name, sub.is_some())?;
     let value = sluice_dsl::parse_value(text.trim()).map_err(OptionError::new)?;
-    let arg = sluice_dsl::check_value(param, &value).map_err(|e| OptionError {
+    let arg = sluice_dsl::check_value(&param, &value).map_err(|e| OptionError {
         message: format!("{} ({})", e.message, e.label),
         help: e.help,
     })?;
@@ -275,6 +265,33 @@ fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, OptionErr
         key: key.to_string(),
         arg,
         live: param.live,
+    })
+}
+
+/// The parameter `name` of `sig` as a value set for it must be; for a
+/// per-participant key (`position.alice`), one item of a list parameter.
+fn settable(
+    sig: &sluice_dsl::Signature,
+    name: &str,
+    per_participant: bool,
+) -> Result<ParamSig, OptionError> {
+    let kind = &sig.kind;
+    let param = sig.param(name).ok_or_else(|| {
+        let names = sig.params.iter().map(|p| p.name.as_str());
+        let all: Vec<&str> = names.clone().collect();
+        OptionError::suggest(
+            format!("`{kind}` has no parameter `{name}`"),
+            name,
+            names,
+            format!("`{kind}` takes: {}", all.join(", ")),
+        )
+    })?;
+    Ok(match (&param.ty, per_participant) {
+        (ParamType::List(t), true) => ParamSig {
+            ty: (**t).clone(),
+            ..param.clone()
+        },
+        _ => param.clone(),
     })
 }
 

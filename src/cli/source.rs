@@ -84,7 +84,7 @@ pub struct Valid {
     /// The graph text.
     pub file: SourceFile,
     /// Its plan.
-    pub plan: sluice_dsl::Plan,
+    pub plan: Plan,
 }
 
 /// Reads and checks a graph, printing diagnostics; the plan if valid.
