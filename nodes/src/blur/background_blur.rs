@@ -81,7 +81,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats()), mask],
         outputs: vec![output("out", OutType::SameAs(0))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 
