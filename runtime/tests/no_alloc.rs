@@ -171,7 +171,7 @@ fn driven_steps_do_not_allocate() {
                 ctl.set(&format!("{prefix}_a"), "gain", Arg::Num(2.0))
                     .unwrap();
             }
-            if steps % 1000 == 0 {
+            if steps.is_multiple_of(1000) {
                 d.step_until(d.next_tick(Domain::Audio).unwrap_or(0));
             }
         }

@@ -352,7 +352,10 @@ fn run(
     // the loop below never sleeps past it (polling `is_finished` every
     // 50 ms added up to 50 ms to every run, a third of a 32-file mix).
     let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || done_tx.send(running.wait()));
+    std::thread::spawn(move || {
+        // The receiver is gone only if the loop below already returned.
+        let _ = done_tx.send(running.wait());
+    });
     let mut last_live = Instant::now();
     let say = |f: &dyn Fn()| match &bar {
         Some(bar) => bar.suspend(f),

@@ -53,6 +53,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
         inputs: vec![input("in", formats())],
         outputs: vec![output("out", OutType::SameAs(0))],
         warnings,
+        ..Ports::default()
     })
 }
 

@@ -66,7 +66,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats())],
         outputs: vec![output("out", OutType::Derived(mask_type))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 
