@@ -167,6 +167,16 @@ const NEGATIVE: &[(&str, &str, &str)] = &[
         "tone -> acs_out(y: 2)",
         "unknown parameter `y` for `acs_out`",
     ),
+    (
+        "segment",
+        "video_test -> segment(x: 1) -> null",
+        "unknown parameter `x` for `segment`",
+    ),
+    (
+        "background_replace",
+        "video_test -> background_replace(image: 3) -> null",
+        "`image` expects a path string",
+    ),
 ];
 
 fn rendered_errors(text: &str) -> String {
