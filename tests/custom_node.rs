@@ -24,3 +24,22 @@ fn custom_crush_node_quantises_a_tone() {
     // Unknown node names still fail the check with the example's registry.
     assert!(example::run("tone -> crusher -> null").is_err());
 }
+
+/// docs/custom-nodes.md shows the example's node code verbatim, so the
+/// page's code is the code that compiles and runs above.
+#[test]
+fn the_docs_show_the_example_as_it_is() {
+    let doc = include_str!("../docs/custom-nodes.md");
+    let example = include_str!("../examples/custom_node.rs");
+    let start = doc.find("## Declaring a kind").expect("section");
+    let code = doc[start..]
+        .split("```rust\n")
+        .nth(1)
+        .expect("a rust block");
+    let code = code.split("```").next().expect("closed block");
+    assert!(code.lines().count() > 30, "block too short:\n{code}");
+    assert!(
+        example.contains(code),
+        "docs/custom-nodes.md's node code differs from examples/custom_node.rs:\n{code}"
+    );
+}
