@@ -4,7 +4,7 @@
 use crate::normalize::show;
 use crate::plan::{Domain, Plan, PlanNode};
 use crate::signature::Role;
-use crate::value::{Arg, UnitKind};
+use crate::value::UnitKind;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use std::fmt::Write;
@@ -30,26 +30,12 @@ fn role_text(r: Role) -> &'static str {
     }
 }
 
-fn arg_text(a: &Arg) -> String {
-    match a {
-        Arg::Num(v) => show(*v, UnitKind::Count),
-        Arg::Size(w, h) => format!("{w}x{h}"),
-        Arg::Str(s) => format!("{s:?}"),
-        Arg::Bool(b) => b.to_string(),
-        Arg::Enum(s) => s.clone(),
-        Arg::List(items) => format!(
-            "[{}]",
-            items.iter().map(arg_text).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
 fn call_text(n: &PlanNode) -> String {
     let args: Vec<String> = n
         .args
         .0
         .iter()
-        .map(|(k, v)| format!("{k}: {}", arg_text(v)))
+        .map(|(k, v)| format!("{k}: {}", v))
         .collect();
     format!("{}({})", n.kind, args.join(", "))
 }

@@ -43,21 +43,7 @@ fn default_text(p: &ParamSig) -> String {
         (None, _) if p.required => "required".into(),
         (None, _) => "optional".into(),
         (Some(Arg::Num(v)), ParamType::Quantity { kind, .. }) => show(*v, *kind),
-        (Some(a), _) => arg_text(a),
-    }
-}
-
-fn arg_text(a: &Arg) -> String {
-    match a {
-        Arg::Num(v) => format!("{v}"),
-        Arg::Size(w, h) => format!("{w}x{h}"),
-        Arg::Str(s) => format!("{s:?}"),
-        Arg::Bool(b) => b.to_string(),
-        Arg::Enum(s) => s.clone(),
-        Arg::List(l) => format!(
-            "[{}]",
-            l.iter().map(arg_text).collect::<Vec<_>>().join(", ")
-        ),
+        (Some(a), _) => a.to_string(),
     }
 }
 

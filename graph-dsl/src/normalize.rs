@@ -3,7 +3,7 @@
 
 use crate::signature::{ParamSig, ParamType};
 use crate::suggest::did_you_mean;
-use crate::value::{Arg, Unit, UnitKind, Value};
+use crate::value::{plain_number, Arg, Unit, UnitKind, Value};
 
 /// A value check failure: the headline, and a fix to try.
 #[derive(Debug, Clone, PartialEq)]
@@ -391,15 +391,7 @@ fn integer(
 
 /// A normalised quantity in a readable unit (`0.01` seconds is `10ms`).
 pub fn show(base: f64, kind: UnitKind) -> String {
-    let r = |v: f64| {
-        let s = format!("{:.6}", v);
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s == "-0" {
-            "0".to_string()
-        } else {
-            s.to_string()
-        }
-    };
+    let r = plain_number;
     match kind {
         UnitKind::Time if base.abs() < 1.0 && base != 0.0 => format!("{}ms", r(base * 1e3)),
         UnitKind::Time => format!("{}s", r(base)),

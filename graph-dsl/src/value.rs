@@ -213,6 +213,44 @@ pub enum Arg {
     List(Vec<Arg>),
 }
 
+/// Graph-text spelling of a normalised value (numbers in their base unit,
+/// without a suffix): `sluice plan`, `sluice nodes` and messages all print
+/// arguments through this one impl, so they never disagree.
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Num(v) => f.write_str(&plain_number(*v)),
+            Arg::Size(w, h) => write!(f, "{w}x{h}"),
+            Arg::Str(s) => write!(f, "{s:?}"),
+            Arg::Bool(b) => write!(f, "{b}"),
+            Arg::Enum(s) => f.write_str(s),
+            Arg::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+/// A number with at most six decimals and no trailing zeros (`0.5`,
+/// `48000`, `-6.0206`): normalised values such as 1/3 s or a dB conversion
+/// would otherwise print seventeen digits.
+pub(crate) fn plain_number(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
 impl Arg {
     /// The number, if this is one.
     pub fn as_num(&self) -> Option<f64> {
