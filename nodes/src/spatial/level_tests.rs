@@ -200,5 +200,8 @@ fn the_limiter_keeps_loud_voices_below_full_scale_and_quiet_ones_exact() {
     assert!(limited < 1.0, "limited peak {limited}");
     // Quiet: the limiter does not touch anything below its knee.
     let quiet = |i: usize, n: u64| loud(i, n) * 0.25;
-    assert_eq!(peak(true, &seats, 30, quiet), peak(false, &seats, 30, quiet));
+    assert_eq!(
+        peak(true, &seats, 30, quiet),
+        peak(false, &seats, 30, quiet)
+    );
 }
