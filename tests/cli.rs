@@ -164,6 +164,37 @@ fn readme_conference_command_writes_its_three_outputs() {
     assert_eq!(y4m_frames(&out.join("sent.y4m")), 300);
 }
 
+/// Samples at full scale (|x| >= 0.999): a clipped peak.
+fn at_full_scale(x: &[f32]) -> usize {
+    x.iter().filter(|v| v.abs() >= 0.999).count()
+}
+
+#[test]
+fn example_conferences_never_reach_full_scale() {
+    // The README's conference (its video lines dropped: the audio path is
+    // what is measured, and the camera's blur is the slow part in a debug
+    // build) and the spatial conference, each for its whole duration.
+    let dir = workdir();
+    for (graph, heard) in [
+        ("conference.sluice", "heard.wav"),
+        ("spatial_conference.sluice", "spatial.wav"),
+    ] {
+        let text = std::fs::read_to_string(root().join("examples/graphs").join(graph)).unwrap();
+        let audio: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("cam"))
+            .collect();
+        run_in(dir.path(), &["run", "-e", &audio.join("\n")]);
+        let (_, samples) = wav(&dir.path().join("out").join(heard));
+        assert!(rms_db(&samples) > -50.0, "{graph}: silent");
+        assert_eq!(
+            at_full_scale(&samples),
+            0,
+            "{graph}: samples at full scale in out/{heard}"
+        );
+    }
+}
+
 #[test]
 fn every_example_graph_runs() {
     let needs_devices = ["live_monitor.sluice", "call_analytics.sluice"];

@@ -11,7 +11,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_dsl::Arg;
 use sluice_nodes::spatial::hrir::HrirSet;
-use sluice_nodes::spatial::spatialize::{Config, Hrtf, Spatialize};
+use sluice_nodes::spatial::spatialize::{self, Config, Hrtf, Spatialize};
 use sluice_runtime::{AudioFrame, BundleFrame, Clock, Frame, Node, PortIo, StreamId, StreamState};
 use std::hint::black_box;
 
@@ -62,6 +62,7 @@ fn bench_case(c: &mut Criterion, name: &str, set: Option<&HrirSet>, place: Place
         slots: 8,
         positions: None,
         hrtf: Hrtf::Builtin,
+        limit: spatialize::DEFAULT_LIMIT,
     };
     let mut node = Spatialize::with_hrirs(&config, set, SOURCES, BLOCK);
     let input = bundle();

@@ -7,7 +7,7 @@
 //! With WAV files (mono, 48 kHz) each file is one source and its samples
 //! are loaded before timing starts; without, each source is white noise.
 
-use sluice_nodes::spatial::spatialize::{Config, Hrtf, Spatialize};
+use sluice_nodes::spatial::spatialize::{Config, Hrtf, Spatialize, DEFAULT_LIMIT};
 use sluice_runtime::{AudioFrame, BundleFrame, Clock, Frame, Node, PortIo, StreamId, StreamState};
 use std::time::Instant;
 
@@ -63,6 +63,7 @@ fn run() -> Result<(), String> {
         slots: sources.max(1),
         positions: None,
         hrtf,
+        limit: DEFAULT_LIMIT,
     };
     let start = Instant::now();
     let build_cpu_start = thread_cpu_seconds();

@@ -55,23 +55,28 @@ fn run<'f>(
 #[test]
 fn file_participants_stream_without_allocating() {
     let dir = tempfile::tempdir().unwrap();
-    // One file at the graph rate, one resampled from 44.1 kHz.
-    for (name, seconds, rate) in [("a", 3, 48_000), ("b", 5, 44_100)] {
+    // Stereo at the graph rate, stereo resampled from 44.1 kHz, and mono
+    // decoded straight into its slot.
+    for (name, seconds, rate, channels) in [
+        ("a", 3, 48_000, 2),
+        ("b", 5, 44_100, 2),
+        ("c", 4, 48_000, 1),
+    ] {
         let spec = hound::WavSpec {
-            channels: 2,
+            channels,
             sample_rate: rate,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
         let mut w = hound::WavWriter::create(dir.path().join(format!("{name}.wav")), spec).unwrap();
-        for n in 0..rate as usize * seconds * 2 {
+        for n in 0..rate as usize * seconds * usize::from(channels) {
             w.write_sample(((n * 37) % 20_000) as i16 - 10_000).unwrap();
         }
         w.finalize().unwrap();
     }
     let mut a = Args::default();
     a.set("path", Arg::Str(format!("{}/*.wav", dir.path().display())));
-    let ty = MediaType::Bundle { capacity: 2 };
+    let ty = MediaType::Bundle { capacity: 3 };
     let mut people = node("participants", &a, &[], &[ty]);
     let mut dominant = node("dominant", &Args::default(), &[ty], &[ty]);
     let mut f_people = Frame::for_type(&ty, 480);

@@ -15,6 +15,7 @@ pub mod tone;
 pub mod wav_in;
 pub mod wav_out;
 pub mod wav_read;
+pub mod wav_stream;
 pub mod wav_write;
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! `wav_in`: a WAV file (or standard input) as an audio source, resampled
 //! to the graph rate when the file's rate differs.
 
-use super::wav_read::{probe, WavSource};
+use super::wav_read::probe;
+use super::wav_stream::WavStream;
 use crate::sig::{audio, output, param, required, signature as sig};
-use rubato::audioadapter_buffers::direct::SequentialSlice;
-use rubato::{Fft, FixedSync, Indexing, Resampler};
 use sluice_dsl::{
     Arg, Args, Constraint, Finding, MediaType, ParamType, Ports, Role, RuleInput, Signature,
 };
@@ -110,183 +109,31 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let path = ctx.args.str("path").unwrap_or("-");
     let looping = ctx.args.bool("loop").unwrap_or(false);
     let n = ctx.settings.frame_samples as usize;
-    let rate = ctx.settings.rate;
     let planned = match ctx.outputs.first().map(|p| p.ty) {
         Some(MediaType::Audio { channels }) => usize::from(channels),
         _ => 1,
     };
-    let mut src = WavSource::open(path, n).map_err(NodeError::new)?;
-    let format = src.format();
-    let file_ch = usize::from(format.channels);
+    let stream = WavStream::open(path, ctx.settings.rate, n, looping).map_err(NodeError::new)?;
+    let file_ch = usize::from(stream.format().channels);
     if file_ch != planned && planned != 1 && file_ch != 1 {
         return Err(NodeError::new(format!(
             "{path} has {file_ch} channels, but the graph was checked for {planned}"
         )));
     }
-    let resampler = if format.rate == rate {
-        None
-    } else {
-        let fft = Fft::<f32>::new(
-            format.rate as usize,
-            rate as usize,
-            n,
-            file_ch,
-            FixedSync::Output,
-        )
-        .map_err(|e| {
-            NodeError::new(format!(
-                "{path}: cannot resample {} Hz to {rate} Hz: {e}",
-                format.rate
-            ))
-        })?;
-        Some(Resampling::new(fft, file_ch, n))
-    };
-    if let Some(r) = &resampler {
-        src.set_max_frames(r.in_max);
-    }
-    if looping && !src.can_rewind() {
-        return Err(NodeError::new(
-            "loop needs a file: standard input cannot start over",
-        ));
-    }
-    let expected = if looping || format.frames == u64::MAX {
-        u64::MAX
-    } else {
-        (format.frames * u64::from(rate)).div_ceil(u64::from(format.rate))
-    };
     Ok(Box::new(WavIn {
-        src,
-        looping,
-        resampler,
+        stream,
         scratch: vec![0.0; file_ch * n],
-        emitted: 0,
-        expected,
         failed: None,
     }))
 }
 
-/// The resampler with its input block and an output FIFO (planar, one run
-/// of `cap` frames per channel); the first `skip` frames out are the
-/// resampler's delay and are dropped, so the output lines up with the file.
-struct Resampling {
-    fft: Fft<f32>,
-    channels: usize,
-    input: Vec<f32>,
-    in_max: usize,
-    fifo: Vec<f32>,
-    cap: usize,
-    fill: usize,
-    skip: usize,
-    indexing: Indexing,
-}
-
-impl Resampling {
-    fn new(fft: Fft<f32>, channels: usize, n: usize) -> Resampling {
-        let in_max = fft.input_frames_max();
-        let cap = n + fft.output_frames_max();
-        Resampling {
-            skip: fft.output_delay(),
-            fft,
-            channels,
-            input: vec![0.0; channels * in_max],
-            in_max,
-            fifo: vec![0.0; channels * cap],
-            cap,
-            fill: 0,
-            indexing: Indexing::new(),
-        }
-    }
-
-    /// Resamples until the FIFO holds at least `n` frames.
-    fn fill(&mut self, src: &mut WavSource, looping: bool, n: usize) -> Result<(), String> {
-        while self.fill < n {
-            let need = self.fft.input_frames_next();
-            let got = read_looping(src, looping, &mut self.input, self.in_max, need)?;
-            self.indexing.output_offset = self.fill;
-            self.indexing.partial_len = (got < need).then_some(got);
-            let input = SequentialSlice::new(&self.input[..], self.channels, self.in_max)
-                .map_err(|e| e.to_string())?;
-            let mut out = SequentialSlice::new_mut(&mut self.fifo[..], self.channels, self.cap)
-                .map_err(|e| e.to_string())?;
-            let (_, produced) = self
-                .fft
-                .process_into_buffer(&input, &mut out, Some(&self.indexing))
-                .map_err(|e| format!("{}: resampling failed: {e}", src.path()))?;
-            let drop = produced.min(self.skip);
-            if drop > 0 {
-                for c in 0..self.channels {
-                    let ch = &mut self.fifo[c * self.cap..(c + 1) * self.cap];
-                    ch.copy_within(self.fill + drop..self.fill + produced, self.fill);
-                }
-                self.skip -= drop;
-            }
-            self.fill += produced - drop;
-        }
-        Ok(())
-    }
-
-    /// Moves the oldest `n` frames of the FIFO to `dst` (planar, stride `n`).
-    fn take(&mut self, dst: &mut [f32], n: usize) {
-        for c in 0..self.channels {
-            let ch = &mut self.fifo[c * self.cap..(c + 1) * self.cap];
-            dst[c * n..(c + 1) * n].copy_from_slice(&ch[..n]);
-            ch.copy_within(n..self.fill, 0);
-        }
-        self.fill -= n;
-    }
-}
-
-/// Reads `count` frames, starting the file over at its end when looping;
-/// returns the frames read (fewer only at the end of a file not looped).
-fn read_looping(
-    src: &mut WavSource,
-    looping: bool,
-    dst: &mut [f32],
-    stride: usize,
-    count: usize,
-) -> Result<usize, String> {
-    let mut got = 0;
-    while got < count {
-        let n = src
-            .read(dst, stride, got, count - got)
-            .map_err(|e| format!("{}: {e}", src.path()))?;
-        got += n;
-        if n == 0 {
-            if !looping || src.format().frames == 0 {
-                break;
-            }
-            src.rewind().map_err(|e| format!("{}: {e}", src.path()))?;
-        }
-    }
-    Ok(got)
-}
-
 struct WavIn {
-    src: WavSource,
-    looping: bool,
-    resampler: Option<Resampling>,
-    /// One tick of the file's channels, planar, when they need resampling
-    /// or channel mapping before the output.
+    stream: WavStream,
+    /// One tick of the file's channels, planar, when they need mapping to
+    /// the output's channels.
     scratch: Vec<f32>,
-    emitted: u64,
-    /// Output frames the whole file makes at the graph rate.
-    expected: u64,
     /// A read error that ended the stream early.
     failed: Option<String>,
-}
-
-impl WavIn {
-    /// Fills the scratch tick; returns how many frames hold audio.
-    fn next_block(&mut self, n: usize) -> Result<usize, String> {
-        match &mut self.resampler {
-            Some(r) => {
-                r.fill(&mut self.src, self.looping, n)?;
-                r.take(&mut self.scratch, n);
-                Ok(n)
-            }
-            None => read_looping(&mut self.src, self.looping, &mut self.scratch, n, n),
-        }
-    }
 }
 
 /// Writes the file's channels to the output: same count copies, to mono
@@ -309,43 +156,27 @@ fn map_channels(scratch: &[f32], file_ch: usize, n: usize, out: &mut AudioFrame)
 
 impl Node for WavIn {
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
-        let clock = io.clock();
-        let n = clock.frame_samples;
-        let file_ch = usize::from(self.src.format().channels);
+        let n = io.clock().frame_samples;
+        let file_ch = usize::from(self.stream.format().channels);
         let out = io.audio_out(0);
-        // Same rate and channels: decode straight into the output frame.
-        let direct = self.resampler.is_none() && out.channels() == file_ch;
-        let read = if direct {
-            read_looping(&mut self.src, self.looping, out.data_mut(), n, n)
-        } else {
-            self.next_block(n)
-        };
-        let valid = read.unwrap_or_else(|e| {
-            // A read error ends the stream; the message (allocated only on
-            // this failure path) is reported by `finish`.
-            self.failed = Some(e);
-            0
-        });
-        if self.expected == u64::MAX && !self.looping {
-            if let Some(total) = self.src.ended_after() {
-                let (to, from) = (u64::from(clock.rate), u64::from(self.src.format().rate));
-                self.expected = (total * to).div_ceil(from);
-            }
-        }
-        let valid = (valid as u64).min(self.expected.saturating_sub(self.emitted)) as usize;
+        // Same channels: decode (or resample) straight into the output.
+        let direct = out.channels() == file_ch;
         let block = if direct {
             out.data_mut()
         } else {
             &mut self.scratch[..]
         };
-        for c in 0..file_ch {
-            block[c * n + valid..(c + 1) * n].fill(0.0);
-        }
+        let valid = self.stream.next(block, n).unwrap_or_else(|e| {
+            // A read error ends the stream; the message (allocated only on
+            // this failure path) is reported by `finish`.
+            self.failed = Some(e);
+            block.fill(0.0);
+            0
+        });
         if !direct {
             map_channels(&self.scratch, file_ch, n, out);
         }
-        self.emitted += valid as u64;
-        if self.emitted >= self.expected || valid < n {
+        if self.stream.ended() || valid < n {
             Flow::Ended
         } else {
             Flow::Continue

@@ -6,7 +6,6 @@ pub mod dominant;
 pub mod meter;
 pub mod mix_minus;
 pub mod participants;
-pub mod resample;
 pub mod rng;
 pub mod unmix;
 pub mod vad;

@@ -219,6 +219,13 @@ impl Node for Files {
             Flow::Continue
         }
     }
+
+    fn finish(&mut self) -> Result<(), NodeError> {
+        match self.files.iter_mut().find_map(FileStream::take_error) {
+            Some(e) => Err(NodeError::new(e)),
+            None => Ok(()),
+        }
+    }
 }
 
 struct Synth {

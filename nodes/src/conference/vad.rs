@@ -11,8 +11,9 @@
 
 use crate::kernels::level::power_dbfs;
 
-/// Ticks quieter than this are never voice (a muted or empty stream).
-const ABSOLUTE_GATE_DB: f32 = -60.0;
+/// Ticks quieter than this are never voice (a muted or empty stream): the
+/// noise gate.
+pub const ABSOLUTE_GATE_DB: f32 = -60.0;
 /// Level above the floor where activity starts.
 const SNR_START_DB: f32 = 6.0;
 /// Level above the floor where activity is certain.

@@ -13,6 +13,7 @@
 //! forward, y left, z up, so a Sluice direction `(a, e)` is the SOFA point
 //! `(cos e cos a, -cos e sin a, sin e)`.
 
+use super::equalizer;
 use sluice_runtime::NodeError;
 use std::f64::consts::PI;
 
@@ -326,7 +327,35 @@ impl HrirSet {
                 head_shadow(&impulse, shadow_alpha(theta), w0, fs, taps);
             }
         }
-        set
+        // Equalised over the horizontal plane, where seats are: see
+        // `equalizer` for why not the whole sphere.
+        let horizontal: Vec<usize> = (0..points.len())
+            .filter(|&d| points[d].1.abs() < 1e-9)
+            .collect();
+        set.equalized(&horizontal, rate)
+    }
+
+    /// The set convolved with the equaliser ([`equalizer`]) that makes
+    /// its response averaged over `directions` (both ears) flat, so what
+    /// is left is what differs between directions.
+    fn equalized(self, directions: &[usize], rate: u32) -> HrirSet {
+        let irs = directions
+            .iter()
+            .flat_map(|&d| [self.left(d), self.right(d)]);
+        let eq = equalizer::equalizer(irs, equalizer::taps(rate));
+        let len = (self.len + eq.len() - 1).next_multiple_of(8);
+        let mut left = vec![0.0; len * self.directions()];
+        let mut right = vec![0.0; len * self.directions()];
+        for d in 0..self.directions() {
+            convolve_into(self.left(d), &eq, &mut left[d * len..(d + 1) * len]);
+            convolve_into(self.right(d), &eq, &mut right[d * len..(d + 1) * len]);
+        }
+        HrirSet {
+            len,
+            left,
+            right,
+            ..self
+        }
     }
 
     /// Loads a SOFA file with `sofar`, resampled to `rate` and normalised

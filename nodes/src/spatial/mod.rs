@@ -3,11 +3,14 @@
 //! equal-power panning.
 
 pub mod convolver;
+pub mod equalizer;
 pub mod hrir;
 pub mod position;
 pub mod seats;
 pub mod spatialize;
 
+#[cfg(test)]
+mod level_tests;
 #[cfg(test)]
 mod tests;
 

@@ -6,6 +6,7 @@ use super::convolver::{Convolver, FilterBank, Ramp, SourceConv};
 use super::hrir::{Grid, HrirSet};
 use super::position::{self, Position};
 use super::seats::Seats;
+use crate::kernels::limiter::soft_limit;
 use crate::sig::{self, input, live, optional, output, param, quantity};
 use sluice_dsl::{
     Accepts, Arg, Args, Constraint, Finding, MediaType, ParamType, Ports, Role, RuleInput,
@@ -16,6 +17,12 @@ use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Stream, Stream
 /// Position overrides kept for participants not (yet) present, beyond the
 /// bundle's capacity: `position.ID` may name anyone who might join.
 const MIN_OVERRIDES: usize = 64;
+
+/// Whether the output is soft-limited below full scale unless told
+/// otherwise: several voices, each up to +6 dB louder at the ear facing
+/// it, add up past full scale in an ordinary call (as `mix` does by
+/// default, for the same reason).
+pub const DEFAULT_LIMIT: bool = true;
 
 /// Most samples per tick the renderer's blocks are sized for.
 const MAX_BLOCK: usize = 1 << 16;
@@ -35,7 +42,8 @@ pub fn signature() -> Signature {
          elevation positive up, default 0deg; distance default 1m, the level \
          falls 6 dB per doubling, no delay). Live: `position.ID` moves \
          participant ID (valid before it joins); moves are crossfaded within \
-         one tick.",
+         one tick. `limit` bends peaks above -3 dBFS smoothly so the sum of \
+         voices never reaches full scale (as `mix` does).",
         Role::Process,
         ports,
     );
@@ -62,6 +70,12 @@ pub fn signature() -> Signature {
             ParamType::Str,
             Arg::Str("builtin".to_string()),
             "\"builtin\", \"none\" or a .sofa file",
+        ),
+        param(
+            "limit",
+            ParamType::Bool,
+            Arg::Bool(DEFAULT_LIMIT),
+            "soft-limit the output below full scale",
         ),
         live(optional(
             "position",
@@ -154,6 +168,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             "none" => Hrtf::Pan,
             path => Hrtf::Sofa(path.to_string()),
         },
+        limit: ctx.args.bool("limit").unwrap_or(DEFAULT_LIMIT),
     };
     let s = ctx.settings;
     Ok(Box::new(Spatialize::new(
@@ -186,6 +201,8 @@ pub struct Config {
     pub positions: Option<Vec<Position>>,
     /// HRIR source.
     pub hrtf: Hrtf,
+    /// Whether the output is soft-limited below full scale.
+    pub limit: bool,
 }
 
 /// Per-slot state: who sits there and how it is rendered.
@@ -224,6 +241,7 @@ pub struct Spatialize {
     targets: Vec<Option<Position>>,
     renderer: Renderer,
     block: usize,
+    limit: bool,
 }
 
 impl Spatialize {
@@ -302,6 +320,7 @@ impl Spatialize {
             targets: vec![None; capacity],
             renderer,
             block,
+            limit: config.limit,
         }
     }
 
@@ -477,6 +496,10 @@ impl Node for Spatialize {
             return Flow::Continue;
         };
         self.render(bundle.slots(), left, right);
+        if self.limit {
+            soft_limit(left);
+            soft_limit(right);
+        }
         Flow::Continue
     }
 

@@ -12,12 +12,12 @@ use sluice_runtime::{
 };
 use std::sync::OnceLock;
 
-const RATE: u32 = 48_000;
-const BLOCK: usize = 480;
+pub(super) const RATE: u32 = 48_000;
+pub(super) const BLOCK: usize = 480;
 const KEMAR: &str = "/usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa";
 
 /// The KEMAR set if installed; otherwise says plainly that the test is skipped.
-fn kemar() -> Option<Hrtf> {
+pub(super) fn kemar() -> Option<Hrtf> {
     if std::path::Path::new(KEMAR).exists() {
         Some(Hrtf::Sofa(KEMAR.to_string()))
     } else {
@@ -55,7 +55,7 @@ impl Noise {
 }
 
 /// A node with its input bundle and output frame, recording the output.
-struct Rig<N: Node + ?Sized = Spatialize> {
+pub(super) struct Rig<N: Node + ?Sized = Spatialize> {
     node: Box<N>,
     input: Frame,
     output: Frame,
@@ -76,14 +76,28 @@ impl Rig {
         Rig::placed(hrtf, positions, capacity, block)
     }
 
-    fn placed(hrtf: Hrtf, positions: Option<Vec<Position>>, capacity: usize, block: usize) -> Rig {
+    pub(super) fn placed(
+        hrtf: Hrtf,
+        positions: Option<Vec<Position>>,
+        capacity: usize,
+        block: usize,
+    ) -> Rig {
         let config = Config {
             spread: 120.0,
             slots: 8,
             positions,
             hrtf,
+            // The filters' physics, unbent: no test signal here comes near
+            // the limiter's knee except where a test says so.
+            limit: false,
         };
-        let node = Spatialize::with_hrirs(&config, hrirs(&config.hrtf), capacity, block);
+        Rig::configured(&config, capacity, block)
+    }
+
+    /// A rig around a node with `config` (its HRIRs computed or loaded
+    /// once per test run).
+    pub(super) fn configured(config: &Config, capacity: usize, block: usize) -> Rig {
+        let node = Spatialize::with_hrirs(config, hrirs(&config.hrtf), capacity, block);
         Rig::around(Box::new(node), capacity, block)
     }
 }
@@ -105,7 +119,11 @@ impl<N: Node + ?Sized> Rig<N> {
     /// One tick with participants `who` (slot, id) present; anyone present
     /// in the last tick and missing now gets a `Left` tick. `signal` fills
     /// each present slot's samples.
-    fn step(&mut self, who: &[(usize, &str)], signal: &mut dyn FnMut(usize, &mut [f32])) {
+    pub(super) fn step(
+        &mut self,
+        who: &[(usize, &str)],
+        signal: &mut dyn FnMut(usize, &mut [f32]),
+    ) {
         let Frame::Bundle(b) = &mut self.input else {
             unreachable!()
         };
@@ -157,7 +175,7 @@ impl<N: Node + ?Sized> Rig<N> {
     }
 
     /// Output after the first `skip` ticks (past joins and fades).
-    fn settled(&self, skip: usize) -> (&[f32], &[f32]) {
+    pub(super) fn settled(&self, skip: usize) -> (&[f32], &[f32]) {
         let from = skip * self.block;
         (&self.left[from..], &self.right[from..])
     }
@@ -681,6 +699,7 @@ fn mismatched_frames_give_silence_not_a_panic() {
             slots: 8,
             positions: None,
             hrtf: Hrtf::Builtin,
+            limit: true,
         },
         hrirs(&Hrtf::Builtin),
         2,
@@ -709,7 +728,7 @@ fn render_at(hrtf: &Hrtf, pos: Position) -> (Vec<f32>, Vec<f32>) {
     (l.to_vec(), r.to_vec())
 }
 
-fn place(azimuth: f32, elevation: f32, distance: f32) -> Position {
+pub(super) fn place(azimuth: f32, elevation: f32, distance: f32) -> Position {
     Position {
         azimuth,
         elevation,

@@ -8,18 +8,31 @@
 //! Each tick's input is the tick's voice activity (from [`Vad`], 0..1)
 //! weighted by its loudness, so among several voices the louder ranks
 //! higher (WebRTC's mixer: voice-active before passive, then by energy),
-//! while loud stationary noise ranks nowhere.
+//! while loud stationary noise ranks nowhere. Beside the speech scores a
+//! stream keeps its level on the medium scale, speech or not: what ranks
+//! streams that are not speaking (music, a tone, noise) for the seats
+//! speech leaves free, as WebRTC's mixer ranks by energy.
 
-use crate::conference::vad::{unit, Vad};
+use crate::conference::vad::{unit, Vad, ABSOLUTE_GATE_DB};
 use crate::kernels::level::fast_power_dbfs;
 
 /// Time constants of the three scales, in seconds.
 const TAU_IMMEDIATE: f32 = 0.05;
 const TAU_MEDIUM: f32 = 0.3;
 const TAU_LONG: f32 = 2.0;
-/// Loudness weight: 0 at -60 dBFS, 1 at -10 dBFS and above.
-const LOUDNESS_ZERO_DB: f32 = -60.0;
+/// Loudness weight: 0 at -60 dBFS (the voice-activity gate), 1 at -10 dBFS
+/// and above.
+const LOUDNESS_ZERO_DB: f32 = ABSOLUTE_GATE_DB;
 const LOUDNESS_SPAN_DB: f32 = 50.0;
+/// Each tick's level is floored here (20 dB under the gate) before it is
+/// averaged in dB: a pause or digital silence pulls a stream's level down
+/// only so far, and a click among quiet ticks barely moves it.
+const LEVEL_FLOOR_DB: f32 = LOUDNESS_ZERO_DB - 20.0;
+
+/// The loudness weight of a level in dBFS: 0 at the gate, 1 at -10 dBFS.
+fn loudness(db: f32) -> f32 {
+    unit((db - LOUDNESS_ZERO_DB) * (1.0 / LOUDNESS_SPAN_DB))
+}
 
 /// Per-tick smoothing factors of the three scales.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +66,9 @@ pub struct Activity {
     pub medium: f32,
     /// Smoothed over about 2 s: keeps the floor through pauses.
     pub long: f32,
+    /// Level in dBFS averaged over about 300 ms (in dB, each tick floored
+    /// at -80 dBFS), speech or not; `None` before the first tick.
+    level_db: Option<f32>,
 }
 
 impl Activity {
@@ -63,17 +79,30 @@ impl Activity {
             immediate: 0.0,
             medium: 0.0,
             long: 0.0,
+            level_db: None,
         }
+    }
+
+    /// The stream's loudness whether or not it speaks (0 at or below the
+    /// -60 dBFS gate, 1 at -10 dBFS and above), from its level averaged in
+    /// dB: steady sounds (music, a tone, a fan) rank by it, clicks do not
+    /// raise it.
+    pub fn level(&self) -> f32 {
+        self.level_db.map_or(0.0, loudness)
     }
 
     /// Feeds one tick's mean square.
     pub fn update(&mut self, rates: &Rates, mean_square: f32) {
         let level = fast_power_dbfs(mean_square);
         let voice = self.vad.update_db(level);
-        let loud = unit((level - LOUDNESS_ZERO_DB) * (1.0 / LOUDNESS_SPAN_DB));
-        let x = voice * loud;
+        let x = voice * loudness(level);
         self.immediate += rates.immediate * (x - self.immediate);
         self.medium += rates.medium * (x - self.medium);
         self.long += rates.long * (x - self.long);
+        let floored = level.max(LEVEL_FLOOR_DB);
+        self.level_db = Some(match self.level_db {
+            Some(db) => db + rates.medium * (floored - db),
+            None => floored,
+        });
     }
 }

@@ -2,17 +2,29 @@
 //! calling SDK mixes as "mixed incoming audio" (`people -> dominant -> mix`).
 //!
 //! Each stream is scored on three time scales ([`activity`]). Output slots
-//! are seats: a participant keeps its seat while it stays in the set. A
-//! free seat goes to the most active stream above a threshold; a seated
-//! stream is replaced only when a candidate's medium score clearly beats
-//! the seated one's strength (the larger of its medium score and a share of
-//! its long score), and only after both have stayed where they are for at
-//! least `hold`. Entering and leaving are gain ramps over one tick; a seat
-//! stays empty for one tick between participants, so every output slot
-//! goes Joined -> Active/Silent -> Left -> Absent like any bundle.
+//! are seats: a participant keeps its seat while it stays in the set.
+//!
+//! - While the bundle holds no more streams than seats, every stream has
+//!   a seat: nothing is dropped, whatever it sounds like.
+//! - Otherwise streams rank as WebRTC's mixer ranks them: speaking streams
+//!   first (by their medium score), then the rest by level, so a free
+//!   seat goes to music, a tone or noise above the -60 dBFS gate rather
+//!   than staying silent, and speech always outranks them.
+//! - A seated stream is replaced only when a candidate clearly beats it
+//!   (a speaker: by its medium score against the seated speaker's
+//!   strength, the larger of its medium score and a share of its long
+//!   score, so a speaker keeps the seat through the pauses between
+//!   phrases; a stream not speaking: 5 dB louder), only after both have
+//!   stayed where they are for at least `hold`, and one seat at a time.
+//!
+//! Entering and leaving are gain ramps over one tick; a seat stays empty
+//! for one tick between participants, so every output slot goes Joined ->
+//! Active/Silent -> Left -> Absent like any bundle.
 
 pub mod activity;
 
+#[cfg(test)]
+mod sound_tests;
 #[cfg(test)]
 mod tests;
 
@@ -23,25 +35,37 @@ use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature,
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Stream, StreamState};
 use std::any::Any;
 
-/// A free seat goes to a stream whose medium score exceeds this.
-const JOIN_SCORE: f32 = 0.1;
-/// A candidate replaces a seated stream when its medium score exceeds
-/// `RATIO * strength + MARGIN`.
+/// A stream speaks while its medium score exceeds this (a seated one,
+/// while its strength does).
+const SPEECH_SCORE: f32 = 0.1;
+/// A speaking candidate replaces a seated speaker when its medium score
+/// exceeds `RATIO * strength + MARGIN`.
 const REPLACE_RATIO: f32 = 1.25;
 const REPLACE_MARGIN: f32 = 0.05;
 /// Share of the long score that counts towards a seated stream's strength.
 const LONG_WEIGHT: f32 = 0.35;
+/// A stream not speaking is audible when its smoothed loudness exceeds
+/// this (1 dB above the -60 dBFS gate).
+const LEVEL_GATE: f32 = 0.02;
+/// Among streams not speaking, a candidate replaces a seated one when its
+/// loudness exceeds the seated one's by this (5 dB).
+const LEVEL_MARGIN: f32 = 0.1;
 
 /// The `dominant` signature.
 pub fn signature() -> Signature {
     let mut s = sig::signature(
         "dominant",
         "The `top` most dominant speakers of a bundle, as a bundle of at most `top` \
-         streams. Ranked by speech activity (voice activity over the stream's own noise \
-         floor, weighted by loudness) on three time scales, so clicks and steady noise \
-         do not count; a stream stays in (or out of) the set at least `hold` before it \
-         switches; entering and leaving are ramped over one tick (no clicks). Output \
-         slots are stable per participant.",
+         streams. While the bundle has no more than `top` streams, every one passes \
+         (music, a tone, silence alike). Beyond that, speakers rank first, by speech \
+         activity (voice activity over the stream's own noise floor, weighted by \
+         loudness) on three time scales, so clicks and steady noise do not count as \
+         speech; seats no speaker needs go to the loudest other streams above the \
+         -60 dBFS gate, so the output is not silent while anyone is heard. A stream \
+         stays in (or out of) the set at least `hold` before it switches (a stream \
+         that is not speaking yields its seat to a speaker at once); entering and \
+         leaving are ramped over one tick (no clicks). Output slots are stable per \
+         participant.",
         Role::Process,
         ports,
     );
@@ -97,10 +121,43 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         tracks: vec![Track::new(&rates); capacity as usize],
         mean_squares: vec![0.0; capacity as usize],
         seats: vec![Seat::Empty; seats],
+        present: 0,
         rates,
         hold_ticks: (hold / tick).round() as u64,
         now: 0,
     }))
+}
+
+/// How a stream ranks for a seat. Variants are ordered: any speaker ranks
+/// above any stream that is not speaking.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+enum Rank {
+    /// Not speaking: ranked by loudness (0..1).
+    Level(f32),
+    /// Speaking: ranked by speech score.
+    Speech(f32),
+}
+
+impl Rank {
+    /// Whether a candidate of this rank should replace a seated stream of
+    /// rank `seated` (both eligible by hold).
+    fn beats(self, seated: Rank) -> bool {
+        match (self, seated) {
+            (Rank::Speech(c), Rank::Speech(s)) => c > REPLACE_RATIO * s + REPLACE_MARGIN,
+            (Rank::Speech(_), Rank::Level(_)) => true,
+            (Rank::Level(_), Rank::Speech(_)) => false,
+            (Rank::Level(c), Rank::Level(s)) => c > LEVEL_GATE && c > s + LEVEL_MARGIN,
+        }
+    }
+
+    /// Whether a stream of this rank is worth a free seat when not every
+    /// stream can have one: speaking, or above the gate.
+    fn audible(self) -> bool {
+        match self {
+            Rank::Speech(_) => true,
+            Rank::Level(l) => l > LEVEL_GATE,
+        }
+    }
 }
 
 /// Where a seat (an output slot) is.
@@ -139,9 +196,24 @@ impl Track {
         }
     }
 
-    /// How hard a seated stream is to replace.
-    fn strength(&self) -> f32 {
-        self.act.medium.max(LONG_WEIGHT * self.act.long)
+    /// How a stream without a seat ranks: speaking now, or by level.
+    fn candidate_rank(&self) -> Rank {
+        if self.act.medium > SPEECH_SCORE {
+            Rank::Speech(self.act.medium)
+        } else {
+            Rank::Level(self.act.level())
+        }
+    }
+
+    /// How hard a seated stream is to replace: a speaker keeps ranking as
+    /// one through its pauses (a share of its long score).
+    fn seated_rank(&self) -> Rank {
+        let strength = self.act.medium.max(LONG_WEIGHT * self.act.long);
+        if strength > SPEECH_SCORE {
+            Rank::Speech(strength)
+        } else {
+            Rank::Level(self.act.level())
+        }
     }
 }
 
@@ -151,8 +223,11 @@ fn held(t: &Track, now: u64, hold: u64) -> bool {
 }
 
 /// Whether `t` may take a seat and beats the best so far.
-fn better_candidate(t: &Track, best: Option<(usize, f32)>, now: u64, hold: u64) -> bool {
-    t.present && t.seat.is_none() && held(t, now, hold) && best.is_none_or(|b| t.act.medium > b.1)
+fn better_candidate(t: &Track, best: Option<(usize, Rank)>, now: u64, hold: u64) -> bool {
+    t.present
+        && t.seat.is_none()
+        && held(t, now, hold)
+        && best.is_none_or(|b| t.candidate_rank() > b.1)
 }
 
 struct Dominant {
@@ -160,6 +235,8 @@ struct Dominant {
     /// This tick's mean square per input slot.
     mean_squares: Vec<f32>,
     seats: Vec<Seat>,
+    /// Streams present this tick (not leaving).
+    present: usize,
     rates: Rates,
     hold_ticks: u64,
     now: u64,
@@ -181,20 +258,22 @@ impl Dominant {
                 _ => energy(s.samples()) / s.samples().len().max(1) as f32,
             };
         }
-        let mut best: Option<(usize, f32)> = None;
+        let mut best: Option<(usize, Rank)> = None;
         let (now, hold) = (self.now, self.hold_ticks);
+        self.present = 0;
         let tracks = self.tracks.iter_mut().zip(slots).zip(&self.mean_squares);
         for (i, ((t, s), &ms)) in tracks.enumerate() {
             if s.state == StreamState::Joined {
                 *t = Track::new(&self.rates);
             }
             t.present = s.state.present() && s.state != StreamState::Left;
+            self.present += usize::from(t.present);
             if !s.state.present() {
                 continue;
             }
             t.act.update(&self.rates, ms);
             if better_candidate(t, best, now, hold) {
-                best = Some((i, t.act.medium));
+                best = Some((i, t.candidate_rank()));
             }
         }
         best.map(|b| b.0)
@@ -202,27 +281,49 @@ impl Dominant {
 
     /// The most active present stream without a seat, eligible by hold.
     fn best_candidate(&self) -> Option<usize> {
-        let mut best: Option<(usize, f32)> = None;
+        let mut best: Option<(usize, Rank)> = None;
         for (i, t) in self.tracks.iter().enumerate() {
             if better_candidate(t, best, self.now, self.hold_ticks) {
-                best = Some((i, t.act.medium));
+                best = Some((i, t.candidate_rank()));
             }
         }
         best.map(|b| b.0)
     }
 
-    /// The weakest seated stream eligible by hold: (seat, input slot).
-    fn weakest_member(&self) -> Option<(usize, usize)> {
-        let mut weakest: Option<(usize, usize, f32)> = None;
+    /// The weakest seated stream a candidate of rank `by` may replace:
+    /// (seat, input slot). A seated stream must have held its seat for
+    /// `hold`, except that a speaker displaces a stream that is not
+    /// speaking at once (background fills a seat only until speech needs
+    /// it).
+    fn weakest_member(&self, by: Rank) -> Option<(usize, usize)> {
+        let mut weakest: Option<(usize, usize, Rank)> = None;
+        let speaker = matches!(by, Rank::Speech(_));
         for (k, seat) in self.seats.iter().enumerate() {
             if let Seat::In(i) = *seat {
                 let t = &self.tracks[i];
-                if self.held(t) && weakest.is_none_or(|w| t.strength() < w.2) {
-                    weakest = Some((k, i, t.strength()));
+                let rank = t.seated_rank();
+                let movable = self.held(t) || (speaker && matches!(rank, Rank::Level(_)));
+                if movable && weakest.is_none_or(|w| rank < w.2) {
+                    weakest = Some((k, i, rank));
                 }
             }
         }
         weakest.map(|w| (w.0, w.1))
+    }
+
+    /// Whether a stream without a seat that ranks above `rank` is only
+    /// waiting out its hold: a weaker candidate should not take a seat it
+    /// would soon have to give up (a fan between two turns of a tone).
+    fn better_waiting(&self, rank: Rank) -> bool {
+        self.tracks
+            .iter()
+            .any(|t| t.present && t.seat.is_none() && !self.held(t) && t.candidate_rank() > rank)
+    }
+
+    /// Whether candidate `c` may take a free seat: any stream may while
+    /// there are seats for everyone; otherwise only an audible one.
+    fn may_sit(&self, c: usize) -> bool {
+        self.present <= self.seats.len() || self.tracks[c].candidate_rank().audible()
     }
 
     fn unseat(&mut self, k: usize, i: usize) {
@@ -249,7 +350,7 @@ impl Dominant {
         }
         while let Some(k) = self.seats.iter().position(|s| *s == Seat::Empty) {
             match best {
-                Some(c) if self.tracks[c].act.medium > JOIN_SCORE => {
+                Some(c) if self.may_sit(c) => {
                     self.seats[k] = Seat::Entering(c);
                     self.tracks[c].seat = Some(k);
                     self.tracks[c].changed = Some(self.now);
@@ -258,11 +359,20 @@ impl Dominant {
                 _ => break,
             }
         }
-        if let (Some(c), Some((k, i))) = (best, self.weakest_member()) {
-            let cand = self.tracks[c].act.medium;
-            if cand > JOIN_SCORE
-                && cand > REPLACE_RATIO * self.tracks[i].strength() + REPLACE_MARGIN
-            {
+        // One switch at a time: not while a seat is already being freed.
+        if self
+            .seats
+            .iter()
+            .any(|s| matches!(s, Seat::Empty | Seat::Vacated | Seat::Leaving(_)))
+        {
+            return;
+        }
+        let Some(c) = best else {
+            return;
+        };
+        let rank = self.tracks[c].candidate_rank();
+        if let Some((k, i)) = self.weakest_member(rank) {
+            if rank.beats(self.tracks[i].seated_rank()) && !self.better_waiting(rank) {
                 self.unseat(k, i);
             }
         }

@@ -7,22 +7,22 @@ use sluice_runtime::Frame;
 use std::collections::BTreeSet;
 
 /// What a run of `dominant` over a script produced.
-struct Run {
+pub(super) struct Run {
     /// Per tick: input indices in the set (seated, not leaving).
-    chosen: Vec<BTreeSet<usize>>,
+    pub chosen: Vec<BTreeSet<usize>>,
     /// Per tick and output slot: (state, input index).
-    slots: Vec<Vec<(StreamState, usize)>>,
+    pub slots: Vec<Vec<(StreamState, usize)>>,
     /// The sum of all output slots (what `mix` would make).
-    mix: Vec<f32>,
+    pub mix: Vec<f32>,
     /// Entries into the set.
-    entries: usize,
+    pub entries: usize,
     /// Entries into the set of a plain ranking by tick energy.
     energy_entries: usize,
     /// Per tick: the set a plain ranking by tick energy would choose.
     ranked: Vec<BTreeSet<usize>>,
 }
 
-fn run(script: &mut Script, top: u32, hold: f64) -> Run {
+pub(super) fn run(script: &mut Script, top: u32, hold: f64) -> Run {
     let n = script.parts.len() as u32;
     let ty = MediaType::Bundle { capacity: n };
     let out_ty = MediaType::Bundle {
@@ -85,7 +85,7 @@ fn run(script: &mut Script, top: u32, hold: f64) -> Run {
 }
 
 /// The true speakers per tick.
-fn truth(script: &Script) -> Vec<BTreeSet<usize>> {
+pub(super) fn truth(script: &Script) -> Vec<BTreeSet<usize>> {
     (0..script.ticks)
         .map(|t| {
             (0..script.parts.len())
@@ -97,7 +97,7 @@ fn truth(script: &Script) -> Vec<BTreeSet<usize>> {
 
 /// Fraction of ticks, from `hold` after each change of the true set, where
 /// every true speaker is chosen (and, with `exact`, nobody else).
-fn agreement(script: &Script, r: &Run, hold_ticks: usize, exact: bool) -> f32 {
+pub(super) fn agreement(script: &Script, r: &Run, hold_ticks: usize, exact: bool) -> f32 {
     let truth = truth(script);
     let mut last_change = 0;
     let (mut scored, mut agreed) = (0, 0);
@@ -138,7 +138,13 @@ fn energy_ranking(b: &sluice_runtime::BundleFrame, k: usize) -> BTreeSet<usize> 
 /// A conversation: turns of 2-6 s among the present participants, gaps of
 /// up to a second, and with probability `overlap` the next speaker starts
 /// up to 1.5 s before the current one ends (crosstalk).
-fn converse(script: &mut Script, rng: &mut Rng, speakers: &[usize], amps: &[f32], overlap: f32) {
+pub(super) fn converse(
+    script: &mut Script,
+    rng: &mut Rng,
+    speakers: &[usize],
+    amps: &[f32],
+    overlap: f32,
+) {
     let end = script.ticks as f32 / 100.0;
     let mut t = 0.5;
     let mut who = speakers[0];
@@ -183,10 +189,24 @@ fn one_seat(seed: u64) {
         r.entries, r.energy_entries
     );
     assert!(agree >= 0.95, "agreement {agree}");
+    // The fan fills the seat while nobody speaks (before the first word),
+    // and never holds it against a speaker beyond the hold and the switch.
     assert!(
-        r.chosen.iter().all(|c| !c.contains(&4)),
-        "the fan was chosen"
+        r.chosen[10..45].iter().all(|c| c.contains(&4)),
+        "the seat stayed empty before the first word"
     );
+    let truth = truth(&s);
+    let mut changed = 0;
+    for t in 1..s.ticks {
+        if truth[t] != truth[t - 1] {
+            changed = t;
+        }
+        assert!(
+            !(r.chosen[t].contains(&4) && !truth[t].is_empty() && t - changed > 40),
+            "seed {seed} tick {t}: the fan holds the seat against {:?}",
+            truth[t]
+        );
+    }
     // The test has teeth: a plain energy ranking picks the fan often.
     let fan = r.ranked.iter().filter(|c| c.contains(&4)).count();
     assert!(

@@ -271,3 +271,42 @@ fn files_at_another_rate_are_resampled_in_time() {
     });
     assert!(residual < 2e-3, "residual {residual}");
 }
+
+/// `participants` reads files through `wav_in`'s reader: the same file
+/// gives the same samples, mono or stereo (averaged), at the graph rate
+/// or resampled, over many 64 KiB read blocks.
+#[test]
+fn a_file_reads_the_same_as_through_wav_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let frames = 100_000;
+    write_wav(&d.join("mono.wav"), 1, 48_000, 16, false, frames);
+    write_wav(&d.join("stereo.wav"), 2, 44_100, 24, false, frames);
+    for name in ["mono.wav", "stereo.wav"] {
+        let path = d.join(name).display().to_string();
+        let a = args(&[("paths", Arg::List(vec![Arg::Str(path.clone())]))]);
+        let ty = MediaType::Bundle { capacity: 1 };
+        let mut people = build_node(build, &a, &[], &[ty]).unwrap();
+        let mono = MediaType::Audio { channels: 1 };
+        let w = args(&[("path", Arg::Str(path))]);
+        let mut wav_in = build_node(crate::audio::wav_in::build, &w, &[], &[mono]).unwrap();
+        let mut out = [Frame::for_type(&ty, TICK)];
+        let mut out_w = [Frame::for_type(&mono, TICK)];
+        let mut ticks = 0;
+        loop {
+            tick(people.as_mut(), &[], &mut out, ticks);
+            let flow = tick(wav_in.as_mut(), &[], &mut out_w, ticks);
+            let Frame::Audio(a) = &out_w[0] else {
+                panic!("not audio")
+            };
+            let s = &bundle(&out[0]).slots()[0];
+            assert_eq!(s.samples(), a.channel(0), "{name} tick {ticks}");
+            ticks += 1;
+            if flow == Flow::Ended {
+                assert_eq!(s.state, StreamState::Left, "{name} ends with wav_in");
+                break;
+            }
+        }
+        assert!(ticks > 200, "{name}: {ticks} ticks");
+    }
+}
