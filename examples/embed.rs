@@ -190,7 +190,7 @@ impl HostFrame {
     fn draw(&mut self, k: u64) {
         for row in self.y.chunks_exact_mut(self.stride) {
             for (x, px) in row[..WIDTH].iter_mut().enumerate() {
-                *px = if (x + k as usize * 4) / 4 % 2 == 0 {
+                *px = if ((x + k as usize * 4) / 4).is_multiple_of(2) {
                     40
                 } else {
                     200

@@ -145,7 +145,7 @@ impl Engine {
             asked: T::NAME,
         };
         match self.take_end(name, "app_in", Some(T::NAME))? {
-            HostEnd::Input(end) => Input::typed(end).map_err(|end| wrong(end.media())),
+            HostEnd::Input(end) => Input::typed(end).map_err(wrong),
             HostEnd::Output(_) => Err(wrong("frames out")),
         }
     }

@@ -284,10 +284,10 @@ pub struct Input<T: HostMedia> {
 }
 
 impl<T: HostMedia + Clone> Input<T> {
-    /// Types `end` as `T`, if its frames are `T`s.
-    pub(crate) fn typed(end: HostInput) -> Result<Input<T>, HostInput> {
+    /// Types `end` as `T`, if its frames are `T`s; else says what they are.
+    pub(crate) fn typed(end: HostInput) -> Result<Input<T>, &'static str> {
         let Some(shape) = T::of(&end.shape).cloned() else {
-            return Err(end);
+            return Err(end.media());
         };
         Ok(Input { end, shape })
     }
