@@ -167,6 +167,16 @@ const NEGATIVE: &[(&str, &str, &str)] = &[
         "tone -> acs_out(y: 2)",
         "unknown parameter `y` for `acs_out`",
     ),
+    (
+        "app_in",
+        "app_in(name: \"mic\", type: audio, rate: 16kHz) -> null",
+        "an audio `app_in` must push at the graph's rate",
+    ),
+    (
+        "app_out",
+        "app_in(name: \"a\", type: video) -> app_out(name: \"a\")",
+        "two host endpoints are named `a`",
+    ),
 ];
 
 fn rendered_errors(text: &str) -> String {
