@@ -142,3 +142,42 @@ fn a_host_thread_that_pops_allocates_nothing() {
     assert_eq!(popped + outgoing.dropped() as usize, STEPS);
     driven.finish().expect("finishes");
 }
+
+#[test]
+fn bad_names_media_and_sizes_are_clear_errors() {
+    let registry = sluice_nodes::registry();
+    let file = SourceFile::new("host.sluice", GRAPH);
+    let plan = sluice_dsl::check(&file, &registry).plan.expect("checks");
+    let mut engine = Engine::build(&plan, &registry).expect("builds");
+    let unknown = engine.input::<VideoFrame>("camra").unwrap_err().to_string();
+    assert!(
+        unknown.contains("`camera`") && unknown.contains("`mic`"),
+        "{unknown}"
+    );
+    let wrong = engine
+        .input::<AudioFrame>("camera")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(wrong, "`camera` carries video, not audio");
+    let mut camera = engine.input::<VideoFrame>("camera").expect("camera");
+    let taken = engine
+        .input::<VideoFrame>("camera")
+        .unwrap_err()
+        .to_string();
+    assert!(taken.contains("handed out already"), "{taken}");
+    assert!(
+        engine.output("camera").is_err(),
+        "an input is not an output"
+    );
+    let short = vec![0u8; 100];
+    let err = camera.push_planes(&[&short, &short, &short], &[320, 160, 160]);
+    assert!(err.unwrap_err().to_string().contains("plane 0"));
+    let mut mic = engine.input::<AudioFrame>("mic").expect("mic");
+    let err = mic.push_interleaved(&[0.0; 480]).unwrap_err().to_string();
+    assert!(err.contains("960 values"), "{err}");
+    assert_eq!(
+        (camera.queued(), mic.queued()),
+        (0, 0),
+        "refused pushes queue nothing"
+    );
+}
