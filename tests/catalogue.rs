@@ -177,6 +177,16 @@ const NEGATIVE: &[(&str, &str, &str)] = &[
         "video_test -> background_replace(image: 3) -> null",
         "`image` expects a path string",
     ),
+    (
+        "app_in",
+        "app_in(name: \"mic\", type: audio, rate: 16kHz) -> null",
+        "an audio `app_in` must push at the graph's rate",
+    ),
+    (
+        "app_out",
+        "app_in(name: \"a\", type: video) -> app_out(name: \"a\")",
+        "two host endpoints are named `a`",
+    ),
 ];
 
 fn rendered_errors(text: &str) -> String {

@@ -20,6 +20,16 @@ pub enum Constraint {
     /// At most one instance of the kind in a graph (it claims something a
     /// graph has once, such as the call's connection).
     OnePerGraph,
+    /// The named text parameter's value is unique in the graph among
+    /// every instance that declares a `Unique` with the same `what` (a
+    /// host program finds `app_in` and `app_out` endpoints by name, so
+    /// two with one name would be ambiguous).
+    Unique {
+        /// The parameter whose value must be unique.
+        param: &'static str,
+        /// What the value names, for the message (`host endpoint`).
+        what: &'static str,
+    },
     /// Any other rule, given the arguments, the settings and the input
     /// types. It may read files (a header, a glob), as ports fns do.
     Rule(RuleFn),
@@ -96,12 +106,13 @@ const COMMON_RATES: [f64; 7] = [
     44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0, 384_000.0,
 ];
 
-/// Applies one constraint to one instance. `OnePerGraph` looks at the
-/// whole graph, so the checker applies it itself; here it finds nothing.
+/// Applies one constraint to one instance. `OnePerGraph` and `Unique`
+/// look at the whole graph, so the checker applies them itself; here they
+/// find nothing.
 pub fn apply(constraint: &Constraint, input: &RuleInput) -> Vec<Finding> {
     match constraint {
         Constraint::BelowHalfRate(param) => below_half_rate(param, input),
-        Constraint::OnePerGraph => Vec::new(),
+        Constraint::OnePerGraph | Constraint::Unique { .. } => Vec::new(),
         Constraint::Rule(rule) => rule(input),
     }
 }
@@ -137,8 +148,8 @@ fn below_half_rate(param: &'static str, input: &RuleInput) -> Vec<Finding> {
 
 /// Every finding for one instance of `sig` with `args`, in a graph with
 /// `settings`, whose inputs carry `inputs`: an error from its ports fn,
-/// its port warnings, then its constraints (all but `OnePerGraph`, which
-/// needs the whole graph). For values that come from outside the graph
+/// its port warnings, then its constraints (all but `OnePerGraph` and
+/// `Unique`, which need the whole graph). For values that come from outside the graph
 /// text, such as `sluice run --set`.
 pub fn check_instance(
     sig: &Signature,

@@ -25,6 +25,7 @@ fn role_text(r: Role) -> &'static str {
     match r {
         Role::AudioSource => "audio source",
         Role::VideoSource => "video source",
+        Role::Source => "source",
         Role::Process => "process",
         Role::Sink => "sink",
     }

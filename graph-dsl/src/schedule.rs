@@ -5,7 +5,7 @@
 //! order the engine runs.
 
 use crate::plan::{Domain, Plan, PlanEdge, PlanNode, Settings};
-use crate::signature::{MediaType, Role};
+use crate::signature::{MediaType, Role, VideoType};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -79,6 +79,14 @@ fn levels(g: &DiGraph<PlanNode, PlanEdge>, order: &[NodeIndex]) -> Vec<Vec<NodeI
     out
 }
 
+/// The domain of a source of `v`: a tick per frame at its fps.
+fn video_domain(v: VideoType) -> Domain {
+    Domain::Video {
+        fps_num: v.fps.0,
+        fps_den: v.fps.1,
+    }
+}
+
 /// Sources define a domain; every other node takes the domain of its
 /// first connected input (in slot order).
 fn domains(g: &mut DiGraph<PlanNode, PlanEdge>, order: &[NodeIndex]) {
@@ -86,14 +94,15 @@ fn domains(g: &mut DiGraph<PlanNode, PlanEdge>, order: &[NodeIndex]) {
         let d = match g[i].role {
             Role::AudioSource => Some(Domain::Audio),
             Role::VideoSource => Some(match g[i].outputs.first().map(|p| p.ty) {
-                Some(MediaType::Video(v)) => Domain::Video {
-                    fps_num: v.fps.0,
-                    fps_den: v.fps.1,
-                },
+                Some(MediaType::Video(v)) => video_domain(v),
                 _ => Domain::Video {
                     fps_num: 30,
                     fps_den: 1,
                 },
+            }),
+            Role::Source => Some(match g[i].outputs.first().map(|p| p.ty) {
+                Some(MediaType::Video(v)) => video_domain(v),
+                _ => Domain::Audio,
             }),
             Role::Process | Role::Sink => g
                 .edges_directed(i, Direction::Incoming)

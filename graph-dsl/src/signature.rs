@@ -297,6 +297,10 @@ pub enum Role {
     AudioSource,
     /// Produces video; ticks at its fps.
     VideoSource,
+    /// Produces what its arguments say (a host endpoint declares audio
+    /// or video); ticks in that type's domain: video at its fps,
+    /// anything else every graph frame.
+    Source,
     /// Transforms its inputs; runs in their domain.
     Process,
     /// Consumes its inputs and has no outputs.

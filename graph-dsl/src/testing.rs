@@ -29,7 +29,7 @@ impl Catalogue for TestCatalogue {
 
 /// The test catalogue: tone, gain, mix, participants, dominant, unmix,
 /// meter, wav_out, video_test, blur, background_blur, overlay, y4m_out,
-/// convert, remix, null, events_out, pan, wav_in.
+/// convert, remix, null, events_out, pan, wav_in, app_out.
 pub fn catalogue() -> TestCatalogue {
     let list = vec![
         tone(),
@@ -51,6 +51,7 @@ pub fn catalogue() -> TestCatalogue {
         events_out(),
         pan(),
         wav_in(),
+        app_out(),
     ];
     let mut names: Vec<String> = list.iter().map(|s| s.kind.clone()).collect();
     names.sort();
@@ -373,6 +374,21 @@ fn events_out() -> Signature {
 
 fn null() -> Signature {
     sink("null", Accepts::Any, false)
+}
+
+/// A host endpoint: its `name` is unique among host endpoints.
+fn app_out() -> Signature {
+    let ports: PortsFn = |_| {
+        Ok(Ports {
+            constraints: vec![Constraint::Unique {
+                param: "name",
+                what: "host endpoint",
+            }],
+            ..one_input(Accepts::Any)
+        })
+    };
+    let params = vec![req("name", ParamType::Str)];
+    sig("app_out", "A host endpoint.", Role::Sink, ports, params)
 }
 
 fn video_test() -> Signature {

@@ -53,7 +53,7 @@ fn dot_has_records_typed_edges_and_dashed_conversions() {
 fn the_catalogue_is_generated_from_signatures() {
     let cat = testing::catalogue();
     let list = list_kinds(&cat);
-    assert_eq!(list.lines().count(), 19);
+    assert_eq!(list.lines().count(), 20);
     assert!(list
         .lines()
         .any(|l| l.starts_with("background_blur") && l.contains("process")));

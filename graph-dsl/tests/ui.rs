@@ -59,6 +59,7 @@ cases!(
     not_whole_number,
     list_item_wrong,
     duplicate_name,
+    duplicate_endpoint_name,
     duplicate_param,
     type_mismatch,
     bundle_into_audio,

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod acs;
+pub mod app;
 pub mod audio;
 pub mod blur;
 pub mod conference;
@@ -28,5 +29,6 @@ pub fn registry() -> Registry {
     spatial::register(&mut r);
     acs::register(&mut r);
     live::register(&mut r);
+    app::register(&mut r);
     r
 }

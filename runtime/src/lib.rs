@@ -40,3 +40,4 @@ pub use transport::frame::{
     AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, Nanos, Stream, StreamId,
     StreamState, VideoFrame,
 };
+pub use transport::host::{EndpointError, HostMedia, Input, Output, Popped, PushError};

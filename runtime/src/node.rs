@@ -9,6 +9,7 @@
 
 use crate::clock::pace::PaceClock;
 use crate::transport::frame::{AudioFrame, BundleFrame, EventFrame, Frame, Nanos, VideoFrame};
+use crate::transport::host::HostEnd;
 use sluice_dsl::{Arg, Args, PlanNode, PlanPort, Settings};
 use std::any::Any;
 use std::fmt;
@@ -281,6 +282,14 @@ pub trait Node: Send {
     /// [`crate::clock::device_clock`]). Asked once after build; `None` (the
     /// default) leaves the domain on the engine's clock.
     fn pace_clock(&self) -> Option<Arc<dyn PaceClock>> {
+        None
+    }
+
+    /// For a host endpoint (`app_in`, `app_out`): the host's end of its
+    /// queue, taken once by the engine after build, so a program that
+    /// embeds the engine can push or pop by the endpoint's name
+    /// ([`crate::Engine::input`]). `None` (the default) for other nodes.
+    fn host_end(&mut self) -> Option<HostEnd> {
         None
     }
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 pub fn check(cx: &mut Ctx, typed: &Typed) {
     let inputs = input_types(cx, typed);
     let mut first_of_kind: HashMap<String, Span> = HashMap::new();
+    let mut first_named: HashMap<(&'static str, String), Span> = HashMap::new();
     let mut found = Vec::new();
     for (i, inst) in cx.insts.iter().enumerate() {
         let Some(ports) = &inst.ports else { continue };
@@ -27,6 +28,10 @@ pub fn check(cx: &mut Ctx, typed: &Typed) {
                 if let Some(d) = one_per_graph(inst, &mut first_of_kind) {
                     found.push(d);
                 }
+                continue;
+            }
+            if let Constraint::Unique { param, what } = *c {
+                found.extend(unique(inst, param, what, &mut first_named));
                 continue;
             }
             found.extend(apply(c, &input).into_iter().map(|f| diagnostic(inst, f)));
@@ -72,15 +77,43 @@ fn one_per_graph(inst: &Inst, first: &mut HashMap<String, Span>) -> Option<Diagn
     )
 }
 
+/// A second instance whose `param` repeats a value another instance with
+/// the same `what` already took: an error under the repeated value.
+fn unique(
+    inst: &Inst,
+    param: &'static str,
+    what: &'static str,
+    first: &mut HashMap<(&'static str, String), Span>,
+) -> Option<Diagnostic> {
+    let value = inst.args.str(param)?;
+    let at = arg_span(inst, param).unwrap_or(inst.span);
+    let Some(&before) = first.get(&(what, value.to_string())) else {
+        first.insert((what, value.to_string()), at);
+        return None;
+    };
+    Some(
+        Diagnostic::error(
+            format!("two {what}s are named `{value}`"),
+            at,
+            "named again here",
+        )
+        .with_note_at(before, "first named here")
+        .with_help(format!("give each {what} its own `{param}`")),
+    )
+}
+
+/// Where the value of the written argument `param` is.
+fn arg_span(inst: &Inst, param: &str) -> Option<Span> {
+    inst.arg_spans
+        .iter()
+        .find(|(name, _)| name == param)
+        .map(|(_, s)| *s)
+}
+
 /// A finding as a diagnostic, under the value of the argument at fault
 /// when it was written, else under the instance.
 pub fn diagnostic(inst: &Inst, f: Finding) -> Diagnostic {
-    let written = f.param.and_then(|p| {
-        inst.arg_spans
-            .iter()
-            .find(|(name, _)| name == p)
-            .map(|(_, s)| *s)
-    });
+    let written = f.param.and_then(|p| arg_span(inst, p));
     let (span, label) = match (written, f.param) {
         (Some(s), _) => (s, f.label),
         (None, Some(p)) => (inst.span, format!("`{p}` left to its default: {}", f.label)),

@@ -84,8 +84,13 @@ impl Graph {
         let placement = place(plan, &schedule.nodes, &resolved);
         let mut wiring = wire(plan, &placement, &schedule.task_of)?;
         let names: Vec<String> = plan.graph.node_weights().map(|n| n.name.clone()).collect();
-        let made = make_tasks(plan, &schedule, &resolved, &placement, &mut wiring, &names)?;
+        let mut made = make_tasks(plan, &schedule, &resolved, &placement, &mut wiring, &names)?;
         let domain_stats = placement.domains.iter().map(DomainClock::stats).collect();
+        let endpoints = made
+            .tasks
+            .iter_mut()
+            .filter_map(|t| Some((t.node.host_end()?, t.clock.domain)))
+            .collect();
         let graph = Graph {
             tasks: made.tasks,
             levels: schedule.levels,
@@ -99,6 +104,7 @@ impl Graph {
             names: Arc::new(names),
             layout: Layout::of(plan),
             edges: wiring.links,
+            endpoints,
         };
         Ok((graph, resolved.into_iter().map(|r| r.origin).collect()))
     }
@@ -398,7 +404,9 @@ fn make_tasks(
         });
         // A processing node or sink with nothing connected has nothing to
         // do, and must not keep an unpaced graph running for ever.
-        if task.is_source() && !matches!(n.role, Role::AudioSource | Role::VideoSource) {
+        if task.is_source()
+            && !matches!(n.role, Role::AudioSource | Role::VideoSource | Role::Source)
+        {
             task.end();
         }
         made.tasks.push(task);

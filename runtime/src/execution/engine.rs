@@ -17,6 +17,7 @@ use crate::execution::threads::{Mode, Parallel, ThreadHook};
 use crate::execution::unpaced;
 use crate::observation::stats::{Stats, Summary};
 use crate::registry::Registry;
+use crate::transport::host::{EndpointError, HostEnd, HostMedia, Input, Output};
 use sluice_dsl::{Arg, Plan};
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +28,8 @@ use std::time::Instant;
 pub struct Engine {
     graph: Graph,
     session: Session,
+    /// Names of the endpoints whose handles were handed out.
+    taken: Vec<String>,
 }
 
 impl fmt::Debug for Engine {
@@ -48,6 +51,7 @@ impl Engine {
         Ok(Engine {
             graph,
             session: Session::new(&plan.settings),
+            taken: Vec::new(),
         })
     }
 
@@ -129,6 +133,80 @@ impl Engine {
         )
     }
 
+    /// The typed, wait-free handle of the `app_in` named `name`: the host
+    /// pushes `T`s ([`VideoFrame`](crate::VideoFrame) or
+    /// [`AudioFrame`](crate::AudioFrame)) into it from any one thread.
+    /// Each endpoint has one handle; ask before [`Engine::drive`] or
+    /// [`Engine::start`].
+    pub fn input<T: HostMedia + Clone>(&mut self, name: &str) -> Result<Input<T>, EndpointError> {
+        let wrong = |carries| EndpointError::WrongMedia {
+            name: name.to_string(),
+            carries,
+            asked: T::NAME,
+        };
+        match self.take_end(name, "app_in", Some(T::NAME))? {
+            HostEnd::Input(end) => Input::typed(end).map_err(wrong),
+            HostEnd::Output(_) => Err(wrong("frames out")),
+        }
+    }
+
+    /// The wait-free handle of the `app_out` named `name`: the host pops
+    /// processed frames from it on any one thread.
+    pub fn output(&mut self, name: &str) -> Result<Output, EndpointError> {
+        match self.take_end(name, "app_out", None)? {
+            HostEnd::Output(out) => Ok(out),
+            HostEnd::Input(_) => Err(EndpointError::Taken(name.to_string())),
+        }
+    }
+
+    /// Takes the host end named `name` of `kind`'s direction (an input
+    /// only if it carries `media`), telling an input its domain.
+    fn take_end(
+        &mut self,
+        name: &str,
+        kind: &'static str,
+        media: Option<&'static str>,
+    ) -> Result<HostEnd, EndpointError> {
+        let input = kind == "app_in";
+        let matches = |e: &HostEnd| matches!(e, HostEnd::Input(_)) == input;
+        let ends = &self.graph.endpoints;
+        let Some(at) = ends
+            .iter()
+            .position(|(e, _)| matches(e) && e.name() == name)
+        else {
+            return Err(self.missing(name, kind, input));
+        };
+        if let (HostEnd::Input(end), Some(asked)) = (&ends[at].0, media) {
+            if end.media() != asked {
+                return Err(EndpointError::WrongMedia {
+                    name: name.to_string(),
+                    carries: end.media(),
+                    asked,
+                });
+            }
+        }
+        let (mut end, domain) = self.graph.endpoints.swap_remove(at);
+        self.taken.push(name.to_string());
+        if let HostEnd::Input(i) = &mut end {
+            i.set_domain(domain);
+        }
+        Ok(end)
+    }
+
+    /// The error for an endpoint not there: taken, or never declared.
+    fn missing(&self, name: &str, kind: &'static str, input: bool) -> EndpointError {
+        if self.taken.iter().any(|t| t == name) {
+            return EndpointError::Taken(name.to_string());
+        }
+        let known = self.graph.endpoints.iter().map(|(e, _)| e);
+        let known = known.filter(|e| matches!(e, HostEnd::Input(_)) == input);
+        EndpointError::Unknown {
+            name: name.to_string(),
+            kind,
+            known: known.map(|e| e.name().to_string()).collect(),
+        }
+    }
+
     /// Node names in plan order.
     pub fn node_names(&self) -> &[String] {
         &self.graph.names
@@ -150,6 +228,7 @@ impl Engine {
         let Engine {
             mut graph,
             mut session,
+            ..
         } = self;
         let started = Instant::now();
         let mut errors = Vec::new();

@@ -10,7 +10,8 @@ use crate::execution::layout::EdgeLink;
 use crate::execution::layout::Layout;
 use crate::execution::task::{DomainClock, Task};
 use crate::observation::stats::Stats;
-use sluice_dsl::Arg;
+use crate::transport::host::HostEnd;
+use sluice_dsl::{Arg, Domain};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -36,6 +37,9 @@ pub(crate) struct Graph {
     pub layout: Layout,
     /// Every edge by name, for carrying queued frames across a reload.
     pub edges: Vec<EdgeLink>,
+    /// The host ends of the graph's endpoints not handed out yet, with
+    /// the domain each ticks in.
+    pub endpoints: Vec<(HostEnd, Domain)>,
 }
 
 impl Graph {

@@ -547,4 +547,41 @@ impl Frame {
             Frame::Events(f) => f.time = t,
         }
     }
+
+    /// Copies `src` into this frame in place, without allocating (a
+    /// derived `clone_from` would allocate a new buffer); returns false,
+    /// copying nothing, when the two are not the same type and size.
+    /// Events past this frame's capacity are counted as dropped.
+    pub fn copy_from(&mut self, src: &Frame) -> bool {
+        match (self, src) {
+            (Frame::Audio(d), Frame::Audio(s)) if d.channels == s.channels && d.len == s.len => {
+                d.data.copy_from_slice(&s.data);
+                d.time = s.time;
+            }
+            (Frame::Video(d), Frame::Video(s)) if d.ty == s.ty => {
+                d.data.copy_from_slice(&s.data);
+                d.time = s.time;
+            }
+            (Frame::Bundle(d), Frame::Bundle(s))
+                if d.len == s.len && d.streams.len() == s.streams.len() =>
+            {
+                for (d, s) in d.streams.iter_mut().zip(&s.streams) {
+                    d.id = s.id;
+                    d.state = s.state;
+                    d.samples.copy_from_slice(&s.samples);
+                }
+                d.time = s.time;
+            }
+            (Frame::Events(d), Frame::Events(s)) => {
+                d.clear();
+                s.events.iter().for_each(|&e| {
+                    d.push(e);
+                });
+                d.dropped += s.dropped;
+                d.time = s.time;
+            }
+            _ => return false,
+        }
+        true
+    }
 }

@@ -1,8 +1,10 @@
 //! Transport: how frames travel between nodes. Frames live in pools
 //! ([`pool`]), one per output port, and never move; wait-free rings of
 //! handles ([`edge`]) carry them to their readers, shared read-only on a
-//! fan-out, returned to the pool when the last reader lets go.
+//! fan-out, returned to the pool when the last reader lets go. [`host`]
+//! is the boundary with a program that embeds the engine.
 
 pub mod edge;
 pub mod frame;
+pub mod host;
 pub mod pool;
