@@ -1,5 +1,4 @@
 use super::*;
-use crate::kernels::byte_lanes::transpose8x8_scalar;
 use proptest::prelude::*;
 
 fn geometry(width: usize, height: usize, channels: usize, extra: usize) -> Geometry {
@@ -90,19 +89,6 @@ fn gaussian_reference(src: &[u8], g: Geometry, sigma: f64) -> Vec<f64> {
         }
     }
     out
-}
-
-#[test]
-fn transpose_8x8_moves_byte_ij_to_ji() {
-    let w: [u64; 8] =
-        std::array::from_fn(|i| u64::from_le_bytes(std::array::from_fn(|j| (i * 8 + j) as u8)));
-    for t in [transpose8x8(w), transpose8x8_scalar(w)] {
-        for (j, word) in t.iter().enumerate() {
-            for (i, &b) in word.to_le_bytes().iter().enumerate() {
-                assert_eq!(b as usize, i * 8 + j);
-            }
-        }
-    }
 }
 
 #[test]
