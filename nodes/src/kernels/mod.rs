@@ -7,6 +7,7 @@ pub mod byte_transpose;
 pub mod color;
 pub mod composite;
 pub mod gain;
+pub mod guided;
 pub mod lanes;
 pub mod level;
 pub mod limiter;

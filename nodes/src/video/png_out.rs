@@ -70,7 +70,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
             formats(&[PixelFormat::Rgba, PixelFormat::I420, PixelFormat::Nv12]),
         )],
         outputs: Vec::new(),
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 
