@@ -75,13 +75,16 @@ fn pattern(reg: &Registry, name: &str, frame: usize) -> VideoFrame {
     pattern_sized(reg, name, frame, (320, 180))
 }
 
+/// A picture: file name, node kind and arguments.
+type Run<'a> = (&'a str, &'a str, &'a [(&'a str, Arg)]);
+
 /// docs/blur.md's pictures: the camera before, after `blur` (gaussian and
 /// box, radius 8) and after `background_blur` with the portrait mask
 /// (the person mask's pictures are `segment_pictures`').
 fn blur_pictures(reg: &Registry, dir: &str) {
     let cam = pattern_sized(reg, "moving", 0, (480, 270));
     save(reg, dir, "blur_before", &cam);
-    let runs: [(&str, &str, &[(&str, Arg)]); 3] = [
+    let runs: [Run; 3] = [
         ("blur_gaussian", "blur", &[("radius", Arg::Num(8.0))]),
         (
             "blur_box",
