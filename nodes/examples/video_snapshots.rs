@@ -1,8 +1,12 @@
-//! Writes the pictures of docs/video.md: the test patterns and each video
-//! node's effect, at 320x180, through the real nodes (png_out included).
+//! Writes the pictures of docs/video.md and docs/blur.md through the real
+//! nodes, png_out included: the test patterns and each video node's effect
+//! at 320x180, and the blurs at 480x270 on the `moving` camera pattern
+//! (i420, as a camera gives it; its figure stands in the middle at frame
+//! 0, where the portrait mask expects a subject).
 //!
-//! Run from the repository root: `cargo run -p sluice-nodes --example
-//! video_snapshots` (writes docs/images/*.png).
+//! `cargo run --release -p sluice-nodes --example video_snapshots [OUT_DIR]`
+//! (default `docs/images`); `tools/pictures.sh` runs it with the other
+//! picture programs.
 
 use sluice_dsl::{Arg, MediaType, PixelFormat, Settings, VideoType};
 use sluice_nodes::registry;
@@ -39,25 +43,24 @@ impl Stage {
     }
 }
 
-fn save(reg: &Registry, name: &str, f: &VideoFrame) {
-    let rgba = if f.format() == PixelFormat::Rgba {
-        f.clone()
-    } else {
-        let fmt = Arg::Enum("rgba".into());
-        stage(reg, "convert", &[("format", fmt)], &[f.ty()])
-            .run(&[f])
-            .expect("frame")
-    };
-    let path = Arg::Str(format!("docs/images/{name}.png"));
-    let mut out = stage(reg, "png_out", &[("path", path)], &[rgba.ty()]);
-    out.run(&[&rgba]);
+/// Writes `f` as `DIR/NAME.png` through `png_out` (which takes every
+/// format: rgba with alpha, YUV converted to RGB).
+fn save(reg: &Registry, dir: &str, name: &str, f: &VideoFrame) {
+    let path = format!("{dir}/{name}.png");
+    let given = [
+        ("path", Arg::Str(path.clone())),
+        ("compression", Arg::Enum("best".into())),
+    ];
+    let mut out = stage(reg, "png_out", &given, &[f.ty()]);
+    out.run(&[f]);
     out.node.finish().expect("png written");
-    println!("docs/images/{name}.png");
+    println!("{path}");
 }
 
-fn pattern(reg: &Registry, name: &str, frame: usize) -> VideoFrame {
+/// Frame `frame` of the `video_test` pattern `name`, `w`x`h`.
+fn pattern_sized(reg: &Registry, name: &str, frame: usize, (w, h): (u32, u32)) -> VideoFrame {
     let given = [
-        ("size", Arg::Size(320, 180)),
+        ("size", Arg::Size(w, h)),
         ("pattern", Arg::Enum(name.into())),
     ];
     let mut s = stage(reg, "video_test", &given, &[]);
@@ -66,6 +69,38 @@ fn pattern(reg: &Registry, name: &str, frame: usize) -> VideoFrame {
         f = s.run(&[]);
     }
     f.expect("frame")
+}
+
+fn pattern(reg: &Registry, name: &str, frame: usize) -> VideoFrame {
+    pattern_sized(reg, name, frame, (320, 180))
+}
+
+/// A picture: file name, node kind and arguments.
+type Run<'a> = (&'a str, &'a str, &'a [(&'a str, Arg)]);
+
+/// docs/blur.md's pictures: the camera before, after `blur` (gaussian and
+/// box, radius 8) and after `background_blur` with the portrait mask
+/// (the person mask's pictures are `segment_pictures`').
+fn blur_pictures(reg: &Registry, dir: &str) {
+    let cam = pattern_sized(reg, "moving", 0, (480, 270));
+    save(reg, dir, "blur_before", &cam);
+    let runs: [Run; 3] = [
+        ("blur_gaussian", "blur", &[("radius", Arg::Num(8.0))]),
+        (
+            "blur_box",
+            "blur",
+            &[("radius", Arg::Num(8.0)), ("kind", Arg::Enum("box".into()))],
+        ),
+        (
+            "background_blur",
+            "background_blur",
+            &[("mask", Arg::Enum("portrait".into()))],
+        ),
+    ];
+    for (name, kind, given) in runs {
+        let out = stage(reg, kind, given, &[cam.ty()]).run(&[&cam]);
+        save(reg, dir, name, &out.expect("frame"));
+    }
 }
 
 /// A round sticker with a soft edge: colour from a gradient, alpha falling
@@ -105,13 +140,18 @@ fn sticker(n: u32) -> VideoFrame {
 }
 
 fn main() {
-    std::fs::create_dir_all("docs/images").expect("docs/images");
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "docs/images".into());
+    std::fs::create_dir_all(&dir).expect("output directory");
     let reg = registry();
+    let dir = dir.as_str();
+    blur_pictures(&reg, dir);
     for p in ["bars", "gradient", "checker"] {
-        save(&reg, &format!("video_test_{p}"), &pattern(&reg, p, 0));
+        save(&reg, dir, &format!("video_test_{p}"), &pattern(&reg, p, 0));
     }
     let cam = pattern(&reg, "moving", 20);
-    save(&reg, "video_test_moving", &cam);
+    save(&reg, dir, "video_test_moving", &cam);
     for kind in ["grayscale", "sepia", "invert"] {
         let mut f = stage(
             &reg,
@@ -121,6 +161,7 @@ fn main() {
         );
         save(
             &reg,
+            dir,
             &format!("filter_{kind}"),
             &f.run(&[&cam]).expect("frame"),
         );
@@ -132,6 +173,7 @@ fn main() {
     ];
     save(
         &reg,
+        dir,
         "adjust",
         &stage(&reg, "adjust", &given, &[cam.ty()])
             .run(&[&cam])
@@ -146,6 +188,7 @@ fn main() {
     ];
     save(
         &reg,
+        dir,
         "overlay",
         &stage(&reg, "overlay", &given, &[cam.ty(), top.ty()])
             .run(&[&cam, &top])
@@ -161,6 +204,7 @@ fn main() {
     let given = [("columns", Arg::Num(3.0)), ("size", Arg::Size(320, 180))];
     save(
         &reg,
+        dir,
         "grid",
         &stage(&reg, "grid", &given, &tys).run(&refs).expect("frame"),
     );
@@ -178,6 +222,7 @@ fn main() {
     let narrow = narrow.run(&[&tall]).expect("frame");
     save(
         &reg,
+        dir,
         "scale_letterbox",
         &stage(&reg, "scale", &given, &[narrow.ty()])
             .run(&[&narrow])

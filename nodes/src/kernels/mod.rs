@@ -3,6 +3,7 @@
 
 pub mod blur;
 pub mod byte_lanes;
+pub mod byte_transpose;
 pub mod color;
 pub mod composite;
 pub mod gain;

@@ -1,18 +1,32 @@
-//! `png_out(path, every)`: writes RGBA frames as numbered PNG snapshots
-//! (`shot_%05d.png`, numbered by frame index). The language converts other
-//! formats to RGBA on the way in.
+//! `png_out(path, every, compression)`: writes frames as numbered PNG
+//! snapshots (`shot_%05d.png`, numbered by frame index). RGBA frames are
+//! written with their alpha; i420 and nv12 frames are converted by the
+//! SIMD colour kernels (BT.601 limited, as `convert` does by default) and
+//! written as RGB, as ffmpeg writes video frames.
 //!
-//! The path buffer and file handle cost nothing per frame, but the `png`
-//! crate's encoder allocates its compression state for every image it
-//! writes: use `every` to keep snapshots occasional on a live graph.
+//! Compression is the `png` crate's: `fast` (the default) is its fdeflate
+//! encoder with the `Up` row filter, an order of magnitude faster than
+//! zlib; `default` is zlib level 6 with adaptive filters, `best` level 9.
+//! The conversion buffers and the path are allocated at build; the encoder
+//! allocates its compressed image per write. The kind does file I/O, so a
+//! real-time graph runs it on the I/O thread: a slow encode fills its ring
+//! and drops frames there (counted), never stalling the clocked threads.
 
 use super::{create_parent_dirs, formats, path_arg, video_port};
-use crate::sig::{input, int, param, required, signature as sig};
-use sluice_dsl::{Arg, Args, ParamType, PixelFormat, Ports, Role, Signature};
+use crate::kernels::color::{self, YuvSpec};
+use crate::sig::{choice, choice_arg, input, int, param, required, signature as sig};
+use sluice_dsl::{Arg, Args, ParamType, PixelFormat, Ports, Role, Signature, VideoType};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, VideoFrame};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter};
+
+/// The `compression` levels, fastest first.
+pub const COMPRESSIONS: [&str; 3] = ["fast", "default", "best"];
+
+/// Compression unless the graph says otherwise: snapshots of a running
+/// graph should cost little.
+pub const DEFAULT_COMPRESSION: &str = "fast";
 
 /// The `png_out` kind.
 pub fn signature() -> Signature {
@@ -20,7 +34,9 @@ pub fn signature() -> Signature {
         "png_out",
         "Writes frames as PNG images. A `%05d` (or `%d`) in the path is \
          replaced by the frame index; without one each write replaces the \
-         file. `every: N` keeps one frame in N.",
+         file. `every: N` keeps one frame in N. rgba is written with alpha, \
+         i420 and nv12 as RGB. `compression`: fast (fdeflate), default \
+         (zlib 6), best (zlib 9).",
         Role::Sink,
         ports,
     );
@@ -36,6 +52,12 @@ pub fn signature() -> Signature {
             Arg::Num(1.0),
             "Write one frame in this many",
         ),
+        param(
+            "compression",
+            choice(&COMPRESSIONS),
+            choice_arg(DEFAULT_COMPRESSION),
+            "Speed against size: fast, default or best",
+        ),
     ];
     s.io = true;
     s
@@ -43,10 +65,22 @@ pub fn signature() -> Signature {
 
 fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
-        inputs: vec![input("in", formats(&[PixelFormat::Rgba]))],
+        inputs: vec![input(
+            "in",
+            formats(&[PixelFormat::Rgba, PixelFormat::I420, PixelFormat::Nv12]),
+        )],
         outputs: Vec::new(),
         ..Ports::default()
     })
+}
+
+/// The encoder settings a `compression` name stands for.
+fn settings(name: &str) -> (png::Compression, png::Filter) {
+    match name {
+        "best" => (png::Compression::High, png::Filter::Adaptive),
+        "default" => (png::Compression::Balanced, png::Filter::Adaptive),
+        _ => (png::Compression::Fast, png::Filter::Up),
+    }
 }
 
 /// A path with one `%d` / `%0Nd` placeholder, split around it.
@@ -92,18 +126,61 @@ impl Numbered {
     }
 }
 
-/// Encodes one RGBA frame to a PNG file.
-pub fn write_png(path: &str, frame: &VideoFrame) -> io::Result<()> {
+/// Pixels ready for the encoder: RGBA frames as they are, YUV frames
+/// converted to RGB in buffers sized at build.
+struct Pixels {
+    ty: VideoType,
+    rgba: Vec<u8>,
+    rgb: Vec<u8>,
+}
+
+impl Pixels {
+    fn new(ty: VideoType) -> Pixels {
+        let n = ty.width as usize * ty.height as usize;
+        let yuv = ty.format != PixelFormat::Rgba;
+        Pixels {
+            ty,
+            rgba: vec![0; if yuv { 4 * n } else { 0 }],
+            rgb: vec![0; if yuv { 3 * n } else { 0 }],
+        }
+    }
+
+    /// The frame's bytes in the PNG colour type it is written with.
+    fn of<'a>(&'a mut self, frame: &'a VideoFrame) -> (&'a [u8], png::ColorType) {
+        let (w, h) = (frame.width(), frame.height());
+        let spec = YuvSpec::default();
+        match frame.format() {
+            PixelFormat::Rgba => return (frame.plane(0), png::ColorType::Rgba),
+            PixelFormat::I420 => {
+                let (y, u, v) = (frame.plane(0), frame.plane(1), frame.plane(2));
+                color::i420_to_rgba(y, u, v, w, h, &mut self.rgba, spec);
+            }
+            PixelFormat::Nv12 => {
+                color::nv12_to_rgba(frame.plane(0), frame.plane(1), w, h, &mut self.rgba, spec);
+            }
+        }
+        for (d, s) in self.rgb.chunks_exact_mut(3).zip(self.rgba.chunks_exact(4)) {
+            d.copy_from_slice(&s[..3]);
+        }
+        (&self.rgb, png::ColorType::Rgb)
+    }
+}
+
+/// Encodes one frame's pixels to a PNG file.
+fn write_png(
+    path: &str,
+    (w, h): (u32, u32),
+    (data, colour): (&[u8], png::ColorType),
+    (compression, filter): (png::Compression, png::Filter),
+) -> io::Result<()> {
     let f = File::create(path)?;
-    let (w, h) = (frame.width() as u32, frame.height() as u32);
     let mut e = png::Encoder::new(BufWriter::new(f), w, h);
-    e.set_color(png::ColorType::Rgba);
+    e.set_color(colour);
     e.set_depth(png::BitDepth::Eight);
-    e.set_compression(png::Compression::High);
+    e.set_compression(compression);
+    e.set_filter(filter);
     let mut writer = e.write_header().map_err(io::Error::other)?;
-    writer
-        .write_image_data(frame.plane(0))
-        .map_err(io::Error::other)?;
+    writer.write_image_data(data).map_err(io::Error::other)?;
     writer.finish().map_err(io::Error::other)
 }
 
@@ -111,17 +188,14 @@ pub fn write_png(path: &str, frame: &VideoFrame) -> io::Result<()> {
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let path = path_arg(ctx.args)?;
     let ty = video_port(ctx.inputs, 0)?;
-    if ty.format != PixelFormat::Rgba {
-        return Err(NodeError::new(format!(
-            "{path}: png_out writes rgba, got {}",
-            ty.format
-        )));
-    }
     create_parent_dirs(path)?;
+    let compression = ctx.args.str("compression").unwrap_or(DEFAULT_COMPRESSION);
     Ok(Box::new(PngOut {
         pattern: Numbered::new(path),
         name: String::with_capacity(path.len() + 32),
         every: ctx.args.num("every").unwrap_or(1.0).max(1.0) as u64,
+        settings: settings(compression),
+        pixels: Pixels::new(ty),
         n: 0,
         failed: None,
     }))
@@ -132,6 +206,8 @@ struct PngOut {
     pattern: Numbered,
     name: String,
     every: u64,
+    settings: (png::Compression, png::Filter),
+    pixels: Pixels,
     n: u64,
     failed: Option<(u64, io::ErrorKind)>,
 }
@@ -141,7 +217,9 @@ impl Node for PngOut {
         if let Some(frame) = io.video_in(0) {
             if self.n.is_multiple_of(self.every) && self.failed.is_none() {
                 self.pattern.format(self.n, &mut self.name);
-                if let Err(e) = write_png(&self.name, frame) {
+                let size = (self.pixels.ty.width, self.pixels.ty.height);
+                let pixels = self.pixels.of(frame);
+                if let Err(e) = write_png(&self.name, size, pixels, self.settings) {
                     self.failed = Some((self.n, e.kind()));
                 }
             }
@@ -168,7 +246,7 @@ impl Node for PngOut {
 mod tests {
     use super::*;
     use crate::video::image_in;
-    use crate::video::testing::{args, build as harness, rgba_frame, s};
+    use crate::video::testing::{args, build as harness, e, rgba_frame, s, vt};
 
     #[test]
     fn numbered_paths() {
@@ -208,5 +286,54 @@ mod tests {
         let (w, h, rgba) = image_in::decode_png(&pattern.replace("%03d", "002")).unwrap();
         assert_eq!((w, h), (5, 3));
         assert_eq!(rgba, f.plane(0));
+    }
+
+    /// i420 frames (refused before: png_out took rgba only) are written as
+    /// RGB, pixel for pixel what the SIMD conversion gives, at every
+    /// compression level; the smaller levels make smaller files.
+    #[test]
+    fn writes_i420_as_rgb_at_every_compression() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = VideoFrame::new(vt(PixelFormat::I420, 64, 36));
+        for (i, v) in f.data_mut().iter_mut().enumerate() {
+            *v = ((i * 7) % 200 + (i / 64) % 40) as u8;
+        }
+        let mut want = vec![0; 64 * 36 * 4];
+        let (y, u, v) = (f.plane(0), f.plane(1), f.plane(2));
+        color::i420_to_rgba(y, u, v, 64, 36, &mut want, YuvSpec::default());
+        let mut sizes = Vec::new();
+        for level in COMPRESSIONS {
+            let path = dir.path().join(format!("{level}.png"));
+            let path = path.to_string_lossy().into_owned();
+            let a = args(
+                &signature(),
+                &[("path", s(&path)), ("compression", e(level))],
+            );
+            let mut n = harness(&signature(), build, &a, &[f.ty()]).unwrap();
+            n.run(&[&f]);
+            n.node.finish().unwrap();
+            let (w, h, rgba) = image_in::decode_png(&path).unwrap();
+            assert_eq!((w, h), (64, 36));
+            assert_eq!(rgba, want, "{level}");
+            let head = std::fs::read(&path).unwrap();
+            assert_eq!(head[25], 2, "{level}: colour type RGB");
+            sizes.push(head.len());
+        }
+        assert!(
+            sizes[2] <= sizes[0],
+            "best {} > fast {}",
+            sizes[2],
+            sizes[0]
+        );
+    }
+
+    #[test]
+    fn the_default_compression_is_fast() {
+        let a = args(&signature(), &[("path", s("x.png"))]);
+        assert_eq!(a.str("compression"), Some(DEFAULT_COMPRESSION));
+        assert!(matches!(
+            settings(DEFAULT_COMPRESSION),
+            (png::Compression::Fast, png::Filter::Up)
+        ));
     }
 }

@@ -3,7 +3,7 @@
 //! 4:2:0 is read as i420; mono (`Cmono`, e.g. a mask) as i420 with
 //! neutral chroma; other colour spaces are an error that names them.
 
-use super::y4m_header::{self, Header};
+use super::y4m_header::{self, Header, MAX_HEADER};
 use super::{path_arg, video_port};
 use crate::sig::{output, param, required, signature as sig};
 use sluice_dsl::{
@@ -12,9 +12,7 @@ use sluice_dsl::{
 };
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
 use std::fs::File;
-use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 /// The `y4m_in` kind.
 pub fn signature() -> Signature {
@@ -113,36 +111,6 @@ fn openable(r: &RuleInput) -> Vec<Finding> {
     )]
 }
 
-/// The byte source under the decoder: a file that can rewind to its first
-/// frame (for `loop`) or a pipe, counting bytes delivered so a frame cut
-/// short can be told from a clean end.
-struct Input {
-    inner: BufReader<File>,
-    data_start: Option<u64>,
-    fresh: bool,
-    delivered: Arc<AtomicU64>,
-}
-
-impl Read for Input {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() && !self.fresh {
-            if let Some(start) = self.data_start {
-                self.inner.seek(SeekFrom::Start(start))?;
-                self.fresh = true;
-                n = self.inner.read(buf)?;
-            }
-        }
-        if n > 0 {
-            self.fresh = false;
-        }
-        self.delivered.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-type Decoder = y4m::Decoder<io::Chain<Cursor<Vec<u8>>, Input>>;
-
 /// What ended a stream early, kept without allocating and reported by
 /// `finish`.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +118,114 @@ enum Failure {
     Truncated(u64),
     Malformed(u64),
     Io(u64, io::ErrorKind),
+}
+
+/// Bytes buffered for the `FRAME` lines. Picture bytes bypass the buffer:
+/// a read at least this long goes straight from the file into the frame.
+const LINE_BUFFER: usize = 16 << 10;
+
+/// The frames of a Y4M stream after its header, read straight into the
+/// caller's buffer (one copy, by the kernel). A regular file is checked
+/// against its length before each picture, so a frame cut short is found
+/// before any of it is read.
+struct Frames {
+    inner: BufReader<File>,
+    /// Where the first frame starts, for `loop` (files only).
+    data_start: Option<u64>,
+    /// Stream position, when the input is a regular file.
+    pos: Option<u64>,
+    line: Vec<u8>,
+    picture: u64,
+}
+
+impl Frames {
+    fn new(mut file: File, data_start: Option<u64>, picture: usize) -> Frames {
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        let pos = if regular {
+            file.stream_position().ok()
+        } else {
+            None
+        };
+        Frames {
+            inner: BufReader::with_capacity(LINE_BUFFER, file),
+            data_start,
+            pos,
+            line: Vec::with_capacity(MAX_HEADER),
+            picture: picture as u64,
+        }
+    }
+
+    /// Reads frame `n`'s `FRAME` line: true when its picture follows, false
+    /// at a clean end of the stream (a looping file starts over instead).
+    fn next(&mut self, n: u64) -> Result<bool, Failure> {
+        if self.read_line(n)? {
+            return self.check_length(n).map(|()| true);
+        }
+        let Some(start) = self.data_start else {
+            return Ok(false);
+        };
+        self.inner
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| Failure::Io(n, e.kind()))?;
+        self.pos = self.pos.map(|_| start);
+        let more = self.read_line(n)?;
+        if more {
+            self.check_length(n)?;
+        }
+        Ok(more)
+    }
+
+    /// One `FRAME` line (parameters allowed, as in the format), at most
+    /// [`MAX_HEADER`] bytes; false when the stream ends before it.
+    fn read_line(&mut self, n: u64) -> Result<bool, Failure> {
+        self.line.clear();
+        let got = (&mut self.inner)
+            .take(MAX_HEADER as u64)
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| Failure::Io(n, e.kind()))?;
+        if got == 0 {
+            return Ok(false);
+        }
+        self.pos = self.pos.map(|p| p + got as u64);
+        if !self.line.ends_with(b"\n") {
+            return Err(if got < MAX_HEADER {
+                Failure::Truncated(n)
+            } else {
+                Failure::Malformed(n)
+            });
+        }
+        match self.line.strip_prefix(b"FRAME") {
+            Some([b' ' | b'\n', ..]) => Ok(true),
+            _ => Err(Failure::Malformed(n)),
+        }
+    }
+
+    /// A regular file must still hold frame `n`'s whole picture.
+    fn check_length(&mut self, n: u64) -> Result<(), Failure> {
+        let Some(pos) = self.pos else {
+            return Ok(());
+        };
+        let len = self
+            .inner
+            .get_ref()
+            .metadata()
+            .map_err(|e| Failure::Io(n, e.kind()))?
+            .len();
+        if len.saturating_sub(pos) < self.picture {
+            return Err(Failure::Truncated(n));
+        }
+        Ok(())
+    }
+
+    /// Frame `n`'s picture bytes into `buf` (whose length is the picture's).
+    fn read_picture(&mut self, buf: &mut [u8], n: u64) -> Result<(), Failure> {
+        self.inner.read_exact(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => Failure::Truncated(n),
+            kind => Failure::Io(n, kind),
+        })?;
+        self.pos = self.pos.map(|p| p + buf.len() as u64);
+        Ok(())
+    }
 }
 
 /// Opens `path` and returns its header and a reader positioned after it.
@@ -182,78 +258,60 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             ty.width, ty.height, planned.width, planned.height
         )));
     }
-    let delivered = Arc::new(AtomicU64::new(0));
-    let input = Input {
-        inner: BufReader::with_capacity(1 << 20, file),
-        data_start,
-        fresh: true,
-        delivered: delivered.clone(),
-    };
-    let replay = Cursor::new(header.bytes.clone());
-    let limits = y4m::Limits {
-        bytes: header.frame_bytes(),
-    };
-    let decoder = y4m::Decoder::new_with_limits(replay.chain(input), limits)
-        .map_err(|e| NodeError::new(format!("{path}: bad Y4M header: {e}")))?;
     let mut node = Y4mIn {
         path,
-        decoder,
+        frames: Frames::new(file, data_start, header.frame_bytes()),
         mono: header.mono,
-        pending: vec![0; header.frame_bytes()],
-        delivered,
-        frames: 0,
+        first: vec![0; header.frame_bytes()],
+        first_pending: true,
+        more: true,
+        n: 0,
         failure: None,
     };
-    if !node.read_next() {
-        return Err(node
-            .failure_error()
-            .unwrap_or_else(|| NodeError::new(format!("{}: has no frames", node.path))));
-    }
+    node.read_first()?;
     Ok(Box::new(node))
 }
 
-/// Streams frames, one read ahead so the last one can say `Ended`.
+/// Streams frames, each `FRAME` line read one ahead so the last frame can
+/// say `Ended`. The first picture is read at build (into `first`, kept so
+/// nothing is freed while running); later ones go straight into the frame.
 struct Y4mIn {
     path: String,
-    decoder: Decoder,
+    frames: Frames,
     mono: bool,
-    pending: Vec<u8>,
-    delivered: Arc<AtomicU64>,
-    frames: u64,
+    first: Vec<u8>,
+    first_pending: bool,
+    /// Frame `n`'s line has been read and its picture follows.
+    more: bool,
+    /// Index of the next frame.
+    n: u64,
     failure: Option<Failure>,
 }
 
 impl Y4mIn {
-    /// Reads the next frame into `pending`; false at the end or on a
-    /// failure (recorded for `finish`).
-    fn read_next(&mut self) -> bool {
-        let before = self.delivered.load(Ordering::Relaxed);
-        let n = self.frames;
-        match self.decoder.read_frame() {
-            Ok(f) => {
-                let y = f.get_y_plane();
-                self.pending[..y.len()].copy_from_slice(y);
-                if !self.mono {
-                    let (u, v) = (f.get_u_plane(), f.get_v_plane());
-                    let rest = &mut self.pending[y.len()..];
-                    rest[..u.len()].copy_from_slice(u);
-                    rest[u.len()..u.len() + v.len()].copy_from_slice(v);
-                }
-                self.frames += 1;
-                true
-            }
-            Err(y4m::Error::EOF) => {
-                if self.delivered.load(Ordering::Relaxed) != before {
-                    self.failure = Some(Failure::Truncated(n));
-                }
-                false
-            }
-            Err(y4m::Error::IoError(e)) => {
-                self.failure = Some(Failure::Io(n, e.kind()));
-                false
-            }
-            Err(_) => {
-                self.failure = Some(Failure::Malformed(n));
+    /// Reads frame 0 into `first` and the line of frame 1.
+    fn read_first(&mut self) -> Result<(), NodeError> {
+        let read = match self.frames.next(0) {
+            Ok(true) => self.frames.read_picture(&mut self.first, 0),
+            Ok(false) => return Err(NodeError::new(format!("{}: has no frames", self.path))),
+            Err(f) => Err(f),
+        };
+        if let Err(f) = read {
+            self.failure = Some(f);
+            return Err(self.failure_error().expect("a failure"));
+        }
+        self.n = 1;
+        self.more = self.lookahead();
+        Ok(())
+    }
+
+    /// Reads the line of frame `n`; false at the end or on a failure
+    /// (recorded for `finish`).
+    fn lookahead(&mut self) -> bool {
+        match self.frames.next(self.n) {
+            Ok(more) => more,
+            Err(f) => {
+                self.failure = Some(f);
                 false
             }
         }
@@ -274,15 +332,27 @@ impl Y4mIn {
 impl Node for Y4mIn {
     fn process(&mut self, io: &mut PortIo) -> Flow {
         let out = io.video_out(0);
-        if self.mono {
+        let picture = if self.mono {
             let [y, u, v] = out.planes_mut();
-            y.copy_from_slice(&self.pending);
             u.fill(128);
             v.fill(128);
+            y
         } else {
-            out.data_mut().copy_from_slice(&self.pending);
+            out.data_mut()
+        };
+        if self.first_pending {
+            picture.copy_from_slice(&self.first);
+            self.first_pending = false;
+        } else if let Err(f) = self.frames.read_picture(picture, self.n) {
+            // Only a pipe gets here (a file's length is checked with its
+            // line): the frame goes out as far as it was read.
+            self.failure = Some(f);
+            return Flow::Ended;
+        } else {
+            self.n += 1;
+            self.more = self.lookahead();
         }
-        if self.read_next() {
+        if self.more {
             Flow::Continue
         } else {
             Flow::Ended
