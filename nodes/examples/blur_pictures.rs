@@ -75,7 +75,7 @@ fn run(kind: &str, args: &[(&str, Arg)], input: &VideoFrame) -> VideoFrame {
         settings: &settings,
         node_names: &[],
     };
-    let mut node = (k.build.expect("runnable"))(&ctx).expect("builds");
+    let mut node = (k.build.as_ref().expect("runnable"))(&ctx).expect("builds");
     let src = Frame::Video(input.clone());
     let mut out = Frame::Video(VideoFrame::new(input.ty()));
     let ins = [Some(&src), None];

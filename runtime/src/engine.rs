@@ -32,12 +32,14 @@ pub enum BuildError {
         /// Kind name.
         kind: String,
     },
-    /// The kind checks but has no constructor yet.
+    /// The kind checks but has no constructor (yet, or in this build).
     NotImplemented {
         /// Node name.
         node: String,
         /// Kind name.
         kind: String,
+        /// Why it cannot run, when the registry says.
+        reason: Option<String>,
     },
     /// The node's constructor failed (a missing file, a bad header).
     Node {
@@ -58,9 +60,10 @@ impl fmt::Display for BuildError {
             BuildError::UnknownKind { node, kind } => {
                 write!(f, "node `{node}`: unknown kind `{kind}`")
             }
-            BuildError::NotImplemented { node, kind } => {
-                write!(f, "node `{node}` (kind `{kind}`) is not implemented yet")
-            }
+            BuildError::NotImplemented { node, kind, reason } => match reason {
+                Some(why) => write!(f, "node `{node}` (kind `{kind}`) cannot run: {why}"),
+                None => write!(f, "node `{node}` (kind `{kind}`) is not implemented yet"),
+            },
             BuildError::Node { node, kind, error } => {
                 write!(f, "node `{node}` (kind `{kind}`): {error}")
             }
@@ -294,12 +297,9 @@ impl Engine {
                     node: n.name.clone(),
                     kind: n.kind.clone(),
                 })?;
-            let build = kind.build.ok_or_else(|| BuildError::NotImplemented {
-                node: n.name.clone(),
-                kind: n.kind.clone(),
-            })?;
+            let build = kind.constructor(&n.name)?;
             let io = kind.signature.io || n.io;
-            let origin = layout.map_or(Origin::New, |l| l.origin(n, io, build));
+            let origin = layout.map_or(Origin::New, |l| l.origin(n, io, build.clone()));
             builds.push((build, kind.signature.params.clone(), io, origin));
         }
 

@@ -39,6 +39,6 @@ pub use frame::{
 };
 pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
 pub use pace::{PaceClock, SimClock, SystemClock};
-pub use registry::{BuildFn, Kind, Registry};
+pub use registry::{BuildFn, Constructor, Kind, Registry, SharedBuild};
 pub use reload::{Changes, ReloadError, Reloader};
 pub use stats::{Stats, Summary};

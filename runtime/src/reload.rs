@@ -30,7 +30,7 @@ use crate::engine::{BuildError, Engine};
 use crate::fade::Fade;
 use crate::frame::Frame;
 use crate::node::{BuildContext, Flow, Node, PortIo};
-use crate::registry::{BuildFn, Registry};
+use crate::registry::{Registry, SharedBuild};
 use crate::stats::Stats;
 use crate::task::Task;
 use petgraph::graph::NodeIndex;
@@ -46,7 +46,7 @@ use std::time::{Duration, Instant};
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a task of a newly built engine comes from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Origin {
     /// No node of this name runs: built new.
     New,
@@ -59,7 +59,7 @@ pub(crate) enum Origin {
         fade: bool,
     },
     /// An I/O sink built at the swap, after the old ones closed their files.
-    Deferred(BuildFn),
+    Deferred(SharedBuild),
 }
 
 /// The nodes of a running plan by name, and its settings.
@@ -83,7 +83,7 @@ impl Layout {
     }
 
     /// How the node `n` of a new plan relates to the running one.
-    pub fn origin(&self, n: &PlanNode, io: bool, build: BuildFn) -> Origin {
+    pub fn origin(&self, n: &PlanNode, io: bool, build: SharedBuild) -> Origin {
         let old = self.nodes.get(&n.name);
         let ports = old.is_some_and(|o| o.inputs == n.inputs && o.outputs == n.outputs);
         match old {
@@ -465,9 +465,15 @@ pub(crate) fn swap(
     for (task, origin) in tasks.iter_mut().zip(&origins) {
         let prev = by_name.get(&task.name).map(|&i| &mut old[i]);
         let name = task.name.clone();
-        adopt(task, *origin, prev, at, &mut retired, errors, |build| {
-            build_deferred(&plan, new.node_names(), &name, build)
-        });
+        adopt(
+            task,
+            origin.clone(),
+            prev,
+            at,
+            &mut retired,
+            errors,
+            |build| build_deferred(&plan, new.node_names(), &name, build),
+        );
     }
     let present: HashSet<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
     for t in old
@@ -509,12 +515,12 @@ fn adopt(
     at: u64,
     retired: &mut Retired,
     errors: &mut Vec<String>,
-    build: impl FnOnce(BuildFn) -> Result<Box<dyn Node>, String>,
+    build: impl FnOnce(SharedBuild) -> Result<Box<dyn Node>, String>,
 ) {
     task.calls = prev
         .as_ref()
         .map_or(task.clock.first_tick_at(at), |p| p.calls);
-    if let (Origin::Changed { .. }, Some(p)) = (origin, prev.as_deref_mut()) {
+    if let (Origin::Changed { .. }, Some(p)) = (&origin, prev.as_deref_mut()) {
         if p.kind == task.kind && !p.ended {
             if let Some(state) = p.node.take_state() {
                 task.node.restore_state(state);
@@ -596,7 +602,7 @@ fn build_deferred(
     plan: &Plan,
     names: &[String],
     name: &str,
-    build: BuildFn,
+    build: SharedBuild,
 ) -> Result<Box<dyn Node>, String> {
     let g = &plan.graph;
     let i = g
