@@ -13,5 +13,7 @@
 #![deny(missing_docs)]
 
 mod onnx;
+mod segment;
 
 pub use onnx::{load_onnx, sha256_hex, Model, ModelError};
+pub use segment::{Segmenter, SelfieModel};

@@ -10,6 +10,7 @@ pub mod blur;
 pub mod conference;
 pub mod kernels;
 pub mod live;
+pub mod segment;
 pub mod sig;
 pub mod spatial;
 pub mod video;
@@ -23,6 +24,7 @@ pub fn registry() -> Registry {
     conference::register(&mut r);
     video::register(&mut r);
     blur::register(&mut r);
+    segment::register(&mut r);
     spatial::register(&mut r);
     acs::register(&mut r);
     live::register(&mut r);

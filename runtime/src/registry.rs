@@ -1,7 +1,7 @@
 //! The registry: node kinds by name, each a signature (for the checker) and
 //! a constructor (for the engine).
 
-use crate::engine::BuildError;
+use crate::execution::BuildError;
 use crate::node::{BuildContext, Node, NodeError};
 use sluice_dsl::{Catalogue, Signature};
 use std::collections::BTreeMap;

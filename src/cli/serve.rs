@@ -3,6 +3,7 @@
 //! instance of the graph (`acs_in` its participants, `acs_out` what goes
 //! back). See docs/serve.md.
 
+use super::exit::Exit;
 use super::source::{checked, fail, GraphArgs};
 use clap::{Args, ValueEnum};
 use sluice_serve::auth::{Auth, AuthConfig, DEFAULT_LEEWAY_S, PLATFORM_ISSUER};
@@ -111,9 +112,10 @@ impl fmt::Display for Secs {
 
 /// Runs `sluice serve` until it is drained (SIGTERM, Ctrl-C).
 pub fn main(args: ServeArgs) -> ExitCode {
-    let Some(plan) = checked(&args.graph) else {
-        return ExitCode::from(1);
+    let Some(valid) = checked(&args.graph) else {
+        return Exit::Invalid.into();
     };
+    let plan = valid.plan;
     let name = plan.name.clone();
     let log = Log {
         format: match args.log {
@@ -124,15 +126,19 @@ pub fn main(args: ServeArgs) -> ExitCode {
     };
     match start(&args, plan, log) {
         Ok(server) => serve(server, &args, &name, log),
-        Err(e) => {
+        Err((e, code)) => {
             fail(&e);
-            ExitCode::from(1)
+            code.into()
         }
     }
 }
 
-fn start(args: &ServeArgs, plan: sluice_dsl::Plan, log: Log) -> Result<Server, String> {
-    let factory = EngineFactory::new(plan, sluice_nodes::registry())?;
+/// The server, bound; an error says why and with which exit code (a graph
+/// whose nodes cannot be built is invalid, a port taken is a failure).
+fn start(args: &ServeArgs, plan: sluice_dsl::Plan, log: Log) -> Result<Server, (String, Exit)> {
+    let factory =
+        EngineFactory::new(plan, sluice_nodes::registry()).map_err(|e| (e, Exit::Invalid))?;
+    let failed = |e: String| (e, Exit::Failed);
     let auth = match (&args.auth_jwks, &args.auth_audience) {
         (Some(jwks), Some(aud)) => {
             let cfg = AuthConfig {
@@ -141,7 +147,7 @@ fn start(args: &ServeArgs, plan: sluice_dsl::Plan, log: Log) -> Result<Server, S
                 issuer: args.auth_issuer.clone(),
                 leeway_s: DEFAULT_LEEWAY_S,
             };
-            Some(Arc::new(Auth::load(cfg)?))
+            Some(Arc::new(Auth::load(cfg).map_err(failed)?))
         }
         _ => None,
     };
@@ -162,11 +168,11 @@ fn start(args: &ServeArgs, plan: sluice_dsl::Plan, log: Log) -> Result<Server, S
         config.io_threads = n.max(1);
     }
     let mut server = Server::bind(&args.listen, Arc::new(factory), config)
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        .map_err(|e| failed(format!("cannot listen on {}: {e}", args.listen)))?;
     if let Some(admin) = &args.admin {
         server
             .bind_admin(admin)
-            .map_err(|e| format!("cannot serve the admin endpoints on {admin}: {e}"))?;
+            .map_err(|e| failed(format!("cannot serve the admin endpoints on {admin}: {e}")))?;
     }
     Ok(server)
 }
@@ -195,10 +201,10 @@ fn serve(server: Server, args: &ServeArgs, name: &str, log: Log) -> ExitCode {
         &[("listen", Field::Str(&addr)), ("graph", Field::Str(name))],
     );
     match server.run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Ok.into(),
         Err(e) => {
             fail(&format!("serve: {e}"));
-            ExitCode::from(1)
+            Exit::Failed.into()
         }
     }
 }

@@ -5,7 +5,7 @@ use super::call::CallSetup;
 use super::inbound::{inbound, InboundConfig, InboundRings, SlotRx};
 use super::stats::CallStats;
 use crate::sig;
-use sluice_dsl::{Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
+use sluice_dsl::{Args, Constraint, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
     BuildContext, BundleFrame, Event, EventData, Flow, Node, NodeError, PortIo, StreamId,
     StreamState,
@@ -63,7 +63,9 @@ fn ports(args: &Args) -> Result<Ports, String> {
             sig::output("out", OutType::Fixed(MediaType::Bundle { capacity })),
             sig::output("events", OutType::Fixed(MediaType::Events)),
         ],
-        warnings: Vec::new(),
+        // One connection per call: `build` refuses a second `acs_in`.
+        constraints: vec![Constraint::OnePerGraph],
+        ..Ports::default()
     })
 }
 

@@ -30,8 +30,8 @@ pub fn register(r: &mut Registry) {
 /// says how to get a build that can open devices.
 #[cfg(not(feature = "live"))]
 pub fn register(r: &mut Registry) {
-    r.declare_unavailable(mic::signature(), NOT_BUILT);
-    r.declare_unavailable(speaker::signature(), NOT_BUILT);
+    r.declare_unavailable(mic::signature(), not_built());
+    r.declare_unavailable(speaker::signature(), not_built());
 }
 
 /// The `device` parameter shared by both kinds.
@@ -49,11 +49,30 @@ fn device_arg(args: &sluice_dsl::Args) -> &str {
     args.str("device").unwrap_or("default")
 }
 
+/// For both kinds' ports: a build without the `live` feature cannot run
+/// them. A warning, not an error: the graph is right, this binary lacks
+/// support (as a missing input file is a warning).
+fn device_support(_: &sluice_dsl::RuleInput) -> Vec<sluice_dsl::Finding> {
+    if cfg!(feature = "live") {
+        return Vec::new();
+    }
+    vec![sluice_dsl::Finding::warning(
+        None,
+        "this sluice was built without sound device support: `sluice run` will refuse this node",
+        "needs a sound device",
+    )
+    .with_help(REBUILD)]
+}
+
+/// How to get sound device support.
+const REBUILD: &str = "rebuild with `cargo build --release --features live` (on Linux this \
+                       needs libasound2-dev and pkg-config)";
+
 /// Why `mic` and `speaker` cannot run in a build without the `live` feature.
 #[cfg(not(feature = "live"))]
-const NOT_BUILT: &str = "it needs sound device support, which this sluice was built without: \
-     rebuild with `cargo build --release --features live` (on Linux this needs \
-     libasound2-dev and pkg-config)";
+fn not_built() -> String {
+    format!("it needs sound device support, which this sluice was built without: {REBUILD}")
+}
 
 /// Turns a device error into a node error.
 #[cfg(feature = "live")]

@@ -49,7 +49,7 @@ pub fn registry() -> Registry {
                 Ok(Ports {
                     inputs: vec![sig::input("in", Accepts::Bundle)],
                     outputs: vec![sig::output("out", sig::audio(1))],
-                    warnings: Vec::new(),
+                    ..Ports::default()
                 })
             },
         ),
