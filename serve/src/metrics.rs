@@ -5,7 +5,7 @@
 
 use crate::conn::{Counts, EndKind};
 use sluice_nodes::acs::stats::CallStats;
-use sluice_runtime::stats::Histogram;
+use sluice_runtime::observation::stats::Histogram;
 use sluice_runtime::Stats;
 use std::collections::HashMap;
 use std::fmt::Write as _;

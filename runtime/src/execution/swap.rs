@@ -65,9 +65,15 @@ pub(crate) fn swap(
         let prev = by_name.get(&task.name).map(|&i| &mut old[i]);
         let start = first_tick(&task.clock);
         let name = task.name.clone();
-        adopt(task, origin.clone(), prev, start, &mut retired, errors, |build| {
-            build_deferred(&plan, &new.names, &name, build)
-        });
+        adopt(
+            task,
+            origin.clone(),
+            prev,
+            start,
+            &mut retired,
+            errors,
+            |build| build_deferred(&plan, &new.names, &name, build),
+        );
     }
     let present: HashSet<&str> = new.tasks.iter().map(|t| t.name.as_str()).collect();
     for t in old
