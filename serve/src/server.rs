@@ -11,10 +11,12 @@
 
 use crate::admin::{self, AdminState};
 use crate::auth::Auth;
-use crate::call::{launch, CallFactory, Launched, RunningCall};
+use crate::call::{CallFactory, Launched, RunningCall};
 use crate::conn::{ConnConfig, Connection, Counts, EndKind, Event, Limits, Outcome};
 use crate::log::{Field, Log};
 use crate::metrics::{Metrics, Refusal};
+use crate::pool::Pool;
+use sluice_runtime::ThreadHook;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -65,6 +67,11 @@ pub struct ServeConfig {
     pub log: Log,
     /// Drain on SIGTERM and Ctrl-C (a second one shuts down at once).
     pub handle_signals: bool,
+    /// Real-time workers that tick the calls' graphs.
+    pub workers: usize,
+    /// Told when each real-time worker starts and stops (tests watch the
+    /// workers with a counting allocator).
+    pub worker_hook: Option<ThreadHook>,
 }
 
 impl Default for ServeConfig {
@@ -79,6 +86,8 @@ impl Default for ServeConfig {
             auth: None,
             log: Log::default(),
             handle_signals: false,
+            workers: cores,
+            worker_hook: None,
         }
     }
 }
@@ -86,7 +95,7 @@ impl Default for ServeConfig {
 struct Shared {
     cfg: ServeConfig,
     conn: Arc<ConnConfig>,
-    factory: Arc<dyn CallFactory>,
+    pool: Pool,
     metrics: Arc<Metrics>,
     draining: Arc<AtomicBool>,
     shutdown: AtomicBool,
@@ -135,6 +144,7 @@ impl Server {
     pub fn bind(addr: &str, factory: Arc<dyn CallFactory>, cfg: ServeConfig) -> io::Result<Server> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
+        let pool = Pool::start(factory, cfg.workers, cfg.max_calls, cfg.worker_hook)?;
         let conn = Arc::new(ConnConfig {
             limits: cfg.limits.clone(),
             auth: cfg.auth.clone(),
@@ -145,7 +155,7 @@ impl Server {
             shared: Arc::new(Shared {
                 cfg,
                 conn,
-                factory,
+                pool,
                 metrics: Arc::new(Metrics::default()),
                 draining: Arc::new(AtomicBool::new(false)),
                 shutdown: AtomicBool::new(false),
@@ -409,8 +419,7 @@ impl Task {
                 match self.admit() {
                     Ok(()) => {
                         self.in_call = true;
-                        let factory = self.shared.factory.clone();
-                        self.building = Some(launch(factory, meta, &self.id.to_string()));
+                        self.building = Some(self.shared.pool.launch(meta));
                     }
                     Err((code, reason, why)) => {
                         self.shared.metrics.refused(why);
@@ -563,7 +572,7 @@ async fn built(rx: &mut Option<oneshot::Receiver<Launched>>) -> Launched {
     match rx {
         Some(r) => r
             .await
-            .unwrap_or_else(|_| Err("the call's thread ended before its graph was built".into())),
+            .unwrap_or_else(|_| Err("the server stopped before the graph was built".into())),
         None => std::future::pending().await,
     }
 }
