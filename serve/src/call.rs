@@ -3,8 +3,9 @@
 //! A call is a graph object (it owns the engine, the graph's ends of the
 //! call's rings and its pacing clock) plus the connection's ends of the
 //! rings ([`CallSide`]), which the I/O side keeps. The two meet only in
-//! wait-free rings. The pool of real-time workers ([`crate::pool`])
-//! builds the graph and ticks it; the I/O side only sees a
+//! wait-free rings. Today [`launch`] builds the graph and ticks it on a
+//! thread of its own; a pool of real-time workers can take over by
+//! replacing that thread, nothing else: the I/O side only sees a
 //! [`RunningCall`] (is it done, stop it, its summary).
 
 use sluice_nodes::acs::call::CallSide;
@@ -20,17 +21,10 @@ pub trait CallGraph: Send {
     /// Something any thread calls to stop the run (the call ended and the
     /// graph does not end on its own).
     fn stopper(&self) -> Box<dyn Fn() + Send + Sync>;
-    /// Runs every tick due by `media` (nanoseconds of the call's media
-    /// time) on the calling thread, a real-time worker: it must neither
-    /// allocate nor lock. Returns whether the graph has ended (`acs_in`
-    /// ends once the call is over, or it was stopped).
-    fn step_until(&mut self, media: u64) -> bool;
-    /// Media time (nanoseconds) of the next tick due, `None` once ended:
-    /// the worker sleeps until the earliest of its calls'.
-    fn next_tick(&self) -> Option<u64>;
-    /// Finishes the ended graph (files get their headers; off the
-    /// workers) and returns a one-line summary.
-    fn finish(self: Box<Self>) -> Result<String, String>;
+    /// Runs the graph in real time on the calling thread until it ends
+    /// (`acs_in` ends once the call is over) or is stopped; returns a
+    /// one-line summary.
+    fn run(self: Box<Self>) -> Result<String, String>;
     /// The graph's live statistics (tick times), if it keeps any.
     fn stats(&self) -> Option<Arc<Stats>> {
         None
@@ -72,24 +66,6 @@ pub struct RunningCall {
 }
 
 impl RunningCall {
-    /// The I/O side's view of a call: `done` is set once `summary` has
-    /// been sent; `stop` stops the graph.
-    pub fn new(
-        done: Arc<AtomicBool>,
-        stop: Box<dyn Fn() + Send + Sync>,
-        summary: oneshot::Receiver<Result<String, String>>,
-        stats: Option<Arc<Stats>>,
-        counters: Arc<CallStats>,
-    ) -> RunningCall {
-        RunningCall {
-            done,
-            stop,
-            summary,
-            stats,
-            counters,
-        }
-    }
-
     /// Whether the graph has ended (its summary is ready).
     pub fn is_done(&self) -> bool {
         self.done.load(Ordering::Acquire)
@@ -104,9 +80,57 @@ impl RunningCall {
     pub async fn summary(self) -> Result<String, String> {
         self.summary
             .await
-            .unwrap_or_else(|_| Err("the call was dropped before it was finished".into()))
+            .unwrap_or_else(|_| Err("the graph's thread panicked".into()))
     }
 }
 
-/// What [`crate::pool::Pool::launch`] hands back once the graph is built.
+/// What [`launch`] hands back once the graph is built.
 pub type Launched = Result<(CallSide, RunningCall), String>;
+
+/// Builds the call's graph and ticks it in real time on a thread of its
+/// own (`call-NAME`); the receiver gets the connection's ends once built.
+pub fn launch(
+    factory: Arc<dyn CallFactory>,
+    meta: AudioMetadata,
+    name: &str,
+) -> oneshot::Receiver<Launched> {
+    let (tx, rx) = oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(format!("call-{name}"))
+        .spawn(move || {
+            let built = match factory.build(&meta) {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let done = Arc::new(AtomicBool::new(false));
+            let (sum_tx, sum_rx) = oneshot::channel();
+            let running = RunningCall {
+                done: done.clone(),
+                stop: built.graph.stopper(),
+                summary: sum_rx,
+                stats: built.graph.stats(),
+                counters: built.side.stats.clone(),
+            };
+            let stop = built.graph.stopper();
+            let mut gone = None;
+            if let Err(Ok((side, _))) = tx.send(Ok((built.side, running))) {
+                // The connection went away while the graph was built: run
+                // it to its end anyway, so its files are finished.
+                stop();
+                gone = Some(side);
+            }
+            let result = built.graph.run();
+            drop(gone);
+            done.store(true, Ordering::Release);
+            let _ = sum_tx.send(result);
+        });
+    if let Err(e) = spawned {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(Err(format!("cannot start a thread for the call: {e}")));
+        return rx;
+    }
+    rx
+}

@@ -1,23 +1,59 @@
 //! Runs each call's graph on the runtime's engine. The checked plan is
 //! specialised per call (its `{call}` placeholders, and its rate under
 //! `rate: call`), built with `acs_in` and `acs_out` bound to the call,
-//! and handed over driven ([`Engine::drive`]): the pool's real-time
-//! workers tick it, so many calls share a few cores without a thread
-//! each.
+//! forced to real time, and paced by a sleeping clock so many calls can
+//! share a few cores.
 
 use crate::call::{BuiltCall, CallFactory, CallGraph};
 use crate::ids::{CallIds, Claim};
-use sluice_dsl::{Arg, Domain, Plan, CALL_RATE_ELSEWHERE};
+use sluice_dsl::{Arg, Plan, CALL_RATE_ELSEWHERE};
 use sluice_nodes::acs::call::{bind, CallSetup};
 use sluice_nodes::acs::protocol::AudioMetadata;
-use sluice_runtime::{Driven, Engine, Registry, Stats, StopHandle, ThreadHook};
+use sluice_runtime::{Engine, PaceClock, Registry, Stats, StopHandle};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A pacing clock that only sleeps. The runtime's system clock spins the
+/// last 200 µs of every tick for precision; a call's audio crosses a
+/// jitter buffer of tens of milliseconds, so that precision buys nothing
+/// and fifty calls spinning would take a core.
+#[derive(Debug, Clone, Copy)]
+pub struct SleepClock {
+    origin: Instant,
+}
+
+impl SleepClock {
+    /// A clock whose origin is now.
+    pub fn new() -> SleepClock {
+        SleepClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for SleepClock {
+    fn default() -> Self {
+        SleepClock::new()
+    }
+}
+
+impl PaceClock for SleepClock {
+    fn now(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+
+    fn wait_until(&self, deadline: u64) {
+        let now = self.now();
+        if deadline > now {
+            std::thread::sleep(Duration::from_nanos(deadline - now));
+        }
+    }
+}
 
 /// A built engine for one call; it holds the call's id claim while the
 /// graph runs, so no other call takes its file names.
 struct EngineCall {
-    driven: Driven,
-    domains: Vec<Domain>,
+    engine: Engine,
     stop: StopHandle,
     _claim: Claim,
 }
@@ -28,20 +64,8 @@ impl CallGraph for EngineCall {
         Box::new(move || stop.stop())
     }
 
-    fn step_until(&mut self, media: u64) -> bool {
-        self.driven.step_until(media)
-    }
-
-    fn next_tick(&self) -> Option<u64> {
-        let driven = &self.driven;
-        self.domains
-            .iter()
-            .filter_map(|&d| driven.next_tick(d))
-            .min()
-    }
-
-    fn finish(self: Box<Self>) -> Result<String, String> {
-        match self.driven.finish() {
+    fn run(self: Box<Self>) -> Result<String, String> {
+        match self.engine.run() {
             Ok(s) => Ok(format!(
                 "{:.1} s of media, {} xruns, {} drops",
                 s.media_time.as_secs_f64(),
@@ -53,7 +77,7 @@ impl CallGraph for EngineCall {
     }
 
     fn stats(&self) -> Option<Arc<Stats>> {
-        Some(self.driven.stats())
+        Some(self.engine.stats())
     }
 }
 
@@ -106,7 +130,6 @@ pub struct EngineFactory {
     registry: Registry,
     templates: Vec<String>,
     ids: Arc<CallIds>,
-    hook: Option<ThreadHook>,
 }
 
 impl EngineFactory {
@@ -130,15 +153,7 @@ impl EngineFactory {
             plan,
             registry,
             ids: Arc::new(CallIds::default()),
-            hook: None,
         })
-    }
-
-    /// Tells `hook` around every step of every call's graph (tests mark
-    /// the steps a counting allocator watches).
-    pub fn with_thread_hook(mut self, hook: ThreadHook) -> EngineFactory {
-        self.hook = Some(hook);
-        self
     }
 }
 
@@ -152,15 +167,11 @@ impl CallFactory for EngineFactory {
         let built = Engine::build(&plan, &registry);
         let side = setup.take_side();
         let mut engine = built.map_err(|e| e.to_string())?;
-        if let Some(hook) = self.hook {
-            engine.set_thread_hook(hook);
-        }
+        engine.set_pace_clock(Arc::new(SleepClock::new()));
         let stop = engine.stop_handle();
-        let driven = engine.drive();
         Ok(BuiltCall {
             graph: Box::new(EngineCall {
-                domains: driven.domains(),
-                driven,
+                engine,
                 stop,
                 _claim: claim,
             }),

@@ -6,8 +6,7 @@
 //!
 //! - [`conn`]: the protocol core of one connection, without I/O;
 //! - [`auth`]: the bearer token check on the upgrade;
-//! - [`call`]: one call's graph; [`pool`]: the real-time workers that
-//!   tick every call; [`engine`]: graphs on
+//! - [`call`]: one call's graph and who ticks it; [`engine`]: graphs on
 //!   the runtime's engine; [`ids`]: each call's file-safe id;
 //! - [`server`]: the event-driven sockets (tokio) and draining;
 //!   [`admin`]: `/healthz`, `/readyz`, `/metrics`; [`metrics`]; [`log`].
@@ -20,7 +19,6 @@ pub mod engine;
 pub mod ids;
 pub mod log;
 pub mod metrics;
-pub mod pool;
 pub mod server;
 
 #[cfg(test)]

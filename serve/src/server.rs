@@ -11,12 +11,10 @@
 
 use crate::admin::{self, AdminState};
 use crate::auth::Auth;
-use crate::call::{CallFactory, Launched, RunningCall};
+use crate::call::{launch, CallFactory, Launched, RunningCall};
 use crate::conn::{ConnConfig, Connection, Counts, EndKind, Event, Limits, Outcome};
 use crate::log::{Field, Log};
 use crate::metrics::{Metrics, Refusal};
-use crate::pool::Pool;
-use sluice_runtime::ThreadHook;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -67,11 +65,6 @@ pub struct ServeConfig {
     pub log: Log,
     /// Drain on SIGTERM and Ctrl-C (a second one shuts down at once).
     pub handle_signals: bool,
-    /// Real-time workers that tick the calls' graphs.
-    pub workers: usize,
-    /// Told when each real-time worker starts and stops (tests watch the
-    /// workers with a counting allocator).
-    pub worker_hook: Option<ThreadHook>,
 }
 
 impl Default for ServeConfig {
@@ -86,8 +79,6 @@ impl Default for ServeConfig {
             auth: None,
             log: Log::default(),
             handle_signals: false,
-            workers: cores,
-            worker_hook: None,
         }
     }
 }
@@ -95,7 +86,7 @@ impl Default for ServeConfig {
 struct Shared {
     cfg: ServeConfig,
     conn: Arc<ConnConfig>,
-    pool: Pool,
+    factory: Arc<dyn CallFactory>,
     metrics: Arc<Metrics>,
     draining: Arc<AtomicBool>,
     shutdown: AtomicBool,
@@ -144,7 +135,6 @@ impl Server {
     pub fn bind(addr: &str, factory: Arc<dyn CallFactory>, cfg: ServeConfig) -> io::Result<Server> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
-        let pool = Pool::start(factory, cfg.workers, cfg.max_calls, cfg.worker_hook)?;
         let conn = Arc::new(ConnConfig {
             limits: cfg.limits.clone(),
             auth: cfg.auth.clone(),
@@ -155,7 +145,7 @@ impl Server {
             shared: Arc::new(Shared {
                 cfg,
                 conn,
-                pool,
+                factory,
                 metrics: Arc::new(Metrics::default()),
                 draining: Arc::new(AtomicBool::new(false)),
                 shutdown: AtomicBool::new(false),
@@ -419,7 +409,8 @@ impl Task {
                 match self.admit() {
                     Ok(()) => {
                         self.in_call = true;
-                        self.building = Some(self.shared.pool.launch(meta));
+                        let factory = self.shared.factory.clone();
+                        self.building = Some(launch(factory, meta, &self.id.to_string()));
                     }
                     Err((code, reason, why)) => {
                         self.shared.metrics.refused(why);
@@ -572,7 +563,7 @@ async fn built(rx: &mut Option<oneshot::Receiver<Launched>>) -> Launched {
     match rx {
         Some(r) => r
             .await
-            .unwrap_or_else(|_| Err("the server stopped before the graph was built".into())),
+            .unwrap_or_else(|_| Err("the call's thread ended before its graph was built".into())),
         None => std::future::pending().await,
     }
 }
