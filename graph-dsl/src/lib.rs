@@ -33,7 +33,9 @@ pub use describe::{describe, to_dot};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use nodes_doc::{describe_kind, list_kinds, markdown};
 pub use normalize::ValueError;
-pub use plan::{Domain, Plan, PlanEdge, PlanNode, PlanPort, Settings, Span};
+pub use plan::{
+    Domain, Plan, PlanEdge, PlanNode, PlanPort, Settings, Span, CALL_RATES, CALL_RATE_ELSEWHERE,
+};
 pub use signature::{
     Accepts, Catalogue, DeriveType, InPort, MediaType, OutPort, OutType, ParamSig, ParamType,
     PixelFormat, Ports, PortsFn, Role, Signature, VideoType,

@@ -29,7 +29,20 @@ pub struct Settings {
     pub realtime: bool,
     /// Stop after this many seconds of media time, if set.
     pub duration: Option<f64>,
+    /// `rate: call`: under `sluice serve` the graph runs at each call's
+    /// own rate (16 or 24 kHz), so nothing is resampled; `rate` then holds
+    /// [`CALL_RATE_ELSEWHERE`], the rate used outside `serve`.
+    #[serde(default)]
+    pub call_rate: bool,
 }
+
+/// The rate a `rate: call` graph runs at outside `sluice serve` (the
+/// platform's default call rate).
+pub const CALL_RATE_ELSEWHERE: u32 = 16_000;
+
+/// The rates a `rate: call` graph may run at: the frame must give a whole
+/// number of samples at each.
+pub const CALL_RATES: [u32; 2] = [16_000, 24_000];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -38,6 +51,7 @@ impl Default for Settings {
             frame_samples: 480,
             realtime: false,
             duration: None,
+            call_rate: false,
         }
     }
 }

@@ -174,6 +174,25 @@ fn settings_from_the_header() {
 }
 
 #[test]
+fn rate_call_follows_the_call_and_checks_the_frame_at_both_call_rates() {
+    let p = plan("graph g(rate: call, frame: 10ms) {\n    tone -> null\n}\n");
+    assert!(p.settings.call_rate);
+    assert_eq!(p.settings.rate, sluice_dsl::CALL_RATE_ELSEWHERE);
+    assert_eq!(p.settings.frame_samples, 160);
+    // 1.0625 ms is 17 samples at 16 kHz but 25.5 at 24 kHz.
+    let file = SourceFile::new(
+        "t.sluice",
+        "graph g(rate: call, frame: 1.0625ms) {\n    tone -> null\n}\n",
+    );
+    let c = check(&file, &testing::catalogue());
+    let text = c.diagnostics.render(&file, false);
+    assert!(text.contains("16 kHz and 24 kHz"), "{text}");
+    assert!(text.contains("t.sluice:1:"), "{text}");
+    let file = SourceFile::new("t.sluice", "graph g(rate: cal) {\n    tone -> null\n}\n");
+    assert!(check(&file, &testing::catalogue()).diagnostics.has_errors());
+}
+
+#[test]
 fn default_settings_and_the_file_stem_as_name() {
     let p = plan("tone -> null\n");
     assert_eq!(p.name, "test");

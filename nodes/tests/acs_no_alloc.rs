@@ -4,7 +4,7 @@
 //! a barge-in, and the call closing.
 
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
-use sluice_nodes::acs::call::build_call;
+use sluice_nodes::acs::call::CallSetup;
 use sluice_nodes::acs::protocol::{AudioData, AudioMetadata, Dtmf};
 use sluice_nodes::acs::{acs_in, acs_out};
 use sluice_runtime::counting::{self, CountingAlloc};
@@ -42,10 +42,10 @@ fn acs_nodes_do_not_allocate_while_running() {
         settings: &settings,
         node_names: &[],
     };
-    let ((input, output), mut side) = build_call(&meta, || {
-        (acs_in::build(&ctx).unwrap(), acs_out::build(&ctx).unwrap())
-    });
-    let (mut input, mut output) = (input, output);
+    let setup = CallSetup::new(&meta);
+    let mut input = acs_in::build(&ctx, &setup).unwrap();
+    let mut output = acs_out::build(&ctx, &setup).unwrap();
+    let mut side = setup.take_side();
     let mut bundle = Frame::for_type(&MediaType::Bundle { capacity: 4 }, 480);
     let mut events = Frame::for_type(&MediaType::Events, 480);
     let mut mixed = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
@@ -63,6 +63,7 @@ fn acs_nodes_do_not_allocate_while_running() {
                 }
                 inbound.audio(&AudioData {
                     timestamp: Some(1_700_000_000_000_000 + tick as i64 * 10_000),
+                    bad_timestamp: false,
                     participant: format!("p{p}"),
                     samples: tone.clone(),
                     silent: p == 5,

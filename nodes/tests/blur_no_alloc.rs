@@ -72,7 +72,7 @@ fn build_in(
         settings: &settings,
         node_names: &[],
     };
-    (k.build.expect("runnable"))(&ctx).expect("builds")
+    (k.build.as_ref().expect("runnable"))(&ctx).expect("builds")
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn port(ty: MediaType) -> PlanPort {
 
 fn node(kind: &str, args: &Args, ins: &[MediaType], outs: &[MediaType]) -> Box<dyn Node> {
     let reg = sluice_nodes::registry();
-    let build = reg.kind(kind).and_then(|k| k.build).expect(kind);
+    let build = reg.kind(kind).and_then(|k| k.build.clone()).expect(kind);
     let ins: Vec<PlanPort> = ins.iter().map(|t| port(*t)).collect();
     let outs: Vec<PlanPort> = outs.iter().map(|t| port(*t)).collect();
     let settings = Settings::default();

@@ -35,7 +35,7 @@ pub use execution::{
 };
 pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
 pub use observation::stats::{Stats, Summary};
-pub use registry::{BuildFn, Kind, Registry};
+pub use registry::{BuildFn, Constructor, Kind, Registry, SharedBuild};
 pub use transport::frame::{
     AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, Nanos, Stream, StreamId,
     StreamState, VideoFrame,

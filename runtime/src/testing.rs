@@ -166,10 +166,7 @@ impl NodeHarness {
             node: kind.into(),
             kind: kind.into(),
         })?;
-        let build = k.build.ok_or_else(|| BuildError::NotImplemented {
-            node: kind.into(),
-            kind: kind.into(),
-        })?;
+        let build = k.constructor(kind)?;
         let ports = |ts: &[MediaType], p: &str| -> Vec<PlanPort> {
             ts.iter()
                 .enumerate()
@@ -316,7 +313,7 @@ pub fn build_node(
         settings,
         node_names: &names,
     };
-    let build = k.build.ok_or(format!("`{kind}` is not runnable"))?;
+    let build = k.constructor(kind).map_err(|e| e.to_string())?;
     let node = build(&ctx).map_err(|e| format!("{kind}: {e}"))?;
     Ok((node, outs))
 }

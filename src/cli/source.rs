@@ -108,9 +108,13 @@ pub fn checked(args: &GraphArgs) -> Option<Valid> {
 pub fn build_failed(e: &BuildError, plan: &Plan, file: &SourceFile) {
     let (node, kind, what) = match e {
         BuildError::Node { node, kind, error } => (node, kind, error.to_string()),
-        BuildError::NotImplemented { node, kind } => {
-            (node, kind, "this kind is not implemented yet".to_string())
-        }
+        BuildError::NotImplemented { node, kind, reason } => (
+            node,
+            kind,
+            reason
+                .clone()
+                .unwrap_or_else(|| "this kind is not implemented yet".to_string()),
+        ),
         BuildError::UnknownKind { node, kind } => (node, kind, "unknown kind".to_string()),
         BuildError::Plan(_) => return fail(&e.to_string()),
     };

@@ -1,11 +1,13 @@
-//! Graph settings from the header: `rate`, `frame`, `realtime`, `duration`.
+//! Graph settings from the header: `rate` (a frequency, or `call`),
+//! `frame`, `realtime`, `duration`.
 
 use crate::ast::ArgNode;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::normalize::{check_value, show};
-use crate::plan::Settings;
+use crate::plan::{Settings, CALL_RATES, CALL_RATE_ELSEWHERE};
 use crate::signature::{ParamSig, ParamType};
 use crate::suggest;
+use crate::value::Value;
 use crate::value::{Arg, UnitKind};
 
 /// The settings a header may give, as parameters (so their values are
@@ -23,7 +25,7 @@ pub fn params() -> Vec<ParamSig> {
     vec![
         p(
             "rate",
-            "audio sample rate",
+            "audio sample rate, or `call`: under `sluice serve`, each call's own rate",
             q(UnitKind::Frequency, 8_000.0, 384_000.0),
             Some(Arg::Num(48_000.0)),
         ),
@@ -82,6 +84,12 @@ pub fn check(args: &[ArgNode], diags: &mut Diagnostics) -> Settings {
             continue;
         }
         seen.push(a);
+        if p.name == "rate" && a.value == Value::Ident("call".into()) {
+            out.call_rate = true;
+            rate = f64::from(CALL_RATE_ELSEWHERE);
+            frame_span = frame_span.or(Some(a.value_span));
+            continue;
+        }
         match check_value(p, &a.value) {
             Ok(v) => match (p.name.as_str(), v) {
                 ("rate", Arg::Num(r)) => rate = r,
@@ -109,6 +117,27 @@ pub fn check(args: &[ArgNode], diags: &mut Diagnostics) -> Settings {
             format!("{rate} Hz"),
         ));
         return out;
+    }
+    if out.call_rate {
+        if let Some(&bad) = CALL_RATES
+            .iter()
+            .find(|&&r| ((f64::from(r) * frame) - (f64::from(r) * frame).round()).abs() > 1e-6)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "with `rate: call` the frame must be a whole number of samples at 16 kHz and 24 kHz",
+                    frame_span.unwrap_or_default(),
+                    format!(
+                        "{} at {} is {:.3} samples",
+                        show(frame, UnitKind::Time),
+                        show(f64::from(bad), UnitKind::Frequency),
+                        f64::from(bad) * frame
+                    ),
+                )
+                .with_help("try `frame: 10ms` or `frame: 20ms`"),
+            );
+            return out;
+        }
     }
     let samples = rate * frame;
     if (samples - samples.round()).abs() > 1e-6 {

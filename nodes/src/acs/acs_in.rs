@@ -1,8 +1,9 @@
 //! `acs_in`: the call's participants as a bundle, from the WebSocket
 //! connection `sluice serve` opened for this call.
 
-use super::call::{with_call, CallStats};
+use super::call::CallSetup;
 use super::inbound::{inbound, InboundConfig, InboundRings, SlotRx};
+use super::stats::CallStats;
 use crate::sig;
 use sluice_dsl::{Args, Constraint, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
@@ -68,8 +69,9 @@ fn ports(args: &Args) -> Result<Ports, String> {
     })
 }
 
-/// Builds `acs_in` for the call being set up on this thread.
-pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
+/// Builds `acs_in` for the call `setup` describes: creates the call's
+/// incoming rings and leaves the connection's end in `setup`.
+pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, NodeError> {
     let args = ctx.args;
     let rate = ctx.settings.rate;
     let samples = |name: &str, default: f64| {
@@ -82,27 +84,22 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         max_delay: samples("max_delay", 0.2).max(frame),
         leave_after: samples("leave_after", 1.0).max(frame),
     };
-    let rings = with_call("acs_in", |format, side| {
-        if side.inbound.is_some() {
-            return Err(NodeError::new("a call graph can have only one `acs_in`"));
-        }
-        // Room for a burst of twice `max_delay` before the ring itself drops
-        // (newest first); `acs_in` trims to the jitter target past `max_delay`.
-        let ring_samples = 2 * cfg.max_delay + cfg.prebuffer + 2 * frame + rate as usize / 25;
-        let (assembler, rings) = inbound(
-            InboundConfig {
-                capacity,
-                call_rate: format.rate,
-                chunk_samples: format.chunk_samples,
-                graph_rate: rate,
-                ring_samples,
-            },
-            side.stats.clone(),
-        )
-        .map_err(NodeError::new)?;
-        side.inbound = Some(assembler);
-        Ok(rings)
-    })?;
+    let format = setup.format();
+    // Room for a burst of twice `max_delay` before the ring itself drops
+    // (newest first); `acs_in` trims to the jitter target past `max_delay`.
+    let ring_samples = 2 * cfg.max_delay + cfg.prebuffer + 2 * frame + rate as usize / 25;
+    let (assembler, rings) = inbound(
+        InboundConfig {
+            capacity,
+            call_rate: format.rate,
+            chunk_samples: format.chunk_samples,
+            graph_rate: rate,
+            ring_samples,
+        },
+        setup.stats().clone(),
+    )
+    .map_err(NodeError::new)?;
+    setup.leave_inbound(assembler)?;
     Ok(Box::new(AcsIn::new(rings, cfg, ctx.index)))
 }
 
@@ -228,8 +225,8 @@ fn step(
     stats: &CallStats,
 ) -> Option<EventData> {
     let out = &mut bundle.slots_mut()[i];
-    let len = out.samples().len();
-    out.samples_mut().fill(0.0);
+    // An absent slot's samples are never read, so they are left as they
+    // are: no per-tick work for participants who are not there.
     out.state = StreamState::Absent;
     match slot.phase {
         Phase::Gone => {
@@ -250,6 +247,7 @@ fn step(
             Err(_) => None,
         },
         Phase::Waiting => {
+            let len = out.samples().len();
             let avail = rx.samples.slots();
             slot.idle += len;
             let ready = avail >= t.prebuffer.max(len)
@@ -297,6 +295,7 @@ fn play(
         let (filled, _) = rx.samples.pop_partial_slice(out.samples_mut());
         filled.len()
     };
+    out.samples_mut()[got..].fill(0.0);
     if got < len && !slot.rebuffer {
         CallStats::add(&stats.underruns, 1);
         slot.rebuffer = got == 0;

@@ -1,8 +1,9 @@
 //! `acs_out`: audio streamed back into the call over the connection
 //! `sluice serve` opened for it.
 
-use super::call::{with_call, CallStats};
+use super::call::CallSetup;
 use super::outbound::{outbound, OutRing};
+use super::stats::CallStats;
 use crate::sig;
 use sluice_dsl::{Accepts, Arg, Args, Constraint, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
@@ -47,19 +48,18 @@ fn ports(_: &Args) -> Result<Ports, String> {
     })
 }
 
-/// Builds `acs_out` for the call being set up on this thread.
-pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
+/// Builds `acs_out` for the call `setup` describes: creates the call's
+/// outgoing ring and leaves the connection's end in `setup`.
+pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, NodeError> {
     let queue_ms = (ctx.args.num("queue").unwrap_or(1.0) * 1000.0).round() as u32;
-    let rate = ctx.settings.rate;
-    let ring = with_call("acs_out", |format, side| {
-        if side.outbound.is_some() {
-            return Err(NodeError::new("a call graph can have only one `acs_out`"));
-        }
-        let (ring, out) =
-            outbound(rate, format.rate, queue_ms, side.stats.clone()).map_err(NodeError::new)?;
-        side.outbound = Some(out);
-        Ok(ring)
-    })?;
+    let (ring, out) = outbound(
+        ctx.settings.rate,
+        setup.format().rate,
+        queue_ms,
+        setup.stats().clone(),
+    )
+    .map_err(NodeError::new)?;
+    setup.leave_outbound(out)?;
     Ok(Box::new(AcsOut { ring }))
 }
 

@@ -1,55 +1,19 @@
-//! How a call's connection and its graph instance find each other.
-//!
-//! `sluice serve` builds one graph per connection. It calls [`build_call`]
-//! with the call's `AudioMetadata` and a closure that builds the engine;
-//! while that closure runs (on the same thread), `acs_in`'s and `acs_out`'s
-//! constructors create their rings (sized from their own arguments and the
-//! graph settings) and leave the connection's ends here. When the closure
-//! returns, the connection gets a [`CallSide`] holding those ends. Building
-//! an `acs_in` anywhere else (`sluice run`) is a clear error.
+//! How a call's connection and its graph instance find each other, with
+//! nothing global: the host (`sluice serve`) makes a [`CallSetup`] for
+//! the call's format and registers `acs_in` and `acs_out` constructors
+//! bound to it ([`bind`]) in the registry it builds the call's graph
+//! with. While the graph is built, those constructors create their rings
+//! (sized from their own arguments and the graph settings) and leave the
+//! connection's ends in the setup; the host then takes them
+//! ([`CallSetup::take_side`]).
 
 use super::inbound::Assembler;
 use super::outbound::Outbound;
 use super::protocol::AudioMetadata;
-use sluice_runtime::NodeError;
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
-/// Counters of one call, shared by its connection and its nodes (relaxed
-/// atomics: read for reports, never for control).
-#[derive(Debug, Default)]
-pub struct CallStats {
-    /// Chunks from participants beyond the bundle's capacity (dropped).
-    pub refused_chunks: AtomicU64,
-    /// Chunks that arrived after later ones had been played (dropped).
-    pub late_chunks: AtomicU64,
-    /// Missing chunks replaced by silence.
-    pub concealed_chunks: AtomicU64,
-    /// Incoming samples dropped because a participant's ring was full or
-    /// held more than `max_delay`.
-    pub dropped_in: AtomicU64,
-    /// Ticks in which a participant had less audio than the tick needs.
-    pub underruns: AtomicU64,
-    /// Outgoing samples dropped because the outgoing ring was full.
-    pub dropped_out: AtomicU64,
-    /// `AudioData` messages sent back.
-    pub sent_messages: AtomicU64,
-    /// `StopAudio` messages sent.
-    pub stops_sent: AtomicU64,
-}
-
-impl CallStats {
-    /// Adds `n` to a counter.
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Reads a counter.
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-}
+use super::stats::CallStats;
+use super::{acs_in, acs_out};
+use sluice_runtime::{NodeError, Registry};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The call's format, as the nodes' constructors see it.
 #[derive(Debug, Clone, Copy)]
@@ -71,64 +35,75 @@ pub struct CallSide {
     pub stats: Arc<CallStats>,
 }
 
-struct Building {
+/// One call being set up: its format, its counters, and the connection's
+/// ends as the constructors leave them. The lock is taken only while the
+/// graph is built, never while it runs.
+#[derive(Debug)]
+pub struct CallSetup {
     format: CallFormat,
-    side: CallSide,
+    stats: Arc<CallStats>,
+    ends: Mutex<(Option<Assembler>, Option<Outbound>)>,
 }
 
-thread_local! {
-    static BUILDING: RefCell<Option<Building>> = const { RefCell::new(None) };
-}
-
-/// Clears the thread's pending call even if the build panics.
-struct Guard;
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        BUILDING.with(|b| b.borrow_mut().take());
-    }
-}
-
-/// Runs `build` (which builds the call's graph on this thread) with the
-/// call's format available to `acs_in` and `acs_out`, and returns what it
-/// built with the connection's ends of the rings.
-pub fn build_call<R>(meta: &AudioMetadata, build: impl FnOnce() -> R) -> (R, CallSide) {
-    let stats = Arc::new(CallStats::default());
-    BUILDING.with(|b| {
-        *b.borrow_mut() = Some(Building {
+impl CallSetup {
+    /// A setup for the call `meta` describes.
+    pub fn new(meta: &AudioMetadata) -> Arc<CallSetup> {
+        Arc::new(CallSetup {
             format: CallFormat {
                 rate: meta.sample_rate,
                 chunk_samples: meta.chunk_samples(),
             },
-            side: CallSide {
-                inbound: None,
-                outbound: None,
-                stats,
-            },
+            stats: Arc::new(CallStats::default()),
+            ends: Mutex::new((None, None)),
         })
-    });
-    let guard = Guard;
-    let built = build();
-    let side = BUILDING.with(|b| b.borrow_mut().take()).map(|b| b.side);
-    drop(guard);
-    let side = side.unwrap_or_else(|| CallSide {
-        inbound: None,
-        outbound: None,
-        stats: Arc::new(CallStats::default()),
-    });
-    (built, side)
+    }
+
+    /// The call's format.
+    pub fn format(&self) -> CallFormat {
+        self.format
+    }
+
+    /// The call's counters.
+    pub fn stats(&self) -> &Arc<CallStats> {
+        &self.stats
+    }
+
+    /// Takes the connection's ends the constructors left (after the build).
+    pub fn take_side(&self) -> CallSide {
+        let mut ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
+        CallSide {
+            inbound: ends.0.take(),
+            outbound: ends.1.take(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// For `acs_in`'s constructor: leaves the connection's end, once.
+    pub(crate) fn leave_inbound(&self, a: Assembler) -> Result<(), NodeError> {
+        let mut ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
+        if ends.0.is_some() {
+            return Err(NodeError::new("a call graph can have only one `acs_in`"));
+        }
+        ends.0 = Some(a);
+        Ok(())
+    }
+
+    /// For `acs_out`'s constructor: leaves the connection's end, once.
+    pub(crate) fn leave_outbound(&self, o: Outbound) -> Result<(), NodeError> {
+        let mut ends = self.ends.lock().unwrap_or_else(PoisonError::into_inner);
+        if ends.1.is_some() {
+            return Err(NodeError::new("a call graph can have only one `acs_out`"));
+        }
+        ends.1 = Some(o);
+        Ok(())
+    }
 }
 
-/// For the nodes' constructors: the call being built on this thread.
-pub(crate) fn with_call<R>(
-    kind: &str,
-    f: impl FnOnce(CallFormat, &mut CallSide) -> Result<R, NodeError>,
-) -> Result<R, NodeError> {
-    BUILDING.with(|b| match b.borrow_mut().as_mut() {
-        Some(building) => f(building.format, &mut building.side),
-        None => Err(NodeError::new(format!(
-            "`{kind}` exchanges a call's audio over a WebSocket and runs only under \
-             `sluice serve --listen ADDR FILE` (one graph per call)"
-        ))),
-    })
+/// Registers `acs_in` and `acs_out` in `registry` with constructors bound
+/// to `setup`: a graph built from it exchanges audio with that call.
+pub fn bind(registry: &mut Registry, setup: &Arc<CallSetup>) {
+    let s = setup.clone();
+    registry.register(acs_in::signature(), move |ctx: &_| acs_in::build(ctx, &s));
+    let s = setup.clone();
+    registry.register(acs_out::signature(), move |ctx: &_| acs_out::build(ctx, &s));
 }

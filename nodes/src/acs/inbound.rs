@@ -8,10 +8,10 @@
 //! has left (no audio for `leave_after`), drains the ring and raises the
 //! slot's `released` flag; the connection then frees the slot for reuse.
 
-use super::call::CallStats;
 use super::jitter::Reorder;
 use super::protocol::{AudioData, Dtmf};
 use super::resample::StreamResampler;
+use super::stats::CallStats;
 use rtrb::{Consumer, Producer, RingBuffer};
 use sluice_runtime::StreamId;
 use std::sync::atomic::{AtomicBool, Ordering};

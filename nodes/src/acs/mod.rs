@@ -1,30 +1,36 @@
 //! The server side of a call: `acs_in` and `acs_out` exchange a call's
 //! audio with a calling platform (Azure Communication Services audio
-//! streaming) over a WebSocket, under `sluice serve`.
+//! streaming) over a WebSocket, under `sluice serve` (crate `sluice-serve`).
 //!
-//! Threads of one call: the connection thread (socket I/O, JSON, base64,
-//! reordering, resampling: [`inbound::Assembler`], [`outbound::Outbound`])
-//! and the graph's own threads; they meet only in wait-free rings created
-//! when the graph is built ([`call::build_call`]).
+//! This module holds the nodes and the pieces of the connection they need:
+//! the message format ([`protocol`]), the connection's ends of the rings
+//! ([`inbound::Assembler`], [`outbound::Outbound`]) and how a host binds a
+//! graph's nodes to one call ([`call::bind`]). The graph's threads and the
+//! connection meet only in wait-free rings created when the graph is built.
 
 pub mod acs_in;
 pub mod acs_out;
 pub mod call;
-pub mod engine;
+pub mod ids;
 pub mod inbound;
 pub mod jitter;
 pub mod outbound;
 pub mod protocol;
 pub mod resample;
-pub mod server;
+pub mod stats;
 pub mod timestamp;
 
 use sluice_runtime::Registry;
 
-/// Registers `acs_in` and `acs_out`.
+/// Why `acs_in` and `acs_out` cannot run outside `sluice serve`.
+pub const SERVE_ONLY: &str = "it exchanges a call's audio over a WebSocket and runs only under \
+     `sluice serve --listen ADDR FILE` (one graph per call)";
+
+/// Declares `acs_in` and `acs_out`: they check everywhere, and run only
+/// where a host binds them to a call ([`call::bind`]).
 pub fn register(r: &mut Registry) {
-    r.register(acs_in::signature(), acs_in::build);
-    r.register(acs_out::signature(), acs_out::build);
+    r.declare_unavailable(acs_in::signature(), SERVE_ONLY);
+    r.declare_unavailable(acs_out::signature(), SERVE_ONLY);
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 //! A barge-in (`acs_out.stop`) is a counter the connection watches: it then
 //! drops the queued audio and sends `StopAudio`.
 
-use super::call::CallStats;
 use super::protocol::{encode_audio, STOP_AUDIO};
 use super::resample::StreamResampler;
+use super::stats::CallStats;
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,14 +2,19 @@
 //! automation, as JSON text messages over a WebSocket.
 //!
 //! Incoming: `AudioMetadata` (first), then `AudioData` every 20 ms per
-//! participant (base64 16-bit PCM LE mono), `DtmfData`, and `StopAudio`.
-//! Outgoing: `AudioData` with only `data`, and `StopAudio` for barge-in.
+//! participant (base64 16-bit PCM LE mono) and `DtmfData`.
+//! Outgoing: `AudioData` with only `data` (and `"stopAudio": null`, as the
+//! platform's SDK serializers write it), and `StopAudio` for barge-in.
 //! Field names are accepted in camelCase (the documented spelling) and
 //! PascalCase (what the .NET SDK's serializer sends).
 //!
 //! The decoder never panics and never allocates more than the message's
-//! own size: every bad input is a [`ProtocolError`] that says what is wrong.
+//! own size: every bad input is a [`ProtocolError`] that says what is wrong,
+//! echoing at most [`MAX_ECHO_BYTES`] of the client's text. Ids are cut
+//! as they are decoded ([`ids::bounded`]), so a client cannot make the
+//! server keep megabytes of ids.
 
+use super::ids::{self, bounded, echo, MAX_CALL_ID, MAX_ECHO_BYTES, MAX_PARTICIPANT_ID};
 use super::timestamp::{parse_iso8601, Micros};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -36,7 +41,9 @@ pub enum Message {
     AudioData(AudioData),
     /// A DTMF tone pressed by a participant.
     DtmfData(Dtmf),
-    /// The other side asks to stop playing the audio it was sent.
+    /// Stop playing the audio queued for sending. The platform never
+    /// sends it (it is the server's barge-in message); a client that does
+    /// drops the audio queued for it.
     StopAudio,
 }
 
@@ -63,9 +70,13 @@ impl AudioMetadata {
 /// One chunk of audio from the call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioData {
-    /// When the chunk was captured, in microseconds since the Unix epoch.
+    /// When the chunk was captured, in microseconds since the Unix epoch
+    /// (`None` without a readable timestamp: the chunk keeps arrival order).
     pub timestamp: Option<Micros>,
-    /// The participant's raw id; empty in mixed mode.
+    /// A timestamp was given but is not ISO 8601 (counted by the caller).
+    pub bad_timestamp: bool,
+    /// The participant's raw id (cut to [`MAX_PARTICIPANT_ID`] bytes); empty
+    /// in mixed mode.
     pub participant: String,
     /// 16-bit samples, mono.
     pub samples: Vec<i16>,
@@ -78,7 +89,8 @@ pub struct AudioData {
 pub struct Dtmf {
     /// The tone: `0`-`9`, `*`, `#` or `A`-`D`.
     pub tone: char,
-    /// The participant who pressed it, if the platform says.
+    /// The participant who pressed it, if the platform says (cut to
+    /// [`MAX_PARTICIPANT_ID`] bytes).
     pub participant: String,
 }
 
@@ -109,8 +121,6 @@ pub enum ProtocolError {
     },
     /// The metadata describes a format this server cannot take.
     BadMetadata(String),
-    /// The timestamp is not ISO 8601.
-    BadTimestamp(String),
     /// The DTMF tone is not one of `0-9 * # A-D`.
     BadDtmf(String),
 }
@@ -138,9 +148,6 @@ impl fmt::Display for ProtocolError {
                 "audio data of {len} bytes is longer than the {max} bytes the AudioMetadata announced"
             ),
             ProtocolError::BadMetadata(e) => write!(f, "unsupported AudioMetadata: {e}"),
-            ProtocolError::BadTimestamp(t) => {
-                write!(f, "timestamp {t:?} is not an ISO 8601 date and time")
-            }
             ProtocolError::BadDtmf(t) => {
                 write!(f, "DTMF tone {t:?} is not one of 0-9, *, #, A-D")
             }
@@ -206,7 +213,7 @@ pub fn decode(text: &[u8], frame_limit: usize) -> Result<Message, ProtocolError>
         return Err(ProtocolError::TooLarge { len: text.len() });
     }
     let env: Envelope =
-        serde_json::from_slice(text).map_err(|e| ProtocolError::Json(e.to_string()))?;
+        serde_json::from_slice(text).map_err(|e| ProtocolError::Json(echo(&e.to_string())))?;
     match env.kind.as_str() {
         "AudioMetadata" => {
             let body = env
@@ -270,7 +277,7 @@ fn metadata(b: MetadataBody) -> Result<AudioMetadata, ProtocolError> {
             ))
         })?;
     Ok(AudioMetadata {
-        subscription_id: truncate(&b.subscription_id, 256),
+        subscription_id: bounded(&b.subscription_id, MAX_CALL_ID),
         sample_rate: rate,
         channels: 1,
         length,
@@ -280,10 +287,9 @@ fn metadata(b: MetadataBody) -> Result<AudioMetadata, ProtocolError> {
 fn audio(b: DataBody, frame_limit: usize) -> Result<AudioData, ProtocolError> {
     let timestamp = match b.timestamp.as_deref() {
         None | Some("") => None,
-        Some(t) => {
-            Some(parse_iso8601(t).ok_or_else(|| ProtocolError::BadTimestamp(truncate(t, 64)))?)
-        }
+        Some(t) => parse_iso8601(t),
     };
+    let bad_timestamp = timestamp.is_none() && b.timestamp.is_some_and(|t| !t.is_empty());
     let encoded = b.data.as_bytes();
     // Check the decoded size from the encoded one before decoding anything.
     if encoded.len() > (frame_limit.div_ceil(3) + 1) * 4 {
@@ -311,7 +317,8 @@ fn audio(b: DataBody, frame_limit: usize) -> Result<AudioData, ProtocolError> {
         .collect();
     Ok(AudioData {
         timestamp,
-        participant: b.participant.unwrap_or_default(),
+        bad_timestamp,
+        participant: participant(b.participant),
         samples,
         silent: b.silent,
     })
@@ -322,24 +329,30 @@ fn dtmf(b: DtmfBody) -> Result<Dtmf, ProtocolError> {
     match (chars.next(), chars.next()) {
         (Some(c), None) if matches!(c, '0'..='9' | '*' | '#' | 'A'..='D') => Ok(Dtmf {
             tone: c,
-            participant: b.participant.unwrap_or_default(),
+            participant: participant(b.participant),
         }),
         _ => Err(ProtocolError::BadDtmf(truncate(&b.data, 16))),
     }
 }
 
-/// At most `max` bytes of `s`, cut at a char boundary (error messages echo
-/// client text, and a client must not make them arbitrarily long).
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+/// A participant id as kept: cut and hashed past [`MAX_PARTICIPANT_ID`].
+fn participant(id: Option<String>) -> String {
+    match id {
+        Some(id) if id.len() > MAX_PARTICIPANT_ID => bounded(&id, MAX_PARTICIPANT_ID),
+        Some(id) => id,
+        None => String::new(),
     }
-    s[..end].to_string()
+}
+
+/// At most `max` bytes of `s` (error messages echo client text, and a
+/// client must not make them arbitrarily long).
+fn truncate(s: &str, max: usize) -> String {
+    ids::cut(s, max.min(MAX_ECHO_BYTES)).to_string()
 }
 
 /// Writes an outgoing `AudioData` message for `samples` into `out`
-/// (cleared first; reusing one `String` avoids an allocation per message).
+/// (cleared first; reusing one `String` avoids an allocation per message),
+/// with `"stopAudio": null` as the platform's SDK serializers write it.
 pub fn encode_audio(samples: &[i16], bytes: &mut Vec<u8>, out: &mut String) {
     bytes.clear();
     for s in samples {
@@ -348,7 +361,7 @@ pub fn encode_audio(samples: &[i16], bytes: &mut Vec<u8>, out: &mut String) {
     out.clear();
     out.push_str(r#"{"kind":"AudioData","audioData":{"data":""#);
     STANDARD.encode_string(bytes, out);
-    out.push_str(r#""}}"#);
+    out.push_str(r#""},"stopAudio":null}"#);
 }
 
 /// The outgoing `StopAudio` message (barge-in: drop what was queued).

@@ -2,8 +2,9 @@
 //! the connection's `Assembler`, ticks of a real `acs_in` out; and
 //! `acs_out` through the connection's `Outbound` to encoded messages.
 
-use super::call::{build_call, CallSide, CallStats};
+use super::call::{CallSetup, CallSide};
 use super::protocol::{decode, AudioData, AudioMetadata, Dtmf, Message};
+use super::stats::CallStats;
 use super::{acs_in, acs_out};
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
 use sluice_runtime::{
@@ -66,7 +67,9 @@ fn call(call_rate: u32, graph_rate: u32, args: &[(&str, Arg)]) -> Call {
         settings: &s,
         node_names: &names,
     };
-    let (node, side) = build_call(&meta(call_rate), || acs_in::build(&ctx));
+    let setup = CallSetup::new(&meta(call_rate));
+    let node = acs_in::build(&ctx, &setup);
+    let side = setup.take_side();
     let frames = outputs
         .iter()
         .map(|p| Frame::for_type(&p.ty, s.frame_samples as usize))
@@ -96,6 +99,7 @@ impl Call {
     fn send(&mut self, who: &str, k: i64, samples: Vec<i16>) {
         self.side.inbound.as_mut().unwrap().audio(&AudioData {
             timestamp: Some(T0 + k * 20_000),
+            bad_timestamp: false,
             participant: who.into(),
             samples,
             silent: false,
@@ -149,9 +153,22 @@ fn constant(v: i16, n: usize) -> Vec<i16> {
 }
 
 #[test]
-fn outside_serve_acs_nodes_refuse_to_build_with_a_clear_message() {
+fn outside_serve_acs_nodes_check_but_say_where_they_run() {
+    let reg = crate::registry();
+    for kind in ["acs_in", "acs_out"] {
+        let k = reg.kind(kind).unwrap();
+        let e = k.constructor("n").err().unwrap().to_string();
+        assert!(e.contains("sluice serve"), "{e}");
+    }
+}
+
+#[test]
+fn a_bound_registry_builds_one_acs_in_per_call() {
+    let mut reg = crate::registry();
+    let setup = CallSetup::new(&meta(16_000));
+    super::call::bind(&mut reg, &setup);
     let a = Args::default();
-    let s = settings(48_000);
+    let s = settings(16_000);
     let ctx = BuildContext {
         name: "acs_in",
         index: 0,
@@ -161,10 +178,11 @@ fn outside_serve_acs_nodes_refuse_to_build_with_a_clear_message() {
         settings: &s,
         node_names: &[],
     };
-    let e: NodeError = acs_in::build(&ctx).err().unwrap();
-    assert!(e.0.contains("sluice serve"), "{e}");
-    let e = acs_out::build(&ctx).err().unwrap();
-    assert!(e.0.contains("sluice serve"), "{e}");
+    let build = reg.kind("acs_in").unwrap().constructor("acs_in").unwrap();
+    assert!(build(&ctx).is_ok());
+    let second: NodeError = build(&ctx).err().unwrap();
+    assert!(second.0.contains("only one `acs_in`"), "{second}");
+    assert!(setup.take_side().inbound.is_some());
 }
 
 #[test]
@@ -219,6 +237,29 @@ fn join_play_silence_and_leave_after_the_timeout() {
             .load(std::sync::atomic::Ordering::Relaxed)
             >= 1
     );
+}
+
+#[test]
+fn absent_slots_are_not_touched_each_tick() {
+    let mut c = call(16_000, 16_000, &[("capacity", Arg::Num(4.0))]);
+    let Frame::Bundle(b) = &mut c.frames[0] else {
+        unreachable!()
+    };
+    for s in b.slots_mut() {
+        s.samples_mut().fill(7.0);
+    }
+    c.send("p", 0, constant(100, 320));
+    c.send("p", 1, constant(100, 320));
+    let (_, seen, _) = c.tick();
+    assert_eq!(seen[0].state, StreamState::Joined);
+    assert!(seen[0].samples.iter().all(|s| *s == 100.0 / 32768.0));
+    for s in &seen[1..] {
+        assert_eq!(s.state, StreamState::Absent);
+        assert!(
+            s.samples.iter().all(|v| *v == 7.0),
+            "an absent slot was written"
+        );
+    }
 }
 
 #[test]
@@ -385,7 +426,9 @@ fn out_call(graph_rate: u32, call_rate: u32, queue: f64) -> (Box<dyn Node>, Call
         settings: &s,
         node_names: &[],
     };
-    let (node, side) = build_call(&meta(call_rate), || acs_out::build(&ctx));
+    let setup = CallSetup::new(&meta(call_rate));
+    let node = acs_out::build(&ctx, &setup);
+    let side = setup.take_side();
     (node.unwrap(), side)
 }
 

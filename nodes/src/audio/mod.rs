@@ -61,10 +61,16 @@ mod tests {
             "null",
         ];
         for kind in runnable {
-            assert!(r.kind(kind).and_then(|k| k.build).is_some(), "{kind} runs");
+            assert!(
+                r.kind(kind).is_some_and(|k| k.build.is_some()),
+                "{kind} runs"
+            );
         }
         for kind in ["mic", "speaker", "acs_in", "acs_out"] {
-            assert!(r.kind(kind).and_then(|k| k.build).is_some(), "{kind} runs");
+            assert!(
+                r.kind(kind).is_some_and(|k| k.build.is_some()),
+                "{kind} runs"
+            );
         }
         for kind in runnable
             .iter()

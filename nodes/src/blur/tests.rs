@@ -55,7 +55,7 @@ fn build(
         settings: &settings,
         node_names: &[],
     };
-    (k.build.expect("runnable"))(&ctx).expect("builds")
+    (k.build.as_ref().expect("runnable"))(&ctx).expect("builds")
 }
 
 fn run(node: &mut dyn Node, input: &VideoFrame, mask: Option<&VideoFrame>) -> VideoFrame {

@@ -2,6 +2,7 @@
 
 use crate::sig;
 use sluice_dsl::{Arg, Args, MediaType, OutType, Ports, Role, Signature};
+#[cfg(feature = "live")]
 use sluice_runtime::{BuildContext, Node, NodeError};
 
 /// The checker's view of `mic`.
@@ -61,12 +62,6 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         channels: usize::from(channels),
         frame,
     }))
-}
-
-/// Says how to get a build that can open devices.
-#[cfg(not(feature = "live"))]
-pub fn build(_ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    Err(super::not_built("mic"))
 }
 
 #[cfg(feature = "live")]

@@ -8,8 +8,8 @@
 //! of its own (cpal streams are not `Send` on every platform), which parks
 //! until the node is dropped.
 //!
-//! Without the feature both kinds still check (their signatures are
-//! registered) and building one says to rebuild with `--features live`.
+//! Without the feature both kinds are declared (they check, and have no
+//! constructor): a graph that uses one says to rebuild with `--features live`.
 
 #[cfg(feature = "live")]
 pub mod device;
@@ -17,12 +17,21 @@ pub mod mic;
 pub mod speaker;
 
 use sluice_dsl::ParamType;
-use sluice_runtime::{NodeError, Registry};
+use sluice_runtime::Registry;
 
 /// Registers `mic` and `speaker`.
+#[cfg(feature = "live")]
 pub fn register(r: &mut Registry) {
     r.register(mic::signature(), mic::build);
     r.register(speaker::signature(), speaker::build);
+}
+
+/// Declares `mic` and `speaker`: they check, and a graph that uses one
+/// says how to get a build that can open devices.
+#[cfg(not(feature = "live"))]
+pub fn register(r: &mut Registry) {
+    r.declare_unavailable(mic::signature(), not_built());
+    r.declare_unavailable(speaker::signature(), not_built());
 }
 
 /// The `device` parameter shared by both kinds.
@@ -59,18 +68,16 @@ fn device_support(_: &sluice_dsl::RuleInput) -> Vec<sluice_dsl::Finding> {
 const REBUILD: &str = "rebuild with `cargo build --release --features live` (on Linux this \
                        needs libasound2-dev and pkg-config)";
 
-/// The error for a binary built without the `live` feature.
+/// Why `mic` and `speaker` cannot run in a build without the `live` feature.
 #[cfg(not(feature = "live"))]
-fn not_built(kind: &str) -> NodeError {
-    NodeError::new(format!(
-        "`{kind}` needs sound device support, which this sluice was built without: {REBUILD}"
-    ))
+fn not_built() -> String {
+    format!("it needs sound device support, which this sluice was built without: {REBUILD}")
 }
 
 /// Turns a device error into a node error.
 #[cfg(feature = "live")]
-fn device_error(e: String) -> NodeError {
-    NodeError::new(e)
+fn device_error(e: String) -> sluice_runtime::NodeError {
+    sluice_runtime::NodeError::new(e)
 }
 
 #[cfg(test)]

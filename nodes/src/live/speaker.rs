@@ -2,6 +2,7 @@
 
 use crate::sig;
 use sluice_dsl::{Accepts, Args, Ports, Role, Signature};
+#[cfg(feature = "live")]
 use sluice_runtime::{BuildContext, Node, NodeError};
 
 /// The checker's view of `speaker`.
@@ -62,12 +63,6 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         stream,
         interleaved: vec![0.0; frame * ch],
     }))
-}
-
-/// Says how to get a build that can open devices.
-#[cfg(not(feature = "live"))]
-pub fn build(_ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    Err(super::not_built("speaker"))
 }
 
 #[cfg(feature = "live")]

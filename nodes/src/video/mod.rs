@@ -150,7 +150,7 @@ mod tests {
             "y4m_in",
             "y4m_out",
         ] {
-            assert!(r.kind(k).and_then(|k| k.build).is_some(), "{k}");
+            assert!(r.kind(k).is_some_and(|k| k.build.is_some()), "{k}");
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::execution::layout::{EdgeLink, Layout, Origin};
 use crate::execution::task::{vacant, DomainClock, Task, TaskParts};
 use crate::node::BuildContext;
 use crate::observation::stats::{EdgeStats, NodeStats, Stats};
-use crate::registry::{BuildFn, Registry};
+use crate::registry::{Registry, SharedBuild};
 use crate::transport::edge::{self, EdgeSpec, Input, Output, Policy};
 use crate::transport::frame::Frame;
 use petgraph::graph::NodeIndex;
@@ -39,7 +39,7 @@ struct Schedule {
 /// A node's kind, looked up: how to build it, what it accepts live, where
 /// it runs, and (at a reload) where its instance comes from.
 struct Resolved {
-    build: BuildFn,
+    build: SharedBuild,
     params: Vec<ParamSig>,
     io: bool,
     origin: Origin,
@@ -177,16 +177,13 @@ fn resolve(
                     node: n.name.clone(),
                     kind: n.kind.clone(),
                 })?;
-            let build = kind.build.ok_or_else(|| BuildError::NotImplemented {
-                node: n.name.clone(),
-                kind: n.kind.clone(),
-            })?;
+            let build = kind.constructor(&n.name)?;
             let io = kind.signature.io || n.io;
             Ok(Resolved {
+                origin: layout.map_or(Origin::New, |l| l.origin(n, io, build.clone())),
                 build,
                 params: kind.signature.params.clone(),
                 io,
-                origin: layout.map_or(Origin::New, |l| l.origin(n, io, build)),
             })
         })
         .collect()
@@ -376,7 +373,7 @@ fn make_tasks(
         made.routes.insert(n.name.clone(), route);
         per_thread[thread] += 1;
         made.node_stats.push(NodeStats::new(&n.name, &n.kind));
-        let node = match r.origin {
+        let node = match &r.origin {
             Origin::New | Origin::Changed { .. } => {
                 let ctx = BuildContext::of(n, i.index() as u32, &plan.settings, names);
                 (r.build)(&ctx).map_err(|error| BuildError::Node {

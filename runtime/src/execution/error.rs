@@ -14,12 +14,14 @@ pub enum BuildError {
         /// Kind name.
         kind: String,
     },
-    /// The kind checks but has no constructor yet.
+    /// The kind checks but has no constructor (yet, or in this build).
     NotImplemented {
         /// Node name.
         node: String,
         /// Kind name.
         kind: String,
+        /// Why it cannot run, when the registry says.
+        reason: Option<String>,
     },
     /// The node's constructor failed (a missing file, a bad header).
     Node {
@@ -41,9 +43,10 @@ impl fmt::Display for BuildError {
             BuildError::UnknownKind { node, kind } => {
                 write!(f, "node `{node}`: unknown kind `{kind}`")
             }
-            BuildError::NotImplemented { node, kind } => {
-                write!(f, "node `{node}` (kind `{kind}`) is not implemented yet")
-            }
+            BuildError::NotImplemented { node, kind, reason } => match reason {
+                Some(why) => write!(f, "node `{node}` (kind `{kind}`) cannot run: {why}"),
+                None => write!(f, "node `{node}` (kind `{kind}`) is not implemented yet"),
+            },
             BuildError::Node { node, kind, error } => {
                 write!(f, "node `{node}` (kind `{kind}`): {error}")
             }

@@ -3,13 +3,13 @@
 //! plan against it (what to keep, fade, rebuild) and carries the frames
 //! still queued on an edge to the new edge with the same ends.
 
-use crate::registry::BuildFn;
+use crate::registry::SharedBuild;
 use petgraph::graph::NodeIndex;
 use sluice_dsl::{MediaType, Plan, PlanEdge, PlanNode, Role, Settings};
 use std::collections::HashMap;
 
 /// Where a task of a newly built graph comes from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Origin {
     /// No node of this name runs: built new.
     New,
@@ -22,7 +22,7 @@ pub(crate) enum Origin {
         fade: bool,
     },
     /// An I/O sink built at the swap, after the old ones closed their files.
-    Deferred(BuildFn),
+    Deferred(SharedBuild),
 }
 
 /// The nodes of a running plan by name, and its settings.
@@ -46,7 +46,7 @@ impl Layout {
     }
 
     /// How the node `n` of a new plan relates to the running one.
-    pub fn origin(&self, n: &PlanNode, io: bool, build: BuildFn) -> Origin {
+    pub fn origin(&self, n: &PlanNode, io: bool, build: SharedBuild) -> Origin {
         let old = self.nodes.get(&n.name);
         let ports = old.is_some_and(|o| o.inputs == n.inputs && o.outputs == n.outputs);
         match old {

@@ -10,7 +10,7 @@ use crate::execution::layout::{EdgeLink, Origin};
 use crate::execution::reload::Prepared;
 use crate::execution::task::{vacant, DomainClock, Task};
 use crate::node::{BuildContext, Node};
-use crate::registry::BuildFn;
+use crate::registry::SharedBuild;
 use crate::transport::frame::Frame;
 use sluice_dsl::Plan;
 use std::collections::{HashMap, HashSet};
@@ -65,9 +65,15 @@ pub(crate) fn swap(
         let prev = by_name.get(&task.name).map(|&i| &mut old[i]);
         let start = first_tick(&task.clock);
         let name = task.name.clone();
-        adopt(task, *origin, prev, start, &mut retired, errors, |build| {
-            build_deferred(&plan, &new.names, &name, build)
-        });
+        adopt(
+            task,
+            origin.clone(),
+            prev,
+            start,
+            &mut retired,
+            errors,
+            |build| build_deferred(&plan, &new.names, &name, build),
+        );
     }
     let present: HashSet<&str> = new.tasks.iter().map(|t| t.name.as_str()).collect();
     for t in old
@@ -90,10 +96,10 @@ fn adopt(
     start: u64,
     retired: &mut Retired,
     errors: &mut Vec<String>,
-    build: impl FnOnce(BuildFn) -> Result<Box<dyn Node>, String>,
+    build: impl FnOnce(SharedBuild) -> Result<Box<dyn Node>, String>,
 ) {
     task.calls = prev.as_ref().map_or(start, |p| p.calls);
-    if let (Origin::Changed { .. }, Some(p)) = (origin, prev.as_deref_mut()) {
+    if let (Origin::Changed { .. }, Some(p)) = (&origin, prev.as_deref_mut()) {
         if p.kind == task.kind && !p.ended {
             if let Some(state) = p.node.take_state() {
                 task.node.restore_state(state);
@@ -175,7 +181,7 @@ fn build_deferred(
     plan: &Plan,
     names: &[String],
     name: &str,
-    build: BuildFn,
+    build: SharedBuild,
 ) -> Result<Box<dyn Node>, String> {
     let g = &plan.graph;
     let i = g

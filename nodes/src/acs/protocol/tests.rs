@@ -106,6 +106,8 @@ fn encode_audio_round_trips_through_the_decoder() {
     assert!(text.starts_with(r#"{"kind":"AudioData","audioData":{"data":""#));
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["audioData"].as_object().unwrap().len(), 1);
+    // As every SDK serializer writes it: `stopAudio` present and null.
+    assert!(v.as_object().unwrap()["stopAudio"].is_null());
     let Message::AudioData(d) = decode(text.as_bytes(), LIMIT).unwrap() else {
         panic!("not audio")
     };
@@ -230,9 +232,43 @@ fn bad_metadata() {
 }
 
 #[test]
-fn bad_timestamp() {
-    let e = err(r#"{"kind":"AudioData","audioData":{"timestamp":"noon","data":""}}"#);
-    assert_eq!(e, ProtocolError::BadTimestamp("noon".into()));
+fn a_bad_timestamp_falls_back_to_arrival_order() {
+    let Message::AudioData(d) = decode(
+        br#"{"kind":"AudioData","audioData":{"timestamp":"noon","data":"AAA="}}"#,
+        LIMIT,
+    )
+    .unwrap() else {
+        panic!("not audio")
+    };
+    assert_eq!((d.timestamp, d.bad_timestamp), (None, true));
+    assert_eq!(d.samples, [0]);
+}
+
+#[test]
+fn ids_are_cut_as_they_are_decoded() {
+    let id = "8".repeat(900 * 1024);
+    let text =
+        format!(r#"{{"kind":"AudioData","audioData":{{"participantRawID":"{id}","data":""}}}}"#);
+    let Message::AudioData(d) = decode(text.as_bytes(), LIMIT).unwrap() else {
+        panic!("not audio")
+    };
+    assert_eq!(d.participant.len(), crate::acs::ids::MAX_PARTICIPANT_ID);
+    let text =
+        format!(r#"{{"kind":"DtmfData","dtmfData":{{"data":"1","participantRawID":"{id}"}}}}"#);
+    let Message::DtmfData(t) = decode(text.as_bytes(), LIMIT).unwrap() else {
+        panic!("not dtmf")
+    };
+    assert_eq!(t.participant.len(), crate::acs::ids::MAX_PARTICIPANT_ID);
+}
+
+#[test]
+fn a_huge_bad_value_is_not_echoed_whole() {
+    let rate = "9".repeat(900 * 1024);
+    let e = err(&format!(
+        r#"{{"kind":"AudioMetadata","audioMetadata":{{"encoding":"PCM","sampleRate":"{rate}","channels":1,"length":640}}}}"#
+    ));
+    assert!(matches!(e, ProtocolError::Json(_)), "{e}");
+    assert!(e.to_string().len() <= 250, "{} bytes", e.to_string().len());
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! loopback, each through its own engine built from graph text: every
 //! call's processed audio comes back complete and in order.
 //!
-//! The graph runs at the call's rate (16 kHz), so samples pass through
-//! exactly: participant `p` sends, in chunk `k`, the constant
+//! The graph runs at the call's rate (`rate: call`, 16 kHz), so samples
+//! pass through exactly: participant `p` sends, in chunk `k`, the constant
 //! `(k mod 7 + 1) << 3p`. The bundle is summed (a test node), so every
 //! returned sample carries each participant's chunk counter in its own
 //! three bits. Per participant, the counters must then advance by one
@@ -11,14 +11,10 @@
 //! an underrun may split a chunk, never drop or repeat one), and all 250
 //! chunks must come back.
 
-use sluice_dsl::{Accepts, Args, Ports, Role, SourceFile};
-use sluice_nodes::acs::engine::factory;
-use sluice_nodes::acs::server::{Server, ServerConfig};
-use sluice_nodes::sig;
-use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Registry};
+mod common;
+
+use common::{factory, quiet, start, wait_for, SUM_GRAPH};
 use std::net::TcpStream;
-use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message as WsMessage, WebSocket};
@@ -26,54 +22,6 @@ use tungstenite::{Message as WsMessage, WebSocket};
 const CALLS: usize = 8;
 const PEOPLE: usize = 4;
 const CHUNKS: usize = 250;
-
-/// Test-only kind: the sum of a bundle's present streams.
-struct BundleSum;
-
-impl Node for BundleSum {
-    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
-        let Some(b) = io.bundle_in(0) else {
-            return Flow::Continue;
-        };
-        let out = io.audio_out(0);
-        out.silence();
-        for (_, s) in b.present() {
-            for (o, v) in out.channel_mut(0).iter_mut().zip(s.samples()) {
-                *o += v;
-            }
-        }
-        Flow::Continue
-    }
-}
-
-fn bundle_sum_ports(_: &Args) -> Result<Ports, String> {
-    Ok(Ports {
-        inputs: vec![sig::input("in", Accepts::Bundle)],
-        outputs: vec![sig::output("out", sig::audio(1))],
-        ..Ports::default()
-    })
-}
-
-fn registry() -> Registry {
-    let mut r = sluice_nodes::registry();
-    r.register(
-        sig::signature(
-            "bundle_sum",
-            "test: sums a bundle",
-            Role::Process,
-            bundle_sum_ports,
-        ),
-        |_: &BuildContext| -> Result<Box<dyn Node>, NodeError> { Ok(Box::new(BundleSum)) },
-    );
-    r
-}
-
-const GRAPH: &str = "
-graph call(rate: 16kHz, frame: 10ms) {
-    people = acs_in(jitter: 200ms, max_delay: 2s)
-    people -> bundle_sum -> acs_out(queue: 2s)
-}
-";
 
 type Client = WebSocket<MaybeTlsStream<TcpStream>>;
 
@@ -197,28 +145,12 @@ fn check_participant(back: &[i16], p: usize) -> Result<(), String> {
 
 #[test]
 fn eight_calls_of_four_participants_come_back_complete_and_in_order() {
-    let registry = registry();
-    let checked = sluice_dsl::check(&SourceFile::new("call.sluice", GRAPH), &registry);
-    let plan = checked
-        .plan
-        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
-    let server = Server::bind(
-        "127.0.0.1:0",
-        factory(plan, registry).unwrap(),
-        ServerConfig {
-            verbose: false,
-            ..ServerConfig::default()
-        },
-    )
-    .unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    let shutdown = server.shutdown_flag();
-    let active = server.active_calls();
-    thread::spawn(move || server.run());
+    let server = start(factory(SUM_GRAPH), quiet(), false);
+    let addr = server.addr.to_string();
     let calls: Vec<_> = (0..CALLS)
         .map(|_| {
             let addr = addr.clone();
-            thread::spawn(move || call(&addr))
+            std::thread::spawn(move || call(&addr))
         })
         .collect();
     for (i, c) in calls.into_iter().enumerate() {
@@ -230,27 +162,10 @@ fn eight_calls_of_four_participants_come_back_complete_and_in_order() {
             check_participant(&back, p).unwrap_or_else(|e| panic!("call {i}: {e}"));
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while active.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(active.load(Ordering::Acquire), 0, "calls still open");
-    shutdown.store(true, Ordering::Release);
-}
-
-#[test]
-fn a_graph_without_acs_nodes_is_refused() {
-    let mut reg = Registry::new();
-    sluice_nodes::live::register(&mut reg);
-    let plan = sluice_dsl::check(
-        &SourceFile::new(
-            "y.sluice",
-            "mic(device: \"null\") -> speaker(device: \"null\")",
-        ),
-        &reg,
-    )
-    .plan
-    .unwrap();
-    let e = factory(plan, reg).err().unwrap();
-    assert!(e.contains("neither `acs_in` nor `acs_out`"), "{e}");
+    let h = server.handle.clone();
+    assert!(
+        wait_for(Duration::from_secs(5), || h.calls_active() == 0),
+        "calls still open"
+    );
+    server.stop().unwrap();
 }
