@@ -70,7 +70,7 @@ fn moving_frame(w: u32, h: u32, n: usize) -> VideoFrame {
         settings: &settings,
         node_names: &[],
     };
-    let mut node = (kind.build.expect("runnable"))(&ctx).expect("builds");
+    let mut node = (kind.build.as_ref().expect("runnable"))(&ctx).expect("builds");
     let mut out = Frame::Video(VideoFrame::new(ty));
     for _ in 0..=n {
         let mut outs = [&mut out];

@@ -210,7 +210,7 @@ fn segment_node_outputs_a_gray_mask_of_the_input_size() {
         settings: &settings,
         node_names: &[],
     };
-    let mut node = (kind.build.expect("runnable"))(&ctx).expect("builds");
+    let mut node = (kind.build.as_ref().expect("runnable"))(&ctx).expect("builds");
     let src = Frame::Video(frame);
     let mut out = Frame::Video(VideoFrame::new(out_ty));
     // The model answers within a few frames; the node never waits for it.

@@ -3,16 +3,12 @@
 //! (before the fix, one came back at about a third of its level and a
 //! graph of two tones read from files was silent).
 
-use sluice_dsl::SourceFile;
-use sluice_nodes::acs::engine::factory;
+mod common;
+
+use common::{connect, factory, quiet, start, Client};
 use sluice_nodes::acs::protocol::{decode, Message};
-use sluice_nodes::acs::server::{Server, ServerConfig};
-use std::net::TcpStream;
-use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant};
-use tungstenite::stream::MaybeTlsStream;
-use tungstenite::{Message as WsMessage, WebSocket};
+use tungstenite::Message as WsMessage;
 
 const GRAPH: &str = "
 graph call(rate: 16kHz, frame: 10ms) {
@@ -24,8 +20,6 @@ graph call(rate: 16kHz, frame: 10ms) {
 const CHUNKS: usize = 150;
 const AMP: f64 = 0.25;
 const TONES: [(&str, f64); 2] = [("8:acs:alice", 440.0), ("8:acs:bob", 1000.0)];
-
-type Client = WebSocket<MaybeTlsStream<TcpStream>>;
 
 fn chunk_message(who: &str, freq: f64, k: usize) -> String {
     use base64::Engine;
@@ -80,24 +74,8 @@ fn amplitude(x: &[i16], freq: f64) -> f64 {
 
 #[test]
 fn two_participants_playing_tones_both_come_back_at_full_level() {
-    let registry = sluice_nodes::registry();
-    let checked = sluice_dsl::check(&SourceFile::new("call.sluice", GRAPH), &registry);
-    let plan = checked
-        .plan
-        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
-    let config = ServerConfig {
-        verbose: false,
-        ..ServerConfig::default()
-    };
-    let server = Server::bind("127.0.0.1:0", factory(plan, registry).unwrap(), config).unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    let shutdown = server.shutdown_flag();
-    thread::spawn(move || server.run());
-
-    let (mut ws, _) = tungstenite::connect(format!("ws://{addr}")).unwrap();
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        s.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
-    }
+    let server = start(factory(GRAPH), quiet(), false);
+    let mut ws = connect(&server.addr);
     ws.send(WsMessage::text(
         r#"{"kind":"AudioMetadata","audioMetadata":{"subscriptionId":"tones","encoding":"PCM","sampleRate":16000,"channels":1,"length":640}}"#,
     ))
@@ -119,7 +97,7 @@ fn two_participants_playing_tones_both_come_back_at_full_level() {
         read_some(&mut ws, &mut back);
     }
     let _ = ws.close(None);
-    shutdown.store(true, Ordering::Release);
+    server.stop().unwrap();
 
     // Blocks of 20 ms that are whole (no underrun or edge of the call
     // inside): each tone must be there at its own amplitude.
