@@ -367,7 +367,7 @@ fn refused_at_run(m: &Media) -> Vec<(&'static str, String, &'static str, String)
         (
             "participants with a file that is not WAV",
             format!(r#"participants(path: "{}") -> null"#, p("notes.txt")),
-            "cannot read as WAV",
+            "not a WAV file we can read",
             "\"".into(),
         ),
         (
