@@ -13,5 +13,7 @@
 #![deny(missing_docs)]
 
 mod onnx;
+mod vad;
 
 pub use onnx::{load_onnx, sha256_hex, Model, ModelError};
+pub use vad::{silero_model, SileroVad, SILERO_CONTEXT, SILERO_FRAME, SILERO_RATE};

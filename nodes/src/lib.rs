@@ -8,10 +8,12 @@ pub mod acs;
 pub mod audio;
 pub mod blur;
 pub mod conference;
+pub mod exec;
 pub mod kernels;
 pub mod live;
 pub mod sig;
 pub mod spatial;
+pub mod speech;
 pub mod video;
 
 use sluice_runtime::Registry;
@@ -26,5 +28,7 @@ pub fn registry() -> Registry {
     spatial::register(&mut r);
     acs::register(&mut r);
     live::register(&mut r);
+    speech::register(&mut r);
+    exec::register(&mut r);
     r
 }

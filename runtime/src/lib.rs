@@ -34,8 +34,8 @@ pub use engine::{
     BuildError, Engine, Mode, Parallel, RunError, Running, StopHandle, ThreadEvent, ThreadRole,
 };
 pub use frame::{
-    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, Nanos, Stream, StreamId,
-    StreamState, VideoFrame,
+    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream,
+    StreamId, StreamState, VideoFrame,
 };
 pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
 pub use pace::{PaceClock, SimClock, SystemClock};
