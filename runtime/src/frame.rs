@@ -486,8 +486,7 @@ impl EventFrame {
     /// instead (never reallocates).
     pub fn push_json(&mut self, time: Nanos, node: u32, id: StreamId, json: &str) -> bool {
         let start = self.text.len();
-        if self.events.len() == self.events.capacity()
-            || json.len() > self.text.capacity() - start
+        if self.events.len() == self.events.capacity() || json.len() > self.text.capacity() - start
         {
             self.dropped += 1;
             return false;
@@ -568,9 +567,15 @@ mod tests {
         let id = StreamId::new("a");
         assert!(frame.push_json(5, 1, id, "{\"x\": 1}"));
         let big = "x".repeat(2 * EventFrame::TEXT_PER_EVENT);
-        assert!(!frame.push_json(5, 1, id, &big), "more text than the frame holds");
+        assert!(
+            !frame.push_json(5, 1, id, &big),
+            "more text than the frame holds"
+        );
         assert!(frame.push_json(6, 1, id, "{}"));
-        assert!(!frame.push_json(7, 1, id, "{}"), "more events than the frame holds");
+        assert!(
+            !frame.push_json(7, 1, id, "{}"),
+            "more events than the frame holds"
+        );
         assert_eq!(frame.dropped(), 2);
         let texts: Vec<&str> = frame
             .events()

@@ -7,7 +7,9 @@ mod post;
 use crate::sig::{input, optional, signature as sig};
 use post::{Poster, Url};
 use sluice_dsl::{Accepts, Args, ParamType, Ports, Role, Signature};
-use sluice_runtime::{BuildContext, Event, EventData, EventFrame, Flow, Frame, Node, NodeError, PortIo};
+use sluice_runtime::{
+    BuildContext, Event, EventData, EventFrame, Flow, Frame, Node, NodeError, PortIo,
+};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -75,8 +77,14 @@ const POST_GRACE: Duration = Duration::from_secs(2);
 
 /// Where the lines go.
 enum Target {
-    File { file: File, stdout: bool },
-    Http { poster: Poster, since: Option<Instant> },
+    File {
+        file: File,
+        stdout: bool,
+    },
+    Http {
+        poster: Poster,
+        since: Option<Instant>,
+    },
 }
 
 /// Opens the output and escapes every node name once.
@@ -143,8 +151,9 @@ fn http_target(url: &str, max_line: usize) -> Result<Target, NodeError> {
     })
 }
 
-/// Writes `s` as the inside of a JSON string.
-fn escape_into(out: &mut Vec<u8>, s: &str) {
+/// Writes `s` as the inside of a JSON string (shared with the nodes that
+/// write their own JSON events).
+pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
     for &b in s.as_bytes() {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -392,7 +401,12 @@ mod tests {
             unreachable!()
         };
         let big = format!("{{\"t\": 1, \"text\": \"{}\"}}", "y".repeat(60_000));
-        ev.push_json(0, 1, StreamId::new("a"), "{\"t\": 0.5, \"word\": \"hello\"}");
+        ev.push_json(
+            0,
+            1,
+            StreamId::new("a"),
+            "{\"t\": 0.5, \"word\": \"hello\"}",
+        );
         ev.push_json(0, 1, StreamId::new("a"), &big);
         for t in 0..5 {
             tick(node.as_mut(), &[&frame], &mut [], t);

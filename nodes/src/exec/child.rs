@@ -178,7 +178,10 @@ impl Supervisor {
                 Ok(running) => self.pump(running),
                 Err(e) => {
                     Counters::bump(&self.shared.counters.spawn_failures);
-                    eprintln!("[{}] cannot start `{}`: {e}", self.spec.node, self.spec.cmd[0]);
+                    eprintln!(
+                        "[{}] cannot start `{}`: {e}",
+                        self.spec.node, self.spec.cmd[0]
+                    );
                     Outcome::Exited
                 }
             };
@@ -261,7 +264,11 @@ impl Supervisor {
             id: id.to_string(),
             mode: spec.mode,
         };
-        let mut ends = self.ends.reader.take().expect("reader ends are home between runs");
+        let mut ends = self
+            .ends
+            .reader
+            .take()
+            .expect("reader ends are home between runs");
         while ends.inflight.pop().is_ok() {}
         let (written, counters) = (self.written.clone(), self.shared.counters.clone());
         let reader = std::thread::Builder::new()

@@ -91,7 +91,11 @@ impl EventWriter {
             .into_iter()
             .chain(time.to_le_bytes());
         let (a, b) = chunk.as_mut_slices();
-        for (slot, byte) in a.iter_mut().chain(b.iter_mut()).zip(head.chain(line.iter().copied())) {
+        for (slot, byte) in a
+            .iter_mut()
+            .chain(b.iter_mut())
+            .zip(head.chain(line.iter().copied()))
+        {
             slot.write(byte);
         }
         // SAFETY: the loop above wrote all `n` slots: the chain of header
@@ -105,7 +109,11 @@ impl EventReader {
     /// Takes the next event into `scratch`, if one is queued and `fits`
     /// says there is room for a line of its length; returns its time and
     /// length. Never allocates.
-    pub fn pop(&mut self, scratch: &mut [u8], fits: impl Fn(usize) -> bool) -> Option<(Nanos, usize)> {
+    pub fn pop(
+        &mut self,
+        scratch: &mut [u8],
+        fits: impl Fn(usize) -> bool,
+    ) -> Option<(Nanos, usize)> {
         let mut head = [0u8; RECORD_HEAD];
         {
             let chunk = self.ring.read_chunk(RECORD_HEAD).ok()?;

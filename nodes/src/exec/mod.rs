@@ -124,7 +124,9 @@ impl Returns {
 fn ports(args: &Args) -> Result<Ports, String> {
     let cmd = args.list("cmd").unwrap_or(&[]);
     if cmd.is_empty() || cmd[0].as_str().is_none_or(str::is_empty) {
-        return Err("`cmd` needs at least the program to run: cmd: [\"python3\", \"model.py\"]".into());
+        return Err(
+            "`cmd` needs at least the program to run: cmd: [\"python3\", \"model.py\"]".into(),
+        );
     }
     let (name, ty) = match Returns::of(args) {
         Returns::None => ("events", OutType::Derived(events_type)),
@@ -164,4 +166,3 @@ fn media_type(args: &Args, inputs: &[Option<MediaType>]) -> Result<MediaType, St
         _ => Err("`returns: video` needs video in".into()),
     }
 }
-

@@ -46,7 +46,13 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let mut lanes = Vec::with_capacity(slots);
     let mut supervisors = Vec::with_capacity(slots);
     for _ in 0..slots {
-        let (lane, ends, written) = lane(&spec, returns, block, delay_ticks, slots > 1 || spec.per_participant);
+        let (lane, ends, written) = lane(
+            &spec,
+            returns,
+            block,
+            delay_ticks,
+            slots > 1 || spec.per_participant,
+        );
         let handle = spawn_supervisor(spec.clone(), ends, shared.clone(), written)
             .map_err(|e| NodeError::new(format!("cannot start a thread for `exec`: {e}")))?;
         lanes.push(lane);
@@ -89,12 +95,17 @@ fn spec_of(ctx: &BuildContext, input: MediaType, returns: Returns) -> Result<Spe
         .iter()
         .filter_map(|a| a.as_str().map(str::to_string))
         .collect();
-    let program = cmd.first().ok_or_else(|| NodeError::new("`cmd` is empty"))?;
+    let program = cmd
+        .first()
+        .ok_or_else(|| NodeError::new("`cmd` is empty"))?;
     find_program(program)?;
     let call = ctx.args.str("call").unwrap_or(CALL_PLACEHOLDER);
     let call = if call == CALL_PLACEHOLDER { "" } else { call };
     let graph_rate = ctx.settings.rate;
-    let rate = ctx.args.num("rate").map_or(graph_rate, |r| r.round() as u32);
+    let rate = ctx
+        .args
+        .num("rate")
+        .map_or(graph_rate, |r| r.round() as u32);
     let tick = ctx.settings.frame_samples as usize;
     let pcm = Pcm::of(ctx.args.str("format"));
     let (io, mode, format) = match input {
@@ -174,7 +185,11 @@ fn find_program(program: &str) -> Result<(), NodeError> {
     } else {
         Err(NodeError::new(format!(
             "cannot run `{program}`: no such executable{}",
-            if program.contains('/') { "" } else { " on PATH" }
+            if program.contains('/') {
+                ""
+            } else {
+                " on PATH"
+            }
         )))
     }
 }
@@ -249,7 +264,14 @@ struct Lane {
 impl Lane {
     /// Hands one block to the program; counts a drop when no packet is
     /// free (an unpaced run waits for one first, up to `STALL`).
-    fn send(&mut self, tick: u64, time: u64, realtime: bool, counters: &Counters, fill: impl FnOnce(&mut [u8])) {
+    fn send(
+        &mut self,
+        tick: u64,
+        time: u64,
+        realtime: bool,
+        counters: &Counters,
+        fill: impl FnOnce(&mut [u8]),
+    ) {
         let mut packet = self.pool.free.pop().ok();
         if packet.is_none() && !realtime && !self.stalled {
             packet = wait_for(&mut self.pool.free);
@@ -272,7 +294,14 @@ impl Lane {
     /// The returned block for `tick`, or the input `delay` ticks back,
     /// written by `put`; before the first delayed tick, nothing is written
     /// and false comes back.
-    fn take(&mut self, tick: u64, delay: usize, wait: bool, counters: &Counters, put: impl FnOnce(&[u8])) -> bool {
+    fn take(
+        &mut self,
+        tick: u64,
+        delay: usize,
+        wait: bool,
+        counters: &Counters,
+        put: impl FnOnce(&[u8]),
+    ) -> bool {
         let Some(wanted) = tick.checked_sub(delay as u64) else {
             return false;
         };
@@ -360,11 +389,15 @@ impl Exec {
         }
         let (mono, counters) = (&self.mono, &self.shared.counters);
         let lane = &mut self.lanes[0];
-        lane.send(clock.tick, clock.time, self.realtime, counters, |d| bytes_of(mono, d));
+        lane.send(clock.tick, clock.time, self.realtime, counters, |d| {
+            bytes_of(mono, d)
+        });
         if self.returns == Returns::Audio {
             let out = io.audio_out(0);
             let wait = !self.realtime;
-            if !lane.take(clock.tick, self.delay_ticks, wait, counters, |d| samples_of(d, out.data_mut())) {
+            if !lane.take(clock.tick, self.delay_ticks, wait, counters, |d| {
+                samples_of(d, out.data_mut())
+            }) {
                 out.silence();
             }
         }
@@ -384,7 +417,9 @@ impl Exec {
                 }
                 _ => {}
             }
-            lane.send(clock.tick, clock.time, self.realtime, counters, |d| bytes_of(s.samples(), d));
+            lane.send(clock.tick, clock.time, self.realtime, counters, |d| {
+                bytes_of(s.samples(), d)
+            });
             if s.state == StreamState::Left {
                 if let Some(c) = &mut lane.control {
                     let _ = c.push(Control::Stop);
@@ -392,14 +427,18 @@ impl Exec {
             }
         }
         if self.returns == Returns::Audio {
-            let Frame::Bundle(out) = io.output(0) else { return };
+            let Frame::Bundle(out) = io.output(0) else {
+                return;
+            };
             for ((lane, s), o) in self.lanes.iter_mut().zip(b.slots()).zip(out.slots_mut()) {
                 o.id = s.id;
                 o.state = s.state;
                 let samples = o.samples_mut();
                 let wait = !self.realtime && s.state.present();
                 if !s.state.present()
-                    || !lane.take(clock.tick, self.delay_ticks, wait, counters, |d| samples_of(d, samples))
+                    || !lane.take(clock.tick, self.delay_ticks, wait, counters, |d| {
+                        samples_of(d, samples)
+                    })
                 {
                     samples.fill(0.0);
                 }
@@ -411,12 +450,16 @@ impl Exec {
         let clock = io.clock();
         let counters = &self.shared.counters;
         let lane = &mut self.lanes[0];
-        lane.send(clock.tick, clock.time, self.realtime, counters, |d| d.copy_from_slice(v.data()));
+        lane.send(clock.tick, clock.time, self.realtime, counters, |d| {
+            d.copy_from_slice(v.data())
+        });
         if self.returns == Returns::Video {
             let out = io.video_out(0);
             let wait = !self.realtime;
             let data = out.data_mut();
-            if !lane.take(clock.tick, self.delay_ticks, wait, counters, |d| data.copy_from_slice(d)) {
+            if !lane.take(clock.tick, self.delay_ticks, wait, counters, |d| {
+                data.copy_from_slice(d)
+            }) {
                 data.copy_from_slice(v.data());
             }
         }

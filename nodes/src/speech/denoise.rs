@@ -111,7 +111,8 @@ impl Lane {
         }
         self.up.push(samples);
         while self.up.pull(&mut self.frame_in) {
-            self.state.process_frame(&mut self.frame_out, &self.frame_in);
+            self.state
+                .process_frame(&mut self.frame_out, &self.frame_in);
             self.down.push(&self.frame_out);
         }
         if !self.started && self.down.ready() >= samples.len() + self.lead {

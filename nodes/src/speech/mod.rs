@@ -3,6 +3,8 @@
 
 pub mod denoise;
 pub mod rerate;
+#[cfg(feature = "ml")]
+pub mod vad;
 
 #[cfg(test)]
 pub(crate) mod testdata;
@@ -12,4 +14,6 @@ use sluice_runtime::Registry;
 /// Registers the speech node kinds.
 pub fn register(r: &mut Registry) {
     r.register(denoise::signature(), denoise::build);
+    #[cfg(feature = "ml")]
+    r.register(vad::signature(), vad::build);
 }

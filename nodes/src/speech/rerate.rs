@@ -41,7 +41,11 @@ impl Rerate {
             )
         };
         let (in_max, out_max, skip) = rs.as_ref().map_or((0, 0, 0), |r| {
-            (r.input_frames_max(), r.output_frames_max(), r.output_delay())
+            (
+                r.input_frames_max(),
+                r.output_frames_max(),
+                r.output_delay(),
+            )
         });
         Ok(Rerate {
             pending: vec![0.0; in_max + max_push],
@@ -81,7 +85,11 @@ impl Rerate {
                 let made = convert(rs, &self.pending[..need], &mut self.chunk);
                 let drop = self.skip.min(made);
                 self.skip -= drop;
-                dropped += append(&mut self.ready, &mut self.ready_len, &self.chunk[drop..made]);
+                dropped += append(
+                    &mut self.ready,
+                    &mut self.ready_len,
+                    &self.chunk[drop..made],
+                );
                 self.pending.copy_within(need..self.pending_len, 0);
                 self.pending_len -= need;
             }

@@ -20,7 +20,10 @@ pub fn speech(rate: u32) -> Vec<f32> {
     let mut rs = Rerate::new(16_000, rate, 160, rate as usize * 10).unwrap();
     let mut out = vec![0.0; pcm.len() * rate as usize / 16_000];
     let mut filled = 0;
-    for block in pcm.chunks(160).chain(std::iter::repeat_n(&[0.0; 160][..], 20)) {
+    for block in pcm
+        .chunks(160)
+        .chain(std::iter::repeat_n(&[0.0; 160][..], 20))
+    {
         rs.push(block);
         let n = rs.ready().min(out.len() - filled);
         if n > 0 && rs.pull(&mut out[filled..filled + n]) {

@@ -214,7 +214,8 @@ impl Worker {
             }
             Err(e) => {
                 c.failed.fetch_add(1, Ordering::Relaxed);
-                c.failed_lines.fetch_add(count_lines(batch), Ordering::Relaxed);
+                c.failed_lines
+                    .fetch_add(count_lines(batch), Ordering::Relaxed);
                 if let Ok(mut last) = c.last_error.lock() {
                     *last = Some(e);
                 }
@@ -247,8 +248,10 @@ fn post(url: &Url, body: &[u8]) -> Result<(), String> {
         .next()
         .ok_or_else(|| format!("{}: no address", url.host))?;
     let mut s = TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(|e| e.to_string())?;
-    s.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(IO_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(IO_TIMEOUT))
+        .map_err(|e| e.to_string())?;
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/x-ndjson\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",

@@ -17,7 +17,10 @@ fn server(status: &'static str, requests: usize) -> (Url, mpsc::Receiver<Vec<u8>
             let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
         }
     });
-    (Url::parse(&format!("http://127.0.0.1:{port}/events")).unwrap(), rx)
+    (
+        Url::parse(&format!("http://127.0.0.1:{port}/events")).unwrap(),
+        rx,
+    )
 }
 
 /// The body of one request (by its Content-Length).
@@ -50,12 +53,20 @@ fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
 #[test]
 fn urls_parse_with_and_without_port_and_path() {
     let u = Url::parse("http://example.com").unwrap();
-    assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("example.com", 80, "/"));
+    assert_eq!(
+        (u.host.as_str(), u.port, u.path.as_str()),
+        ("example.com", 80, "/")
+    );
     let u = Url::parse("http://127.0.0.1:8080/a/b?x=1").unwrap();
-    assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("127.0.0.1", 8080, "/a/b?x=1"));
+    assert_eq!(
+        (u.host.as_str(), u.port, u.path.as_str()),
+        ("127.0.0.1", 8080, "/a/b?x=1")
+    );
     let u = Url::parse("http://[::1]:9000/e").unwrap();
     assert_eq!((u.host.as_str(), u.port), ("::1", 9000));
-    assert!(Url::parse("https://x/").unwrap_err().contains("only http://"));
+    assert!(Url::parse("https://x/")
+        .unwrap_err()
+        .contains("only http://"));
     assert!(Url::parse("http://x:port/").unwrap_err().contains("port"));
     assert!(Url::parse("http:///x").is_err());
 }
@@ -103,9 +114,15 @@ fn a_server_that_never_answers_costs_the_sender_nothing() {
         p.send(b"{\"x\": 1}\n");
     }
     let sending = start.elapsed();
-    assert!(sending < Duration::from_millis(100), "sending took {sending:?}");
+    assert!(
+        sending < Duration::from_millis(100),
+        "sending took {sending:?}"
+    );
     let report = p.finish(Duration::from_millis(300)).unwrap();
-    assert!(start.elapsed() < Duration::from_secs(2), "finish waited too long");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "finish waited too long"
+    );
     assert!(report.contains("dropped on a full queue"), "{report}");
     drop(hold);
 }
