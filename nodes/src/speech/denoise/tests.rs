@@ -41,7 +41,10 @@ fn quality(rate: u32, frame: usize) -> Quality {
     let clean = padded_speech(rate, 1.5);
     let noise = white(clean.len(), 0.05, 11);
     let noisy: Vec<f32> = clean.iter().zip(&noise).map(|(s, n)| s + n).collect();
+    let start = std::time::Instant::now();
     let out = run(&noisy, rate, frame);
+    let per_10ms = start.elapsed().as_secs_f64() * 1e3 / (noisy.len() as f64 / r as f64 * 100.0);
+    eprintln!("denoise {rate} Hz: {per_10ms:.3} ms per 10 ms of audio (this build)");
     // The noise-only stretch after RNNoise's first half second.
     let quiet = r / 2..(r * 3) / 2 - r / 10;
     let noise_drop = level(&noisy[quiet.clone()]) - level(&out[quiet]);

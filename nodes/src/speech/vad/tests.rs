@@ -49,7 +49,13 @@ fn speech_is_speaking_for_most_of_its_length() {
     let pad = 1.0;
     let input = padded_speech(48_000, pad as f32);
     let len = speech(16_000).len() as f64 / 16_000.0;
+    let start = std::time::Instant::now();
     let ev = events(&input);
+    let frames = input.len() as f64 / 48_000.0 * 16_000.0 / 512.0;
+    eprintln!(
+        "vad: {:.3} ms of wall time per 32 ms model frame (whole node, this build)",
+        start.elapsed().as_secs_f64() * 1e3 / frames
+    );
     assert_eq!(ev.len(), input.len() / 4_800, "one event per 100 ms");
     let e = &ev[15];
     assert_eq!(e["node"], "node");
