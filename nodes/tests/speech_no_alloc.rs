@@ -52,10 +52,16 @@ fn node(kind: &str, args: &Args, ty: MediaType, out: MediaType, rate: u32) -> Bo
 /// A bundle of `n` participants speaking noise, all present.
 fn bundle(n: usize, len: usize, t: u64) -> Frame {
     let mut f = Frame::for_type(&MediaType::Bundle { capacity: n as u32 }, len);
-    let Frame::Bundle(b) = &mut f else { unreachable!() };
+    let Frame::Bundle(b) = &mut f else {
+        unreachable!()
+    };
     for (i, s) in b.slots_mut().iter_mut().enumerate() {
         s.id = StreamId::new(&format!("p{i}"));
-        s.state = if t == 0 { StreamState::Joined } else { StreamState::Active };
+        s.state = if t == 0 {
+            StreamState::Joined
+        } else {
+            StreamState::Active
+        };
         for (k, x) in s.samples_mut().iter_mut().enumerate() {
             let phase = (t as usize * len + k) as f32 * (0.01 + i as f32 * 0.003);
             *x = 0.2 * phase.sin() * ((k * 7919 + i) % 13) as f32 / 13.0;
@@ -65,7 +71,13 @@ fn bundle(n: usize, len: usize, t: u64) -> Frame {
 }
 
 /// Runs `ticks` ticks of `n` and returns what the run allocated.
-fn count(n: &mut dyn Node, frames: &[Frame], out: &mut Frame, rate: u32, ticks: u64) -> counting::Counts {
+fn count(
+    n: &mut dyn Node,
+    frames: &[Frame],
+    out: &mut Frame,
+    rate: u32,
+    ticks: u64,
+) -> counting::Counts {
     let len = (rate / 100) as usize;
     let run = |n: &mut dyn Node, out: &mut Frame, t: u64| {
         let clock = Clock {
@@ -102,7 +114,10 @@ fn denoise_runs_on_the_audio_thread_without_allocating() {
         let frames = [bundle(4, len, 0), bundle(4, len, 1)];
         let mut out = Frame::for_type(&ty, len);
         let counted = count(n.as_mut(), &frames, &mut out, rate, 2_000);
-        assert!(counted.is_zero(), "denoise at {rate} Hz allocated: {counted:?}");
+        assert!(
+            counted.is_zero(),
+            "denoise at {rate} Hz allocated: {counted:?}"
+        );
     }
 }
 
@@ -117,7 +132,9 @@ fn vad_and_meter_with_the_model_hand_ticks_over_without_allocating() {
         let mut out = Frame::for_type(&MediaType::Events, 480);
         let counted = count(n.as_mut(), &frames, &mut out, 48_000, 1_000);
         assert!(counted.is_zero(), "{kind} allocated: {counted:?}");
-        let Frame::Events(e) = &out else { unreachable!() };
+        let Frame::Events(e) = &out else {
+            unreachable!()
+        };
         assert_eq!(e.events().len(), 0, "no period ended on the last tick");
         n.finish().unwrap();
     }
