@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// Lock-free real-time media graphs for calls.
 #[derive(Parser)]
-#[command(name = "sluice", version, about)]
+#[command(name = "sluice", version, about, after_help = cli::exit::TABLE)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,8 +17,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a graph.
+    #[command(after_help = cli::exit::TABLE)]
     Run(cli::run::RunArgs),
     /// Check graphs; exit 0 when valid, 1 on errors.
+    #[command(after_help = cli::exit::TABLE)]
     Check(cli::check::CheckArgs),
     /// Print a graph in canonical form (comments kept).
     Fmt(cli::fmt::FmtArgs),

@@ -40,6 +40,11 @@ fn has(tool: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !found {
+        // CI installs every tool the tests use; there a missing one fails.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{tool} is not installed, and CI=true"
+        );
         println!("skipped: {tool} not installed");
     }
     found
@@ -401,4 +406,146 @@ fn mix_keeps_going_after_a_short_input_ends() {
     );
     let tail = rms_db(&m[48_000..]);
     assert!((tail + 23.0).abs() < 0.2, "{tail}");
+}
+
+/// Runs `sluice` with `stdin` piped in.
+fn sluice_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = sluice()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn check_rejects_a_tone_that_run_would_refuse_at_its_frequency() {
+    let graph = "tone(freq: 30kHz) -> null";
+    for args in [
+        &["check", "-e", graph][..],
+        &["run", "-e", graph, "--duration", "1s"],
+    ] {
+        let out = sluice().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: `freq` must be below half the graph rate\n  --> <expr>:1:12\n"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(" 1 | tone(freq: 30kHz) -> null\n   |            ^^|^^\n"),
+            "{err}"
+        );
+        assert!(
+            err.contains("help: lower `freq`, or raise the rate"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_node_that_cannot_start_is_shown_at_its_place_in_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("g.sluice");
+    std::fs::write(
+        &graph,
+        "graph g(duration: 1s) {\n    wav_in(path: \"gone.wav\") -> wav_out(path: \"o.wav\")\n}\n",
+    )
+    .unwrap();
+    let out = sluice()
+        .arg("run")
+        .arg(&graph)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    // check warned; the run fails at the same place, with the reason.
+    assert!(
+        err.contains("warning: gone.wav does not exist (yet)"),
+        "{err}"
+    );
+    let at = format!("--> {}:2:5\n", graph.display());
+    let failure = err
+        .split("error: `wav_in` could not start: gone.wav: No such file or directory")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no located failure in\n{err}"));
+    assert!(failure.contains(&at) && failure.contains("^^^"), "{err}");
+}
+
+#[test]
+fn y4m_in_loop_on_a_pipe_is_refused_at_check() {
+    let mut stream = b"YUV4MPEG2 W4 H4 F30:1 C420jpeg\nFRAME\n".to_vec();
+    stream.extend_from_slice(&[128u8; 24]);
+    let out = sluice_with_stdin(
+        &["check", "-e", r#"y4m_in(path: "-", loop: true) -> null"#],
+        &stream,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(
+            "error: `loop` needs a file: standard input cannot start over\n  --> <expr>:1:25\n"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn wav_in_of_an_mp3_says_how_to_convert_it_and_that_way_works() {
+    if !has("ffmpeg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1",
+        ])
+        .args(["-ar", "48000", "song.mp3"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = sluice()
+        .args(["check", "-e", r#"wav_in(path: "song.mp3") -> null"#])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("it holds MP3 audio"), "{err}");
+    assert!(err.contains("--> <expr>:1:14"), "{err}");
+    let pipe = r#"ffmpeg -i song.mp3 -f wav - | sluice run -e 'wav_in(path: "-") -> ...'"#;
+    assert!(err.contains(pipe), "{err}");
+    // The suggested pipe, with a real sink.
+    let mut ffmpeg = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", "song.mp3", "-f", "wav", "-"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = sluice()
+        .args([
+            "run",
+            "-e",
+            r#"wav_in(path: "-") -> wav_out(path: "song.wav")"#,
+        ])
+        .current_dir(dir.path())
+        .stdin(ffmpeg.stdout.take().unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(ffmpeg.wait().unwrap().success());
+    let (spec, samples) = wav(&dir.path().join("song.wav"));
+    assert_eq!(spec.sample_rate, 48_000);
+    assert!(samples.len() >= 47_000, "{} samples", samples.len());
 }

@@ -12,6 +12,7 @@
 
 pub mod ast;
 mod check;
+pub mod constraint;
 mod describe;
 pub mod diagnostic;
 mod format;
@@ -19,6 +20,7 @@ mod nodes_doc;
 mod normalize;
 mod parse;
 pub mod plan;
+mod schedule;
 pub mod signature;
 mod suggest;
 #[cfg(any(test, feature = "testing"))]
@@ -26,6 +28,7 @@ pub mod testing;
 pub mod value;
 
 pub use check::Checked;
+pub use constraint::{check_instance, Constraint, Finding, RuleFn, RuleInput};
 pub use describe::{describe, to_dot};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use nodes_doc::{describe_kind, list_kinds, markdown};
@@ -92,7 +95,14 @@ pub fn parse_value(text: &str) -> Result<Value, String> {
 /// Checks a value against a parameter and normalises it: the same check
 /// the checker applies to arguments in graph text.
 pub fn normalize_value(param: &ParamSig, value: &Value) -> Result<Arg, String> {
-    normalize::check_value(param, value).map_err(|e| e.one_line())
+    check_value(param, value).map_err(|e| e.one_line())
+}
+
+/// As [`normalize_value`], with the error's parts apart (headline, what
+/// the caret would say, a fix), for callers that print the fix on its own
+/// line.
+pub fn check_value(param: &ParamSig, value: &Value) -> Result<Arg, ValueError> {
+    normalize::check_value(param, value)
 }
 
 /// The parameters a graph header takes (`rate`, `frame`, `realtime`,

@@ -267,13 +267,19 @@ fn quantity(
         }
         None if kind.bare_ok() => value,
         None => {
-            let s = kind
-                .suggested_unit()
-                .expect("kinds that need a unit suggest one");
+            let help = match kind {
+                UnitKind::Level => level_help(value, min, max),
+                _ => {
+                    let s = kind
+                        .suggested_unit()
+                        .expect("kinds that need a unit suggest one");
+                    format!("write `{value}{s}`")
+                }
+            };
             return Err(ValueError::new(
                 format!("`{name}` needs a unit"),
                 format!("{} without a unit", expected_quantity(kind)),
-                Some(format!("write `{value}{s}`")),
+                Some(help),
             ));
         }
     };
@@ -290,6 +296,43 @@ fn quantity(
         ));
     }
     Ok(Arg::Num(base))
+}
+
+/// The fix for a level written without `dB`. A number in (0, 1] reads
+/// like a linear amplitude or factor (`amp: 0.5`), so its dB value is
+/// offered (`-6.02dB`); the same number in dB only where that is in
+/// range too (`db: 0.5` on a gain may mean either).
+fn level_help(value: f64, min: f64, max: f64) -> String {
+    let in_range = |db: f64| (min..=max).contains(&db);
+    let as_db = format!("`{value}dB`");
+    let linear = (value > 0.0 && value <= 1.0).then(|| 20.0 * value.log10());
+    match linear.filter(|&db| in_range(db)) {
+        Some(db) => {
+            let db = format!("`{}dB`", round2(db));
+            if in_range(value) {
+                format!("write {as_db}, or {db} if {value} is a linear factor")
+            } else {
+                format!("write {db} ({value} as a linear amplitude)")
+            }
+        }
+        None if in_range(value) => format!("write {as_db}"),
+        None => format!(
+            "write it in dB, between {} and {}",
+            show(min, UnitKind::Level),
+            show(max, UnitKind::Level)
+        ),
+    }
+}
+
+/// Rounds to two decimals, dropping trailing zeros (`-6.0206` is `-6.02`).
+fn round2(v: f64) -> String {
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
 }
 
 fn expected_quantity(kind: UnitKind) -> String {
@@ -393,6 +436,17 @@ mod tests {
         ])
     }
 
+    /// The help for a bare level on a parameter ranging -120dB..max.
+    fn level(text: &str, max: f64) -> String {
+        let ty = ParamType::Quantity {
+            kind: UnitKind::Level,
+            min: -120.0,
+            max,
+        };
+        let e = check_typed("amp", &ty, &parse_one_value(text).unwrap()).unwrap_err();
+        e.help.unwrap_or_default()
+    }
+
     fn check(text: &str) -> Result<Arg, ValueError> {
         check_typed("p", &position(), &parse_one_value(text).unwrap())
     }
@@ -415,6 +469,17 @@ mod tests {
         );
         let e = check("45").unwrap_err();
         assert_eq!(e.help.as_deref(), Some("write `45deg`"));
+        assert_eq!(
+            level("0.5", 0.0),
+            "write `-6.02dB` (0.5 as a linear amplitude)"
+        );
+        assert_eq!(
+            level("0.5", 60.0),
+            "write `0.5dB`, or `-6.02dB` if 0.5 is a linear factor"
+        );
+        assert_eq!(level("-6", 0.0), "write `-6dB`");
+        assert_eq!(level("1", 0.0), "write `0dB` (1 as a linear amplitude)");
+        assert_eq!(level("2", 0.0), "write it in dB, between -120dB and 0dB");
         let e = check("[1deg, 2deg]").unwrap_err();
         assert!(
             e.message

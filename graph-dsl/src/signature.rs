@@ -1,6 +1,7 @@
 //! Node signatures: what the checker knows about a node kind (ports, types,
 //! parameters), with no node code. `sluice-nodes` provides the catalogue.
 
+use crate::constraint::Constraint;
 use crate::value::{Arg, Args, UnitKind};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -197,6 +198,9 @@ pub struct Ports {
     /// Warnings found while computing the ports (a missing input file),
     /// reported at the instance's span.
     pub warnings: Vec<String>,
+    /// What the instance must meet beyond its own arguments (against the
+    /// graph rate, its input types, ...), checked once edges are typed.
+    pub constraints: Vec<Constraint>,
 }
 
 /// Computes an instance's ports from its checked arguments; an `Err` is

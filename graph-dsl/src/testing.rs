@@ -2,6 +2,7 @@
 //! checker, `fmt`, the benches and the fuzz target can be tested without
 //! the node library (which depends on this crate, not the other way).
 
+use crate::constraint::Constraint;
 use crate::signature::{
     Accepts, Catalogue, InPort, MediaType, OutPort, OutType, ParamSig, ParamType, PixelFormat,
     Ports, PortsFn, Role, Signature, VideoType,
@@ -133,6 +134,7 @@ fn tone() -> Signature {
                         "out",
                         OutType::Fixed(MediaType::Audio { channels: 1 }),
                     )],
+                    constraints: vec![Constraint::BelowHalfRate("freq")],
                     ..Ports::default()
                 })
             },
@@ -157,7 +159,7 @@ fn same_audio() -> PortsFn {
         Ok(Ports {
             inputs: vec![input("in", Accepts::Audio { channels: None })],
             outputs: vec![output("out", OutType::SameAs(0))],
-            warnings: Vec::new(),
+            ..Ports::default()
         })
     }
 }
@@ -199,7 +201,7 @@ fn mix() -> Signature {
                     ..input("in", Accepts::AudioOrBundle)
                 }],
                 outputs: vec![output("out", OutType::Derived(mix_type))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![
@@ -265,7 +267,7 @@ fn dominant() -> Signature {
             Ok(Ports {
                 inputs: vec![input("in", Accepts::Bundle)],
                 outputs: vec![output("out", OutType::Derived(dominant_type))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![
@@ -305,7 +307,7 @@ fn unmix() -> Signature {
             Ok(Ports {
                 inputs: vec![input("in", Accepts::Bundle)],
                 outputs,
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![req("ids", ParamType::List(Box::new(ParamType::Str)))],
@@ -321,7 +323,7 @@ fn meter() -> Signature {
             Ok(Ports {
                 inputs: vec![input("in", Accepts::AudioOrBundle)],
                 outputs: vec![output("out", OutType::Fixed(MediaType::Events))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![p(
@@ -440,7 +442,7 @@ fn blur() -> Signature {
                     video_in(&[PixelFormat::I420, PixelFormat::Rgba]),
                 )],
                 outputs: vec![output("out", OutType::SameAs(0))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![
@@ -469,7 +471,7 @@ fn background_blur() -> Signature {
                     },
                 ],
                 outputs: vec![output("out", OutType::SameAs(0))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![
@@ -504,7 +506,7 @@ fn overlay() -> Signature {
                     input("top", video_in(&[PixelFormat::Rgba])),
                 ],
                 outputs: vec![output("out", OutType::SameAs(0))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![
@@ -540,7 +542,7 @@ fn convert() -> Signature {
             Ok(Ports {
                 inputs: vec![input("in", video_in(&[]))],
                 outputs: vec![output("out", OutType::Derived(convert_type))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![
@@ -574,7 +576,7 @@ fn remix() -> Signature {
             Ok(Ports {
                 inputs: vec![input("in", Accepts::Audio { channels: None })],
                 outputs: vec![output("out", OutType::Derived(remix_type))],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![req("channels", ParamType::Int { min: 1, max: 8 })],
@@ -593,7 +595,7 @@ fn pan() -> Signature {
                     "out",
                     OutType::Fixed(MediaType::Audio { channels: 2 }),
                 )],
-                warnings: Vec::new(),
+                ..Ports::default()
             })
         },
         vec![p(
@@ -622,8 +624,8 @@ fn wav_in() -> Signature {
                         "out",
                         OutType::Fixed(MediaType::Audio { channels: 1 }),
                     )],
-                    inputs: Vec::new(),
                     warnings,
+                    ..Ports::default()
                 })
             },
             vec![req("path", ParamType::Path)],

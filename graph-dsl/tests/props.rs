@@ -97,7 +97,8 @@ fn gen_graph(header: Option<(u8, u8)>, sources: Vec<(u8, Vec<u8>, u8)>) -> Gen {
                 ),
                 Ty::Video,
             ),
-            _ => (format!("tone(freq: {}kHz)", 1 + kind % 9), Ty::Mono),
+            // At most 3kHz: below half the lowest rate generated (8kHz).
+            _ => (format!("tone(freq: {}kHz)", 1 + kind % 3), Ty::Mono),
         };
         let name = format!("s{k}");
         let sep = if noise % 3 == 0 { "=" } else { " = " };

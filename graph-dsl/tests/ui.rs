@@ -40,6 +40,9 @@ macro_rules! cases {
 }
 
 cases!(
+    below_half_rate,
+    empty_graph,
+    empty_graph_header,
     unknown_kind,
     unknown_name,
     unknown_name_suggests_declared,

@@ -13,7 +13,9 @@
 #![deny(missing_docs)]
 
 mod onnx;
+mod segment;
 mod vad;
 
 pub use onnx::{load_onnx, sha256_hex, Model, ModelError};
+pub use segment::{Segmenter, SelfieModel};
 pub use vad::{silero_model, SileroVad, SILERO_CONTEXT, SILERO_FRAME, SILERO_RATE};

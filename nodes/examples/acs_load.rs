@@ -61,7 +61,7 @@ fn registry() -> Registry {
                 Ok(Ports {
                     inputs: vec![sig::input("in", Accepts::Bundle)],
                     outputs: vec![sig::output("out", sig::audio(1))],
-                    warnings: Vec::new(),
+                    ..Ports::default()
                 })
             }),
             |_: &BuildContext| -> Result<Box<dyn Node>, NodeError> { Ok(Box::new(BundleSum)) },

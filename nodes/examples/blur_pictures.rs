@@ -37,7 +37,11 @@ fn main() {
             "blur",
             &[("radius", Arg::Num(8.0)), ("kind", Arg::Enum("box".into()))],
         ),
-        ("background_blur.png", "background_blur", &[]),
+        (
+            "background_blur.png",
+            "background_blur",
+            &[("mask", Arg::Enum("portrait".into()))],
+        ),
     ];
     for (file, kind, args) in runs {
         let out = run(kind, args, &scene);

@@ -11,6 +11,7 @@ pub mod conference;
 pub mod exec;
 pub mod kernels;
 pub mod live;
+pub mod segment;
 pub mod sig;
 pub mod spatial;
 pub mod speech;
@@ -25,6 +26,7 @@ pub fn registry() -> Registry {
     conference::register(&mut r);
     video::register(&mut r);
     blur::register(&mut r);
+    segment::register(&mut r);
     spatial::register(&mut r);
     acs::register(&mut r);
     live::register(&mut r);

@@ -50,7 +50,7 @@ fn bundle_sum_ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::Bundle)],
         outputs: vec![sig::output("out", sig::audio(1))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

@@ -185,3 +185,88 @@ fn banded_blur_does_not_allocate_while_running() {
         );
     }
 }
+
+/// A frame of a real photo of a person (tests/data), in `format`.
+fn photo(format: PixelFormat) -> VideoFrame {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/astronaut.png");
+    let (w, h, rgba) = sluice_nodes::video::image_in::decode_png(path).expect("photo");
+    let ty = VideoType {
+        format,
+        width: w,
+        height: h,
+        fps: (30, 1),
+    };
+    sluice_nodes::segment::frame_from_rgba(ty, &rgba)
+}
+
+/// The person mask's video path (`segment`, `background_blur` with the
+/// default `person` mask, `background_replace`) while the model runs on its
+/// own thread and its masks arrive: nothing allocates on the video thread.
+/// The model's thread allocates (tract) and is not watched.
+#[cfg(feature = "ml")]
+#[test]
+fn person_masks_do_not_allocate_with_the_model_running() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let image = dir.path().join("beach.png");
+    let file = std::io::BufWriter::new(std::fs::File::create(&image).expect("png"));
+    let mut enc = png::Encoder::new(file, 64, 36);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let beach = sluice_nodes::video::patterns::beach(64, 36);
+    enc.write_header()
+        .expect("header")
+        .write_image_data(&beach)
+        .expect("data");
+    let image = Arg::Str(image.to_str().expect("utf-8").to_string());
+    for format in [PixelFormat::I420, PixelFormat::Rgba] {
+        let input = photo(format);
+        let ty = input.ty();
+        let mask_ty = VideoType {
+            format: PixelFormat::I420,
+            ..ty
+        };
+        let mut nodes = [
+            build("background_blur", &[], ty, false),
+            build("background_replace", &[("image", image.clone())], ty, false),
+        ];
+        let mut segment = build("segment", &[], ty, false);
+        let src = Frame::Video(input);
+        let mut out = Frame::Video(VideoFrame::new(ty));
+        let mut mask = Frame::Video(VideoFrame::new(mask_ty));
+        let feather = Arg::Num(12.0);
+        let ((), counted) = counting::watch(|| {
+            for tick in 0..40 {
+                let inputs = [Some(&src), None];
+                for node in nodes.iter_mut() {
+                    let mut outs = [&mut out];
+                    let mut io = PortIo::new(&inputs, &mut outs, Clock::default());
+                    node.process(&mut io);
+                }
+                let mut outs = [&mut mask];
+                let mut io = PortIo::new(&inputs[..1], &mut outs, Clock::default());
+                segment.process(&mut io);
+                if tick == 20 {
+                    segment.set("feather", &feather).expect("live feather");
+                }
+                // About a video frame's time: masks arrive while counting.
+                std::thread::sleep(std::time::Duration::from_millis(15));
+            }
+        });
+        assert!(
+            counted.is_zero(),
+            "{format:?}: allocations with the model running: {counted:?}"
+        );
+        // The model did answer during the run: the face is in the mask.
+        let Frame::Video(m) = &mask else {
+            unreachable!("video")
+        };
+        let w = m.width();
+        let face: u32 = (40..80).map(|y| u32::from(m.plane(0)[y * w + 112])).sum();
+        assert!(
+            face / 40 > 200,
+            "{format:?}: mask on the face {}",
+            face / 40
+        );
+    }
+}

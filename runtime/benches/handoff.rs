@@ -14,7 +14,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ringbuf::traits::{Consumer as _, Producer as _, Split};
 use sluice_dsl::{MediaType, PixelFormat, VideoType};
-use sluice_runtime::edge::{connect, EdgeSpec, Policy, Poll};
+use sluice_runtime::transport::edge::{connect, EdgeSpec, Policy, Poll};
 use sluice_runtime::Frame;
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //! (pass it to the engine's thread hook). Everything else (test set-up,
 //! the harness, other tests' threads) allocates freely and uncounted.
 
-use crate::engine::ThreadEvent;
+use crate::execution::threads::ThreadEvent;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};

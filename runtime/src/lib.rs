@@ -4,41 +4,39 @@
 //! Build an [`Engine`] from a plan and a [`Registry`] (every node, ring and
 //! frame pool is allocated there), optionally take a [`Controller`] for live
 //! parameter changes and a [`StopHandle`], then [`Engine::run`] (or
-//! [`Engine::start`]). After the start, processing threads neither allocate
-//! nor lock; see `docs/architecture.md`.
+//! [`Engine::start`], or [`Engine::drive`] to tick it from your own
+//! thread). After the start, processing threads neither allocate nor lock;
+//! see `docs/architecture.md`.
+//!
+//! The modules follow a frame's way: [`node`] and [`registry`] (what a
+//! node is, kinds by name), [`transport`] (frames, pools, edges),
+//! [`execution`] (graph, session, executors, reload), [`clock`] (what
+//! paces real time), [`control`] (live parameters) and [`observation`]
+//! (statistics); [`counting`] and [`testing`] serve tests.
 
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod clock;
 pub mod control;
 pub mod counting;
-pub mod device_clock;
-pub mod edge;
-pub mod engine;
-mod exec;
-mod fade;
-pub mod frame;
+pub mod execution;
 pub mod node;
-pub mod pace;
-pub mod pool;
+pub mod observation;
 pub mod registry;
-pub mod reload;
-pub mod stats;
-mod stopwatch;
-mod task;
 pub mod testing;
+pub mod transport;
 
+pub use clock::{DeviceClock, DeviceCounter, PaceClock, SimClock, SystemClock};
 pub use control::{ControlError, Controller};
-pub use device_clock::{DeviceClock, DeviceCounter};
-pub use engine::{
-    BuildError, Engine, Mode, Parallel, RunError, Running, StopHandle, ThreadEvent, ThreadRole,
-};
-pub use frame::{
-    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream,
-    StreamId, StreamState, VideoFrame,
+pub use execution::{
+    BuildError, Changes, Driven, Engine, Mode, Parallel, ReloadError, Reloader, RunError, Running,
+    Scheduling, StopHandle, ThreadEvent, ThreadHook, ThreadRole,
 };
 pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
-pub use pace::{PaceClock, SimClock, SystemClock};
+pub use observation::stats::{Stats, Summary};
 pub use registry::{BuildFn, Kind, Registry};
-pub use reload::{Changes, ReloadError, Reloader};
-pub use stats::{Stats, Summary};
+pub use transport::frame::{
+    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream, StreamId,
+    StreamState, VideoFrame,
+};

@@ -7,8 +7,8 @@
 //! I/O (nodes whose signature says `io` run on a non-real-time thread and
 //! may do file or socket I/O there, still without allocating).
 
-use crate::frame::{AudioFrame, BundleFrame, EventFrame, Frame, Nanos, VideoFrame};
-use crate::pace::PaceClock;
+use crate::clock::pace::PaceClock;
+use crate::transport::frame::{AudioFrame, BundleFrame, EventFrame, Frame, Nanos, VideoFrame};
 use sluice_dsl::{Arg, Args, PlanNode, PlanPort, Settings};
 use std::any::Any;
 use std::fmt;
@@ -278,7 +278,7 @@ pub trait Node: Send {
 
     /// The clock that should pace this node's domain in real time, if the
     /// node has one: a sound device's callback (see
-    /// [`crate::device_clock`]). Asked once after build; `None` (the
+    /// [`crate::clock::device_clock`]). Asked once after build; `None` (the
     /// default) leaves the domain on the engine's clock.
     fn pace_clock(&self) -> Option<Arc<dyn PaceClock>> {
         None

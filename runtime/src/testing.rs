@@ -3,24 +3,21 @@
 //! [`run_ticks`]), or drive one node on given frames ([`NodeHarness`]).
 //! Other crates' tests use these; they allocate freely (test code).
 
-use crate::engine::{BuildError, Engine};
-use crate::frame::Frame;
+use crate::execution::{BuildError, Engine};
 use crate::node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
+use crate::observation::stats::Summary;
 use crate::registry::Registry;
-use crate::stats::Summary;
+use crate::transport::frame::Frame;
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::Direction;
 use sluice_dsl::{
-    Arg, Args, Domain, MediaType, OutType, Plan, PlanEdge, PlanNode, PlanPort, Role, Settings, Span,
+    Arg, Args, MediaType, OutType, Plan, PlanEdge, PlanNode, PlanPort, Role, Settings, Span,
 };
 
 /// Assembles a [`Plan`] from nodes with explicit port types and edges.
 ///
 /// Ports are named `in0, in1, ...` and `out0, out1, ...`. Role, `io` and
-/// `endless` come from the kind's signature when the registry knows it. Each
-/// node's clock domain is worked out as the checker would: video sources
-/// tick at their output's fps, other sources with audio, and every other
-/// node in the domain of its first input.
+/// `endless` come from the kind's signature when the registry knows it.
+/// The schedule (order, levels, clock domains) is the checker's own.
 #[derive(Debug, Clone)]
 pub struct PlanBuilder<'r> {
     registry: &'r Registry,
@@ -117,52 +114,17 @@ impl<'r> PlanBuilder<'r> {
         self
     }
 
-    /// The plan: domains, topological order and parallel levels filled in.
-    /// Panics on a cycle (a bug in the test).
+    /// The plan, scheduled as the checker schedules one
+    /// ([`Plan::scheduled`]: domains, order and levels). Panics on a cycle
+    /// (a bug in the test).
     pub fn build(&self) -> Plan {
-        let mut graph = self.graph.clone();
-        let order = petgraph::algo::toposort(&graph, None).expect("PlanBuilder: cycle");
-        let mut level = vec![0usize; graph.node_count()];
-        for &n in &order {
-            let first_input = graph
-                .edges_directed(n, Direction::Incoming)
-                .min_by_key(|e| e.weight().to_port)
-                .map(|e| petgraph::visit::EdgeRef::source(&e));
-            let domain = match first_input {
-                Some(p) => graph[p].domain,
-                None => Some(source_domain(&graph[n])),
-            };
-            level[n.index()] = graph
-                .neighbors_directed(n, Direction::Incoming)
-                .map(|p| level[p.index()] + 1)
-                .max()
-                .unwrap_or(0);
-            graph[n].domain = domain;
-        }
-        let depth = level.iter().copied().max().map_or(0, |m| m + 1);
-        let mut levels = vec![Vec::new(); depth];
-        for &n in &order {
-            levels[level[n.index()]].push(n);
-        }
-        Plan {
-            name: "test".into(),
-            settings: self.settings.clone(),
-            graph,
-            order,
-            levels,
-        }
-    }
-}
-
-fn source_domain(n: &PlanNode) -> Domain {
-    match n.outputs.iter().find_map(|p| match p.ty {
-        MediaType::Video(v) => Some(v.fps),
-        _ => None,
-    }) {
-        Some((fps_num, fps_den)) if n.role == Role::VideoSource => {
-            Domain::Video { fps_num, fps_den }
-        }
-        _ => Domain::Audio,
+        let plan = Plan::scheduled("test".into(), self.settings.clone(), self.graph.clone());
+        assert_eq!(
+            plan.order.len(),
+            plan.graph.node_count(),
+            "PlanBuilder: cycle"
+        );
+        plan
     }
 }
 

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use sluice_dsl::MediaType;
-use sluice_runtime::edge::{connect, EdgeSpec, Policy, Poll};
 use sluice_runtime::testing::PlanBuilder;
+use sluice_runtime::transport::edge::{connect, EdgeSpec, Policy, Poll};
 use sluice_runtime::{Engine, Frame, Parallel};
 
 fn spec(capacity: usize, policy: Policy) -> EdgeSpec {

@@ -1,21 +1,25 @@
 //! Proof of the real-time rule: after start, the processing threads neither
 //! allocate nor free. A counting global allocator counts only on threads the
-//! engine's thread hook marks (from their first tick to their last).
+//! engine's thread hook marks (from their first tick to their last; for
+//! the driven executor, the caller's thread inside each step).
 
 mod common;
 
 use common::*;
-use sluice_dsl::{Arg, Settings};
+use sluice_dsl::{Arg, Domain, Settings};
 use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::testing::PlanBuilder;
 use sluice_runtime::{Engine, Parallel, SimClock, ThreadEvent};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
 static THREADS: AtomicU64 = AtomicU64::new(0);
+
+/// The counters are global: the tests of this file run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 fn hook(e: ThreadEvent) {
     if matches!(e, ThreadEvent::Started(_)) {
@@ -95,6 +99,7 @@ fn settings(realtime: bool) -> Settings {
 
 #[test]
 fn no_allocation_on_processing_threads_after_start() {
+    let _g = SERIAL.lock().unwrap();
     // Both executors, one after the other (the counters are global).
     for (prefix, realtime, parallel) in [
         ("na_rt", true, Parallel::Auto),
@@ -142,5 +147,49 @@ fn no_allocation_on_processing_threads_after_start() {
         let k = 17u64;
         let mix: f32 = (0..4).map(|i| 0.5 * value(i as f32, k)).sum();
         assert_eq!(ab[k as usize], 3.0 * mix);
+    }
+}
+
+#[test]
+fn driven_steps_do_not_allocate() {
+    let _g = SERIAL.lock().unwrap();
+    // The caller's thread is watched inside every step (the hook marks
+    // it), and unwatched between steps, where it sends a live change.
+    for (prefix, realtime) in [("na_dr", false), ("na_drt", true)] {
+        let r = registry();
+        let mut e = Engine::build(&graph(prefix, settings(realtime)), &r).unwrap();
+        e.set_thread_hook(hook);
+        let mut ctl = e.controller();
+        let mut d = e.drive();
+        THREADS.store(0, Ordering::Relaxed);
+        counting::settle();
+        let before = counting::counts();
+        let mut steps = 0u64;
+        while !d.step(Domain::Audio) {
+            steps += 1;
+            if steps == TICKS / 2 {
+                ctl.set(&format!("{prefix}_a"), "gain", Arg::Num(2.0))
+                    .unwrap();
+            }
+            if steps.is_multiple_of(1000) {
+                d.step_until(d.next_tick(Domain::Audio).unwrap_or(0));
+            }
+        }
+        let counted = counting::counts().since(before);
+        assert!(THREADS.load(Ordering::Relaxed) >= TICKS, "{prefix}");
+        assert_eq!(
+            (counted.allocs, counted.frees),
+            (0, 0),
+            "{prefix}: allocations/frees inside steps"
+        );
+        let s = d.finish().unwrap();
+        assert_eq!(s.ticks, TICKS, "{prefix}");
+        assert_eq!(ctl.pending(), 0);
+        let ab = collected(&format!("{prefix}_sink_ab")).values;
+        assert_eq!(ab.len() as u64, TICKS);
+        // The gain of `a` went from 1 to 2 halfway: ab = a + b = 3 mix.
+        let k = TICKS - 1;
+        let mix: f32 = (0..4).map(|i| 0.5 * value(i as f32, k)).sum();
+        assert_eq!(ab[k as usize], 3.0 * mix, "{prefix}");
     }
 }

@@ -46,6 +46,10 @@ fn stalled_io_sink_drops_on_its_own_edge_and_audio_stays_on_time() {
     let mut e = Engine::build(&b.build(), &r).unwrap();
     let clock = Arc::new(SimClock::new());
     e.set_pace_clock(clock.clone());
+    // A SCHED_FIFO thread on a simulated clock never sleeps: on a busy
+    // two-core machine it could run every tick before the I/O thread is
+    // first scheduled, and the stall this test stages would not happen.
+    e.set_rt_priority(None);
     let stats = e.stats();
     STALL.store(true, Ordering::Release);
     let running = e.start();

@@ -9,8 +9,8 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use sluice_dsl::MediaType;
-use sluice_runtime::edge::{connect, EdgeSpec, Input, Output, Policy, Poll};
 use sluice_runtime::testing::PlanBuilder;
+use sluice_runtime::transport::edge::{connect, EdgeSpec, Input, Output, Policy, Poll};
 use sluice_runtime::{Engine, Frame, Parallel};
 use std::collections::HashMap;
 

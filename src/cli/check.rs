@@ -1,6 +1,7 @@
 //! `sluice check`: exit 0 when every graph is valid, 1 on errors; warnings
 //! and errors go to stderr.
 
+use super::exit::Exit;
 use super::source::{fail, read_path, report, summary};
 use clap::Args;
 use sluice_dsl::SourceFile;
@@ -50,8 +51,8 @@ pub fn main(args: CheckArgs) -> ExitCode {
         }
     }
     if ok {
-        ExitCode::SUCCESS
+        Exit::Ok.into()
     } else {
-        ExitCode::from(1)
+        Exit::Invalid.into()
     }
 }

@@ -1,5 +1,6 @@
 //! `sluice devices`: the sound devices `mic` and `speaker` can open.
 
+use super::exit::Exit;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -16,7 +17,7 @@ pub fn main(_args: DevicesArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(1);
+            return Exit::Failed.into();
         }
     };
     println!("host: {}", report.host);
@@ -47,7 +48,7 @@ pub fn main(_args: DevicesArgs) -> ExitCode {
              `device: \"null\"` runs against the null device as a smoke test."
         );
     }
-    ExitCode::SUCCESS
+    Exit::Ok.into()
 }
 
 /// Runs `sluice devices` in a build without device support.
@@ -58,5 +59,5 @@ pub fn main(_args: DevicesArgs) -> ExitCode {
          `cargo build --release --features live` (on Linux this needs libasound2-dev \
          and pkg-config)"
     );
-    ExitCode::from(1)
+    Exit::Failed.into()
 }

@@ -1,6 +1,7 @@
 //! `sluice fmt`: the canonical text to stdout; `--write` rewrites the file,
 //! `--check` exits 1 when it is not in canonical form.
 
+use super::exit::Exit;
 use super::source::{fail, read_path, report};
 use clap::Args;
 use std::path::PathBuf;
@@ -25,39 +26,39 @@ pub fn main(args: FmtArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => {
             fail(&e);
-            return ExitCode::from(1);
+            return Exit::Invalid.into();
         }
     };
     let formatted = match sluice_dsl::format(&file) {
         Ok(t) => t,
         Err(d) => {
             report(&d, &file);
-            return ExitCode::from(1);
+            return Exit::Invalid.into();
         }
     };
     if args.check {
         if formatted == file.text {
-            return ExitCode::SUCCESS;
+            return Exit::Ok.into();
         }
         eprintln!(
             "`{}` is not formatted; run `sluice fmt --write {}`",
             file.name, file.name
         );
-        return ExitCode::from(1);
+        return Exit::Invalid.into();
     }
     if args.write {
         if args.file.as_os_str() == "-" {
             fail("--write needs a file, not stdin");
-            return ExitCode::from(1);
+            return Exit::Usage.into();
         }
         if formatted != file.text {
             if let Err(e) = std::fs::write(&args.file, &formatted) {
                 fail(&format!("cannot write `{}`: {e}", file.name));
-                return ExitCode::from(1);
+                return Exit::Failed.into();
             }
         }
-        return ExitCode::SUCCESS;
+        return Exit::Ok.into();
     }
     print!("{formatted}");
-    ExitCode::SUCCESS
+    Exit::Ok.into()
 }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod devices;
 pub mod dot;
+pub mod exit;
 pub mod fmt;
 pub mod nodes;
 pub mod plan;

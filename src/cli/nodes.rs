@@ -1,5 +1,6 @@
 //! `sluice nodes`: the catalogue, generated from the signatures.
 
+use super::exit::Exit;
 use super::source::fail;
 use clap::Args;
 use std::process::ExitCode;
@@ -19,21 +20,21 @@ pub fn main(args: NodesArgs) -> ExitCode {
     let registry = sluice_nodes::registry();
     if args.markdown {
         print!("{}", sluice_dsl::markdown(&registry));
-        return ExitCode::SUCCESS;
+        return Exit::Ok.into();
     }
     match &args.kind {
         None => {
             print!("{}", sluice_dsl::list_kinds(&registry));
-            ExitCode::SUCCESS
+            Exit::Ok.into()
         }
         Some(kind) => match sluice_dsl::describe_kind(&registry, kind) {
             Ok(text) => {
                 print!("{text}");
-                ExitCode::SUCCESS
+                Exit::Ok.into()
             }
             Err(e) => {
                 fail(&e);
-                ExitCode::from(1)
+                Exit::Usage.into()
             }
         },
     }

@@ -2,11 +2,12 @@
 //! a progress bar (when the length is known) and Ctrl-C draining, print a
 //! summary (and `--stats`) to stderr.
 
-use super::source::{checked, fail, read_path, GraphArgs};
+use super::exit::{Exit, ABORTED};
+use super::source::{build_failed, checked, fail, read_path, GraphArgs, Valid};
 use super::watch::Watcher;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice_dsl::{Arg, ParamSig, ParamType, Plan};
+use sluice_dsl::{Arg, ParamSig, ParamType, Plan, Severity};
 use sluice_runtime::{Engine, Registry, RunError, Stats};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,8 +27,15 @@ pub struct RunArgs {
     /// Stop after this much media time (`10s`, `500ms`); overrides the graph's.
     #[arg(long)]
     pub duration: Option<String>,
-    /// Print per-node timing, drops and xruns (`--stats=live`: every second).
-    #[arg(long, num_args = 0..=1, default_missing_value = "end", value_name = "WHEN")]
+    /// Print per-node timing, drops and xruns at the end (`--stats=live`:
+    /// every second too). A value needs `=`, so `--stats FILE` is the file.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "end",
+        value_name = "WHEN"
+    )]
     pub stats: Option<String>,
     /// Reload the graph when the file changes: unchanged nodes keep their
     /// state, changed ones are crossfaded, a bad edit is reported and the
@@ -56,7 +64,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         Some("live") => StatsMode::Live,
         Some(other) => {
             fail(&format!("--stats takes `end` or `live`, not `{other}`"));
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
     };
     let watched = match (&args.graph.file, args.watch) {
@@ -64,38 +72,101 @@ pub fn main(args: RunArgs) -> ExitCode {
         (Some(path), true) if path.as_os_str() != "-" => Some(path.clone()),
         _ => {
             fail("--watch needs a graph file (not `-` or -e)");
-            return ExitCode::from(2);
+            return Exit::Usage.into();
         }
     };
-    let Some(mut plan) = checked(&args.graph) else {
-        return ExitCode::from(1);
+    let Some(Valid { file, mut plan }) = checked(&args.graph) else {
+        return Exit::Invalid.into();
     };
+    let registry = sluice_nodes::registry();
+    let later = match apply_options(&args, &mut plan, &registry) {
+        Ok(later) => later,
+        Err(e) => {
+            e.print();
+            return Exit::Invalid.into();
+        }
+    };
+    let mut engine = match Engine::build(&plan, &registry) {
+        Ok(e) => e,
+        Err(e) => {
+            build_failed(&e, &plan, &file);
+            return Exit::Failed.into();
+        }
+    };
+    for s in later {
+        if let Err(e) = engine.set(&s.node, &s.key, s.arg) {
+            fail(&format!("--set {}.{}: {e}", s.node, s.key));
+            return Exit::Invalid.into();
+        }
+    }
+    let watcher = watched.map(|path| {
+        let text = read_path(&path).map(|f| f.text).unwrap_or_default();
+        Watcher::new(path, text, engine.reloader(), registry, args.realtime)
+    });
+    run(engine, &plan, stats_mode, watcher)
+}
+
+/// A problem with what the command line adds to the graph, with a fix.
+struct OptionError {
+    message: String,
+    help: Option<String>,
+}
+
+impl OptionError {
+    fn new(message: impl Into<String>) -> OptionError {
+        OptionError {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// "did you mean" the closest of `names` to `word`, else `otherwise`.
+    fn suggest<'a>(
+        message: String,
+        word: &str,
+        names: impl IntoIterator<Item = &'a str>,
+        otherwise: String,
+    ) -> OptionError {
+        let help = sluice_dsl::did_you_mean(word, names)
+            .map_or(otherwise, |n| format!("did you mean `{n}`?"));
+        OptionError {
+            message,
+            help: Some(help),
+        }
+    }
+
+    fn print(&self) {
+        fail(&self.message);
+        if let Some(h) = &self.help {
+            eprintln!("help: {h}");
+        }
+    }
+}
+
+/// Applies `--realtime`, `--duration` and `--set` to the plan, checked as
+/// the graph's own values are; returns the sets that must go through the
+/// engine (per-participant keys).
+fn apply_options(
+    args: &RunArgs,
+    plan: &mut Plan,
+    registry: &Registry,
+) -> Result<Vec<Set>, OptionError> {
     if args.realtime {
         plan.settings.realtime = true;
     }
     if let Some(text) = &args.duration {
-        match parse_duration(text) {
-            Ok(d) => plan.settings.duration = Some(d),
-            Err(e) => {
-                fail(&format!("--duration {text}: {e}"));
-                return ExitCode::from(2);
-            }
-        }
+        let d = parse_duration(text)
+            .map_err(|e| OptionError::new(format!("--duration {text}: {e}")))?;
+        plan.settings.duration = Some(d);
     }
-    if let Err(e) = refuse_endless(&plan) {
-        fail(&e);
-        return ExitCode::from(2);
-    }
-    let registry = sluice_nodes::registry();
+    refuse_endless(plan).map_err(OptionError::new)?;
     let mut sets = Vec::with_capacity(args.set.len());
     for s in &args.set {
-        match parse_set(&plan, &registry, s) {
-            Ok(set) => sets.push(set),
-            Err(e) => {
-                fail(&format!("--set {s}: {e}"));
-                return ExitCode::from(2);
-            }
-        }
+        let set = parse_set(plan, registry, s).map_err(|mut e| {
+            e.message = format!("--set {s}: {}", e.message);
+            e
+        })?;
+        sets.push(set);
     }
     // A live parameter set at start is built in, so it holds from the
     // first sample (through the control ring it would ramp in over a tick).
@@ -107,33 +178,7 @@ pub fn main(args: RunArgs) -> ExitCode {
             plan.graph[index].args.set(&s.key, s.arg);
         }
     }
-    let mut engine = match Engine::build(&plan, &registry) {
-        Ok(e) => e,
-        Err(e) => {
-            fail(&e.to_string());
-            return ExitCode::from(1);
-        }
-    };
-    for s in later {
-        if let Err(e) = engine.set(&s.node, &s.key, s.arg) {
-            fail(&format!("--set {}.{}: {e}", s.node, s.key));
-            return ExitCode::from(2);
-        }
-    }
-    let watcher = match watched {
-        Some(path) => {
-            let text = read_path(&path).map(|f| f.text).unwrap_or_default();
-            Some(Watcher::new(
-                path,
-                text,
-                engine.reloader(),
-                registry,
-                args.realtime,
-            ))
-        }
-        None => None,
-    };
-    run(engine, &plan, stats_mode, watcher)
+    Ok(later)
 }
 
 /// Parses `--duration` like the graph header's `duration:`.
@@ -177,44 +222,103 @@ struct Set {
     live: bool,
 }
 
-/// Parses and checks one `node.param=value` (or `node.param.sub=value`).
-fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, String> {
-    let (lhs, text) = s.split_once('=').ok_or("expected `node.param=value`")?;
+/// Parses and checks one `node.param=value` (or `node.param.sub=value`)
+/// as strictly as `check` checks the graph text: names with "did you
+/// mean", the value's type, unit and range, and the node's constraints
+/// with the new value.
+fn parse_set(plan: &Plan, registry: &Registry, s: &str) -> Result<Set, OptionError> {
+    let (lhs, text) = s
+        .split_once('=')
+        .ok_or_else(|| OptionError::new("expected `node.param=value`"))?;
     let (node, key) = lhs
         .split_once('.')
-        .ok_or("expected `node.param=value` (no `.` before `=`)")?;
-    let index = plan
-        .node_by_name(node)
-        .ok_or_else(|| format!("no node is named `{node}`"))?;
+        .ok_or_else(|| OptionError::new("expected `node.param=value` (no `.` before `=`)"))?;
+    let index = plan.node_by_name(node).ok_or_else(|| {
+        let names = plan.graph.node_weights().map(|n| n.name.as_str());
+        OptionError::suggest(
+            format!("no node is named `{node}`"),
+            node,
+            names,
+            "`sluice plan` shows every node's name".into(),
+        )
+    })?;
     let kind = &plan.graph[index].kind;
+    let sig = &registry
+        .kind(kind)
+        .ok_or_else(|| OptionError::new(format!("unknown kind `{kind}`")))?
+        .signature;
     let (param_name, sub) = match key.split_once('.') {
         Some((p, sub)) => (p, Some(sub)),
         None => (key, None),
     };
-    let param = registry
-        .kind(kind)
-        .and_then(|k| k.signature.param(param_name))
-        .ok_or_else(|| format!("`{kind}` has no parameter `{param_name}`"))?;
-    // A per-participant key sets one item of a list parameter.
-    let item;
-    let param: &ParamSig = match (&param.ty, sub) {
-        (ParamType::List(t), Some(_)) => {
-            item = ParamSig {
-                ty: (**t).clone(),
-                ..param.clone()
-            };
-            &item
-        }
-        _ => param,
-    };
-    let value = sluice_dsl::parse_value(text.trim())?;
-    let arg = sluice_dsl::normalize_value(param, &value)?;
+    let param = settable(sig, param_name, sub.is_some())?;
+    let value = sluice_dsl::parse_value(text.trim()).map_err(OptionError::new)?;
+    let arg = sluice_dsl::check_value(&param, &value).map_err(|e| OptionError {
+        message: format!("{} ({})", e.message, e.label),
+        help: e.help,
+    })?;
+    if sub.is_none() {
+        constraints_hold(&plan.settings, &plan.graph[index], sig, key, &arg)?;
+    }
     Ok(Set {
         node: node.to_string(),
         key: key.to_string(),
         arg,
         live: param.live,
     })
+}
+
+/// The parameter `name` of `sig` as a value set for it must be; for a
+/// per-participant key (`position.alice`), one item of a list parameter.
+fn settable(
+    sig: &sluice_dsl::Signature,
+    name: &str,
+    per_participant: bool,
+) -> Result<ParamSig, OptionError> {
+    let kind = &sig.kind;
+    let param = sig.param(name).ok_or_else(|| {
+        let names = sig.params.iter().map(|p| p.name.as_str());
+        let all: Vec<&str> = names.clone().collect();
+        OptionError::suggest(
+            format!("`{kind}` has no parameter `{name}`"),
+            name,
+            names,
+            format!("`{kind}` takes: {}", all.join(", ")),
+        )
+    })?;
+    Ok(match (&param.ty, per_participant) {
+        (ParamType::List(t), true) => ParamSig {
+            ty: (**t).clone(),
+            ..param.clone()
+        },
+        _ => param.clone(),
+    })
+}
+
+/// The node's constraints with `key` set to `arg` (a tone's `freq` below
+/// half the graph rate, ...), as `check` applies them to the graph text.
+fn constraints_hold(
+    settings: &sluice_dsl::Settings,
+    node: &sluice_dsl::PlanNode,
+    sig: &sluice_dsl::Signature,
+    key: &str,
+    arg: &Arg,
+) -> Result<(), OptionError> {
+    let mut args = node.args.clone();
+    args.set(key, arg.clone());
+    let inputs: Vec<Option<sluice_dsl::MediaType>> = node
+        .inputs
+        .iter()
+        .map(|p| p.connected.then_some(p.ty))
+        .collect();
+    let findings = sluice_dsl::check_instance(sig, &args, settings, &inputs);
+    match findings.into_iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => Err(OptionError {
+            message: format!("{} ({})", f.message, f.label),
+            help: f.help,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Starts the engine, shows progress, handles Ctrl-C, prints the summary.
@@ -233,7 +337,7 @@ fn run(
         let installed = ctrlc::set_handler(move || {
             if interrupted.swap(true, Ordering::AcqRel) {
                 eprintln!("\ninterrupted twice: exiting without finishing files");
-                std::process::exit(130);
+                std::process::exit(ABORTED);
             }
             eprintln!("\nstopping: draining the graph and finishing files (Ctrl-C again to abort)");
             stop.stop();
@@ -248,7 +352,10 @@ fn run(
     // the loop below never sleeps past it (polling `is_finished` every
     // 50 ms added up to 50 ms to every run, a third of a 32-file mix).
     let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || done_tx.send(running.wait()));
+    std::thread::spawn(move || {
+        // The receiver is gone only if the loop below already returned.
+        let _ = done_tx.send(running.wait());
+    });
     let mut last_live = Instant::now();
     let say = |f: &dyn Fn()| match &bar {
         Some(bar) => bar.suspend(f),
@@ -306,7 +413,7 @@ fn print_outcome(
             for (edge, drops) in &summary.edge_drops {
                 eprintln!("warning: {drops} frames dropped on {edge}");
             }
-            ExitCode::SUCCESS
+            Exit::Ok.into()
         }
         Err(e) => {
             for line in &e.errors {
@@ -316,7 +423,7 @@ fn print_outcome(
                 Some(s) => eprintln!("{s}"),
                 None => eprintln!("{} ticks before the failure", stats.ticks()),
             }
-            ExitCode::from(1)
+            Exit::Failed.into()
         }
     }
 }

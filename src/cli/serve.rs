@@ -3,6 +3,7 @@
 //! instance of the graph (`acs_in` its participants, `acs_out` what goes
 //! back). See docs/serve.md.
 
+use super::exit::Exit;
 use super::source::{checked, fail, GraphArgs};
 use clap::Args;
 use sluice_nodes::acs::engine::factory;
@@ -30,15 +31,16 @@ pub struct ServeArgs {
 
 /// Runs `sluice serve` until Ctrl-C.
 pub fn main(args: ServeArgs) -> ExitCode {
-    let Some(plan) = checked(&args.graph) else {
-        return ExitCode::from(1);
+    let Some(valid) = checked(&args.graph) else {
+        return Exit::Invalid.into();
     };
+    let plan = valid.plan;
     let name = plan.name.clone();
     let calls = match factory(plan, sluice_nodes::registry()) {
         Ok(f) => f,
         Err(e) => {
             fail(&e);
-            return ExitCode::from(1);
+            return Exit::Invalid.into();
         }
     };
     let config = ServerConfig {
@@ -50,7 +52,7 @@ pub fn main(args: ServeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             fail(&format!("cannot listen on {}: {e}", args.listen));
-            return ExitCode::from(1);
+            return Exit::Failed.into();
         }
     };
     let addr = server
@@ -60,7 +62,7 @@ pub fn main(args: ServeArgs) -> ExitCode {
     let active = server.active_calls();
     if let Err(e) = ctrlc::set_handler(move || shutdown.store(true, Ordering::Release)) {
         fail(&format!("cannot install the Ctrl-C handler: {e}"));
-        return ExitCode::from(1);
+        return Exit::Failed.into();
     }
     eprintln!("serve: listening on ws://{addr}, one `{name}` graph per call (Ctrl-C stops)");
     server.run();
@@ -72,5 +74,5 @@ pub fn main(args: ServeArgs) -> ExitCode {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    ExitCode::SUCCESS
+    Exit::Ok.into()
 }

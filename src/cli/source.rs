@@ -2,7 +2,8 @@
 //! diagnostics reach the user (stderr, coloured only on a terminal).
 
 use clap::Args;
-use sluice_dsl::{Diagnostics, SourceFile};
+use sluice_dsl::{Diagnostic, Diagnostics, Plan, SourceFile};
+use sluice_runtime::BuildError;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
@@ -77,8 +78,17 @@ pub fn fail(message: &str) {
     eprintln!("error: {message}");
 }
 
+/// A graph that checked, with the text it came from (so later errors can
+/// point into it).
+pub struct Valid {
+    /// The graph text.
+    pub file: SourceFile,
+    /// Its plan.
+    pub plan: Plan,
+}
+
 /// Reads and checks a graph, printing diagnostics; the plan if valid.
-pub fn checked(args: &GraphArgs) -> Option<sluice_dsl::Plan> {
+pub fn checked(args: &GraphArgs) -> Option<Valid> {
     let file = match args.read() {
         Ok(f) => f,
         Err(e) => {
@@ -90,5 +100,34 @@ pub fn checked(args: &GraphArgs) -> Option<sluice_dsl::Plan> {
     let checked = sluice_dsl::check(&file, &registry);
     report(&checked.diagnostics, &file);
     summary(&file, &checked.diagnostics);
-    checked.plan
+    checked.plan.map(|plan| Valid { file, plan })
+}
+
+/// An engine build error, shown at the failing node's place in the graph
+/// text (rustc style) when the error names a node of `plan`.
+pub fn build_failed(e: &BuildError, plan: &Plan, file: &SourceFile) {
+    let (node, kind, what) = match e {
+        BuildError::Node { node, kind, error } => (node, kind, error.to_string()),
+        BuildError::NotImplemented { node, kind } => {
+            (node, kind, "this kind is not implemented yet".to_string())
+        }
+        BuildError::UnknownKind { node, kind } => (node, kind, "unknown kind".to_string()),
+        BuildError::Plan(_) => return fail(&e.to_string()),
+    };
+    let Some(index) = plan.node_by_name(node) else {
+        return fail(&e.to_string());
+    };
+    let n = &plan.graph[index];
+    let label = match (n.inserted, node == kind) {
+        (true, _) => format!("`{node}` ({kind}) was inserted on this connection"),
+        (false, true) => "this node".to_string(),
+        (false, false) => format!("`{node}` ({kind})"),
+    };
+    let mut d = Diagnostics::new();
+    d.push(Diagnostic::error(
+        format!("`{node}` could not start: {what}"),
+        n.span,
+        label,
+    ));
+    report(&d, file);
 }

@@ -9,8 +9,8 @@
 //! has stayed the same for one more poll, so a save caught half-written is
 //! not reported as an error.
 
-use super::source::{read_path, report, summary};
-use sluice_runtime::{Registry, Reloader, Stats};
+use super::source::{build_failed, read_path, report, summary};
+use sluice_runtime::{Registry, ReloadError, Reloader, Stats};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,6 +88,13 @@ impl Watcher {
             Ok(changes) => {
                 say(&|| eprintln!("reloaded `{}`: {changes}", self.path.display()));
                 Some(self.reloader.stats())
+            }
+            Err(ReloadError::Build(e)) => {
+                say(&|| {
+                    build_failed(&e, &plan, &file);
+                    eprintln!("note: the running graph goes on; save a fixed file to reload");
+                });
+                None
             }
             Err(e) => {
                 say(&|| {

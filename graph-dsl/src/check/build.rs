@@ -1,15 +1,12 @@
 //! Stage 7: the plan. Instances in source order, then inserted
-//! conversions; a topological order (smallest index first among the
-//! ready), parallel levels and clock domains.
+//! conversions, then the schedule ([`Plan::scheduled`]: order, levels and
+//! clock domains).
 
 use super::types::{placeholder, Typed};
 use super::Ctx;
-use crate::plan::{Domain, Plan, PlanEdge, PlanNode, PlanPort};
-use crate::signature::{MediaType, OutType, Role};
+use crate::plan::{Plan, PlanEdge, PlanNode, PlanPort};
+use crate::signature::{MediaType, OutType};
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::Direction;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// Builds the plan from a graph with no errors.
 pub fn plan(cx: &mut Ctx, name: String, typed: Typed) -> Plan {
@@ -133,16 +130,7 @@ pub fn plan(cx: &mut Ctx, name: String, typed: Typed) -> Plan {
             },
         );
     }
-    let order = topo(&g);
-    let levels = levels(&g, &order);
-    domains(&mut g, &order);
-    Plan {
-        name,
-        settings: cx.settings.clone(),
-        graph: g,
-        order,
-        levels,
-    }
+    Plan::scheduled(name, cx.settings.clone(), g)
 }
 
 /// The type shown for an output that could not be derived (its node is
@@ -155,70 +143,5 @@ fn untyped(ty: &OutType, ports: &crate::signature::Ports) -> MediaType {
             .get(*s)
             .map_or(MediaType::Events, |p| placeholder(&p.accepts)),
         OutType::Derived(_) => MediaType::Events,
-    }
-}
-
-fn topo(g: &DiGraph<PlanNode, PlanEdge>) -> Vec<NodeIndex> {
-    let mut indeg: Vec<usize> = g
-        .node_indices()
-        .map(|i| g.neighbors_directed(i, Direction::Incoming).count())
-        .collect();
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..g.node_count())
-        .filter(|&i| indeg[i] == 0)
-        .map(Reverse)
-        .collect();
-    let mut out = Vec::with_capacity(g.node_count());
-    while let Some(Reverse(i)) = ready.pop() {
-        out.push(NodeIndex::new(i));
-        for b in g.neighbors(NodeIndex::new(i)) {
-            indeg[b.index()] -= 1;
-            if indeg[b.index()] == 0 {
-                ready.push(Reverse(b.index()));
-            }
-        }
-    }
-    out
-}
-
-fn levels(g: &DiGraph<PlanNode, PlanEdge>, order: &[NodeIndex]) -> Vec<Vec<NodeIndex>> {
-    let mut level = vec![0usize; g.node_count()];
-    let mut out: Vec<Vec<NodeIndex>> = Vec::new();
-    for &i in order {
-        let l = g
-            .neighbors_directed(i, Direction::Incoming)
-            .map(|p| level[p.index()] + 1)
-            .max()
-            .unwrap_or(0);
-        level[i.index()] = l;
-        if out.len() <= l {
-            out.resize_with(l + 1, Vec::new);
-        }
-        out[l].push(i);
-    }
-    out
-}
-
-/// Sources define a domain; every other node takes the domain of its
-/// first connected input (in slot order).
-fn domains(g: &mut DiGraph<PlanNode, PlanEdge>, order: &[NodeIndex]) {
-    for &i in order {
-        let d = match g[i].role {
-            Role::AudioSource => Some(Domain::Audio),
-            Role::VideoSource => Some(match g[i].outputs.first().map(|p| p.ty) {
-                Some(MediaType::Video(v)) => Domain::Video {
-                    fps_num: v.fps.0,
-                    fps_den: v.fps.1,
-                },
-                _ => Domain::Video {
-                    fps_num: 30,
-                    fps_den: 1,
-                },
-            }),
-            Role::Process | Role::Sink => g
-                .edges_directed(i, Direction::Incoming)
-                .min_by_key(|e| petgraph::visit::EdgeRef::weight(e).to_port)
-                .and_then(|e| g[petgraph::visit::EdgeRef::source(&e)].domain),
-        };
-        g[i].domain = d;
     }
 }

@@ -7,6 +7,7 @@
 
 mod build;
 mod connect;
+mod constraints;
 mod resolve;
 mod settings;
 
@@ -14,7 +15,7 @@ pub use settings::params as settings_params;
 mod types;
 
 use crate::ast;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::plan::{Plan, Settings, Span};
 use crate::signature::{Catalogue, MediaType, Ports, Signature};
 use crate::value::Args;
@@ -39,6 +40,8 @@ struct Inst<'c> {
     span: Span,
     /// Checked arguments, defaults filled in.
     args: Args,
+    /// Where each written argument's value is (for findings about it).
+    arg_spans: Vec<(String, Span)>,
     /// Ports from the signature; `None` when its values or ports had errors.
     ports: Option<Ports>,
     /// Appears in some connection.
@@ -132,6 +135,10 @@ pub fn check_file<'c>(file: &SourceFile, ast: &'c ast::File, cat: &'c dyn Catalo
     connect::connect(&mut cx);
     connect::open_inputs(&mut cx);
     let typed = types::check(&mut cx);
+    constraints::check(&mut cx, &typed);
+    if cx.insts.is_empty() && !cx.diags.has_errors() {
+        cx.diags.push(empty_graph(ast));
+    }
     let plan = if cx.diags.has_errors() {
         None
     } else {
@@ -146,6 +153,13 @@ pub fn check_file<'c>(file: &SourceFile, ast: &'c ast::File, cat: &'c dyn Catalo
         plan,
         diagnostics: cx.diags,
     }
+}
+
+/// A graph with no node runs nothing: almost certainly not what was meant.
+fn empty_graph(ast: &ast::File) -> Diagnostic {
+    let span = ast.header.as_ref().map_or(Span::default(), |h| h.name.span);
+    Diagnostic::warning("the graph has no nodes", span, "nothing to run")
+        .with_help("add a node and a connection: `tone -> wav_out(path: \"tone.wav\")`")
 }
 
 /// A graph without header is named after its file.

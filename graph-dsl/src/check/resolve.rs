@@ -77,6 +77,10 @@ fn new_inst<'c>(
         sig,
         span,
         args: Args::default(),
+        arg_spans: args
+            .iter()
+            .map(|a| (a.name.name.clone(), a.value_span))
+            .collect(),
         ports: None,
         used: false,
     });

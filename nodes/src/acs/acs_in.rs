@@ -4,7 +4,7 @@
 use super::call::{with_call, CallStats};
 use super::inbound::{inbound, InboundConfig, InboundRings, SlotRx};
 use crate::sig;
-use sluice_dsl::{Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
+use sluice_dsl::{Args, Constraint, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
     BuildContext, BundleFrame, Event, EventData, Flow, Node, NodeError, PortIo, StreamId,
     StreamState,
@@ -62,7 +62,9 @@ fn ports(args: &Args) -> Result<Ports, String> {
             sig::output("out", OutType::Fixed(MediaType::Bundle { capacity })),
             sig::output("events", OutType::Fixed(MediaType::Events)),
         ],
-        warnings: Vec::new(),
+        // One connection per call: `build` refuses a second `acs_in`.
+        constraints: vec![Constraint::OnePerGraph],
+        ..Ports::default()
     })
 }
 

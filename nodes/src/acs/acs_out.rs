@@ -4,7 +4,7 @@
 use super::call::{with_call, CallStats};
 use super::outbound::{outbound, OutRing};
 use crate::sig;
-use sluice_dsl::{Accepts, Arg, Args, Ports, Role, Signature, UnitKind};
+use sluice_dsl::{Accepts, Arg, Args, Constraint, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
 use std::sync::atomic::Ordering;
 
@@ -41,7 +41,9 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::Audio { channels: Some(1) })],
         outputs: Vec::new(),
-        warnings: Vec::new(),
+        // One connection per call: `build` refuses a second `acs_out`.
+        constraints: vec![Constraint::OnePerGraph],
+        ..Ports::default()
     })
 }
 

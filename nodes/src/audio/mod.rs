@@ -10,6 +10,7 @@ pub mod noise;
 pub mod null;
 pub mod pan;
 pub mod remix;
+pub mod sniff;
 pub mod tone;
 pub mod wav_in;
 pub mod wav_out;

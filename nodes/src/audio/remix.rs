@@ -4,7 +4,9 @@
 use crate::kernels::gain::gain;
 use crate::kernels::mix::accumulate;
 use crate::sig::{any_audio, input, int, output, param, signature as sig};
-use sluice_dsl::{Arg, Args, MediaType, OutType, Ports, Role, Signature};
+use sluice_dsl::{
+    Arg, Args, Constraint, Finding, MediaType, OutType, Ports, Role, RuleInput, Signature,
+};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
 
 /// The `remix` kind.
@@ -26,8 +28,27 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", any_audio())],
         outputs: vec![output("out", OutType::Derived(out_type))],
+        constraints: vec![Constraint::Rule(down_to_stereo)],
         ..Ports::default()
     })
+}
+
+/// What `build` refuses: stereo from more than two channels (there is no
+/// one way to fold 5.1 into two).
+fn down_to_stereo(r: &RuleInput) -> Vec<Finding> {
+    match r.inputs.first() {
+        Some(Some(MediaType::Audio { channels }))
+            if *channels > 2 && r.args.num("channels") == Some(2.0) =>
+        {
+            vec![Finding::error(
+                Some("channels"),
+                format!("remix to stereo takes mono or stereo, not {channels} channels"),
+                "stereo from more than two channels",
+            )
+            .with_help("`remix(channels: 1)` averages any number of channels to mono")]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn out_type(args: &Args, _: &[Option<MediaType>]) -> Result<MediaType, String> {

@@ -2,7 +2,7 @@
 
 use super::levels::db_to_gain;
 use crate::sig::{always, audio, live, output, param, quantity, signature as sig};
-use sluice_dsl::{Arg, Args, Ports, Role, Signature, UnitKind};
+use sluice_dsl::{Arg, Args, Constraint, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
 use std::f64::consts::TAU;
 
@@ -36,6 +36,7 @@ pub fn signature() -> Signature {
 fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         outputs: vec![output("out", audio(1))],
+        constraints: vec![Constraint::BelowHalfRate("freq")],
         ..Ports::default()
     })
 }

@@ -5,7 +5,9 @@ use super::wav_read::{probe, WavSource};
 use crate::sig::{audio, output, param, required, signature as sig};
 use rubato::audioadapter_buffers::direct::SequentialSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
-use sluice_dsl::{Arg, Args, MediaType, ParamType, Ports, Role, Signature};
+use sluice_dsl::{
+    Arg, Args, Constraint, Finding, MediaType, ParamType, Ports, Role, RuleInput, Signature,
+};
 use sluice_runtime::{AudioFrame, BuildContext, Flow, Node, NodeError, PortIo};
 
 /// The `wav_in` kind.
@@ -41,14 +43,15 @@ pub fn signature() -> Signature {
 }
 
 /// Probes the file's header for its channel count; a missing file is a
-/// warning at check time (mono assumed) and an error at run time.
+/// warning at check time (mono assumed) and an error at run time, an
+/// unreadable one an error (from `readable`, at the path).
 fn ports(args: &Args) -> Result<Ports, String> {
     let path = args.str("path").unwrap_or("-");
     let mut warnings = Vec::new();
     let channels = if path == "-" {
         1
     } else if std::path::Path::new(path).exists() {
-        probe(path)?.channels
+        probe(path).map_or(1, |f| f.channels)
     } else {
         warnings.push(format!("{path} does not exist (yet); assuming mono"));
         1
@@ -56,8 +59,50 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         outputs: vec![output("out", audio(channels))],
         warnings,
+        constraints: vec![Constraint::Rule(readable)],
         ..Ports::default()
     })
+}
+
+/// What `build` refuses: a file whose header it cannot read (with the
+/// ffmpeg pipe that converts a file that is not WAV at all), and `loop`
+/// on standard input, which cannot start over.
+fn readable(r: &RuleInput) -> Vec<Finding> {
+    let path = r.args.str("path").unwrap_or("-");
+    if path == "-" {
+        if r.args.bool("loop") == Some(true) {
+            return vec![Finding::error(
+                Some("loop"),
+                "`loop` needs a file: standard input cannot start over",
+                "with `path: \"-\"`",
+            )
+            .with_help("save the stream to a file first, or drop `loop`")];
+        }
+        return Vec::new();
+    }
+    let Err(e) = probe(path) else {
+        return Vec::new();
+    };
+    if !std::path::Path::new(path).exists() {
+        return Vec::new();
+    }
+    let finding = Finding::error(Some("path"), e, "not a WAV file `wav_in` can read");
+    if riff_wave(path) {
+        return vec![finding];
+    }
+    vec![finding.with_help(format!(
+        "ffmpeg converts other formats as they are read: \
+         `ffmpeg -i {path} -f wav - | sluice run -e 'wav_in(path: \"-\") -> ...'`"
+    ))]
+}
+
+/// Whether the file starts as a WAV file does (`RIFF`, size, `WAVE`).
+fn riff_wave(path: &str) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head[..4] == b"RIFF" && &head[8..] == b"WAVE")
 }
 
 /// Opens the file and sizes every buffer (and the resampler) for the run.

@@ -15,7 +15,9 @@
 
 use super::wav_write::{SampleFormat, WavWriter};
 use crate::sig::{choice, choice_arg, input, param, required, signature as sig};
-use sluice_dsl::{Accepts, Args, MediaType, ParamType, Ports, Role, Signature};
+use sluice_dsl::{
+    Accepts, Args, Constraint, Finding, MediaType, ParamType, Ports, Role, RuleInput, Signature,
+};
 use sluice_runtime::{
     BuildContext, BundleFrame, Flow, Node, NodeError, PortIo, StreamId, StreamState,
 };
@@ -53,8 +55,30 @@ fn ports(args: &Args) -> Result<Ports, String> {
     }
     Ok(Ports {
         inputs: vec![input("in", Accepts::AudioOrBundle)],
+        constraints: vec![Constraint::Rule(id_for_bundles)],
         ..Ports::default()
     })
+}
+
+/// What `build` refuses: a bundle's participants each need a file, so the
+/// path must say where the id goes.
+fn id_for_bundles(r: &RuleInput) -> Vec<Finding> {
+    let path = r.args.str("path").unwrap_or("");
+    if !matches!(r.inputs.first(), Some(Some(MediaType::Bundle { .. }))) || path.contains("{id}") {
+        return Vec::new();
+    }
+    let with_id = match path.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => format!("{stem}_{{id}}.{ext}"),
+        _ => format!("{path}_{{id}}"),
+    };
+    vec![Finding::error(
+        Some("path"),
+        "a bundle writes one file per participant: the path needs `{id}`",
+        "no `{id}` in this path",
+    )
+    .with_help(format!(
+        "write `path: \"{with_id}\"`, or mix the bundle down first (`-> mix ->`)"
+    ))]
 }
 
 /// `id` as it goes into a path: every char outside `A-Za-z0-9._-` is `_`.

@@ -72,7 +72,10 @@ fn read_header<R: Read>(path: &str, mut reader: R) -> Result<WavFormat, String> 
         .read_exact(&mut riff)
         .map_err(|_| bad("shorter than a RIFF header"))?;
     if &riff[..4] != b"RIFF" || &riff[8..] != b"WAVE" {
-        return Err(bad("no RIFF/WAVE signature"));
+        return Err(match super::sniff::sniff(&riff) {
+            Some(what) => bad(&format!("it holds {what}")),
+            None => bad("no RIFF/WAVE signature"),
+        });
     }
     let mut fmt: Option<(u16, u16, u32, u16, u16)> = None;
     for _ in 0..MAX_CHUNKS {

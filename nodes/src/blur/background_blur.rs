@@ -2,20 +2,27 @@
 //! subject, the way video-call apps do.
 //!
 //! The subject mask lives on a grid four times coarser than the picture
-//! (cheap to make and to feather). The background layer is a normalised
-//! convolution, `blur(v * w) / blur(w)` with `w` the background weight, so
-//! the subject's pixels carry no weight and cannot bleed into the blurred
-//! background around it. The feathered mask then blends the original over
-//! that layer at full resolution: subject pixels where the mask is 255 are
-//! the original bytes.
+//! (cheap to make and to feather). The default, `person`, is a
+//! segmentation model's mask (on its own thread, see `crate::segment`),
+//! refined at full resolution along the picture's edges. The background
+//! layer is a normalised convolution, `blur(v * w) / blur(w)` with `w` the
+//! background weight, so the subject's pixels carry no weight and cannot
+//! bleed into the blurred background around it. The mask then blends the
+//! original over that layer at full resolution (chroma with the mask
+//! averaged over 2x2 blocks, as chroma is): subject pixels where the mask
+//! is 255 are the original bytes.
 
 use super::blur_node::formats;
 use super::planes::{scratch_pool, tasks};
 use crate::kernels::blur::{blur_plane, blur_plane_in_place, BlurKind, Geometry, Passes, Scratch};
+use crate::kernels::guided::half_mean;
 use crate::kernels::mask::{
     luma_grid, normalise_and_blend, portrait_prior, premultiply, put_weight, to_background_weight,
     Upsampler,
 };
+use crate::segment::person::{ModelChoice, PersonMask};
+use crate::segment::segment_node::model_param;
+use crate::segment::{radius_cells, GRID};
 use crate::sig::{
     any_video, choice, choice_arg, input, live, optional_input, output, param, quantity,
     signature as sig,
@@ -23,8 +30,8 @@ use crate::sig::{
 use sluice_dsl::{Arg, Args, OutType, PixelFormat, Ports, Role, Signature, UnitKind, VideoType};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, VideoFrame};
 
-/// The mask grid is this many times coarser than the picture.
-const GRID: usize = 4;
+/// The default mask source (one home for the signature and `build`).
+pub const DEFAULT_MASK: &str = "person";
 
 /// The `background_blur` kind.
 pub fn signature() -> Signature {
@@ -32,10 +39,12 @@ pub fn signature() -> Signature {
         "background_blur",
         "Blurs the background behind a subject without the subject bleeding into \
          it (mask-weighted blur), blending with a feathered mask at full \
-         resolution. `mask`: `portrait` (a soft head-and-shoulders prior), \
-         `motion` (frame differencing with decay: what moves stays sharp) or \
-         `port` (the luma of the video on the `mask` input, 255 = subject, e.g. \
-         from a segmentation model).",
+         resolution. `mask`: `person` (a segmentation model run in-process, \
+         refined along the picture's edges; needs the `ml` feature, on by \
+         default), `portrait` (a soft head-and-shoulders prior), `motion` \
+         (frame differencing with decay: what moves stays sharp) or `port` \
+         (the luma of the video on the `mask` input, 255 = subject, e.g. from \
+         `segment`).",
         Role::Process,
         ports,
     );
@@ -48,16 +57,17 @@ pub fn signature() -> Signature {
         )),
         param(
             "mask",
-            choice(&["portrait", "motion", "port"]),
-            choice_arg("portrait"),
+            choice(&["person", "portrait", "motion", "port"]),
+            choice_arg(DEFAULT_MASK),
             "Where the subject mask comes from",
         ),
         live(param(
             "feather",
             quantity(UnitKind::Pixels, 0.0, 64.0),
             Arg::Num(8.0),
-            "Softness of the mask edge",
+            "Softness of the mask edge (person: the edge refinement's window)",
         )),
+        model_param(),
     ];
     s
 }
@@ -71,35 +81,45 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats()), mask],
         outputs: vec![output("out", OutType::SameAs(0))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 
 /// Builds a `background_blur`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let ty = super::video_type(ctx, 0)?;
-    let source = match ctx.args.str("mask") {
-        Some("motion") => MaskSource::Motion,
-        Some("port") => MaskSource::Port,
-        _ => MaskSource::Portrait,
+    let source = match ctx.args.str("mask").unwrap_or(DEFAULT_MASK) {
+        "motion" => MaskSource::Motion,
+        "port" => MaskSource::Port,
+        "portrait" => MaskSource::Portrait,
+        _ => MaskSource::Person,
     };
     if source == MaskSource::Port && !ctx.inputs.get(1).is_some_and(|p| p.connected) {
         return Err(NodeError::new(
             "mask: port needs a video connected to the `mask` input",
         ));
     }
-    Ok(Box::new(BackgroundBlur::new(
+    let feather = ctx.args.num("feather").unwrap_or(8.0);
+    let mut node = BackgroundBlur::new(
         ty,
         source,
         ctx.args.num("radius").unwrap_or(16.0),
-        ctx.args.num("feather").unwrap_or(8.0),
+        feather,
         ctx.settings.realtime,
-    )))
+    );
+    if source == MaskSource::Person {
+        let model = ModelChoice::from_arg(ctx.args.str("model"), ty);
+        let person = PersonMask::new(ty, node.grid, radius_cells(feather), model, ctx.name)?;
+        node = node.with_person(person);
+    }
+    Ok(Box::new(node))
 }
 
 /// Where the subject mask comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MaskSource {
+    /// The segmentation model's mask (see [`BackgroundBlur::with_person`]).
+    Person,
     /// The fixed head-and-shoulders prior.
     Portrait,
     /// Frame differencing with decay.
@@ -109,7 +129,8 @@ pub enum MaskSource {
 }
 
 /// One layer blurred together: a plane (or the two chroma planes) with its
-/// background weight interleaved, the upsampled masks, and the passes.
+/// background weight interleaved, the masks at its resolution, and the
+/// passes.
 struct Layer {
     geometry: Geometry,
     radius_scale: f64,
@@ -117,17 +138,10 @@ struct Layer {
     data: Vec<u8>,
     alpha: Vec<u8>,
     weight: Vec<u8>,
-    up: Upsampler,
 }
 
 impl Layer {
-    fn new(
-        width: usize,
-        height: usize,
-        channels: usize,
-        radius_scale: f64,
-        grid: (usize, usize),
-    ) -> Layer {
+    fn new(width: usize, height: usize, channels: usize, radius_scale: f64) -> Layer {
         let geometry = Geometry {
             width,
             height,
@@ -141,7 +155,6 @@ impl Layer {
             data: vec![0; geometry.len()],
             alpha: vec![0; width * height],
             weight: vec![0; width * height],
-            up: Upsampler::new(grid.0, grid.1, width, height),
         }
     }
 }
@@ -168,13 +181,17 @@ pub struct BackgroundBlur {
     motion: Motion,
     feather_passes: Passes,
     grid_pool: Vec<Scratch>,
+    up: Upsampler,
+    person: Option<PersonMask>,
     layers: Vec<Layer>,
     pool: Vec<Scratch>,
 }
 
 impl BackgroundBlur {
     /// A background blur for frames of type `ty` (allocates: build only).
-    /// Not `realtime`: large frames use every rayon thread.
+    /// Not `realtime`: large frames use every rayon thread. The `Person`
+    /// source needs its model added with [`BackgroundBlur::with_person`];
+    /// until then it keeps the portrait prior.
     pub fn new(
         ty: VideoType,
         source: MaskSource,
@@ -187,11 +204,10 @@ impl BackgroundBlur {
         let cells = grid.0 * grid.1;
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let layers = match ty.format {
-            PixelFormat::Rgba => vec![Layer::new(w, h, 4, 1.0, grid)],
-            PixelFormat::I420 | PixelFormat::Nv12 => vec![
-                Layer::new(w, h, 2, 1.0, grid),
-                Layer::new(cw, ch, 4, 0.5, grid),
-            ],
+            PixelFormat::Rgba => vec![Layer::new(w, h, 4, 1.0)],
+            PixelFormat::I420 | PixelFormat::Nv12 => {
+                vec![Layer::new(w, h, 2, 1.0), Layer::new(cw, ch, 4, 0.5)]
+            }
         };
         let fps = f64::from(ty.fps.0) / f64::from(ty.fps.1.max(1));
         let settings = sluice_dsl::Settings {
@@ -215,6 +231,8 @@ impl BackgroundBlur {
             },
             feather_passes: Passes::NONE,
             grid_pool: vec![Scratch::new(grid.0.max(grid.1))],
+            up: Upsampler::new(grid.0, grid.1, w, h),
+            person: None,
             layers,
             pool: scratch_pool(ty, &settings),
         };
@@ -233,36 +251,54 @@ impl BackgroundBlur {
     /// Changes the mask feathering (pixels); never allocates.
     pub fn set_feather(&mut self, feather: f64) {
         self.feather_passes = Passes::for_radius(BlurKind::Gaussian, feather / GRID as f64);
+        if let Some(p) = &mut self.person {
+            p.set_radius(radius_cells(feather));
+        }
     }
 
-    /// The feathered subject mask of the last frame, on the grid (for tests
-    /// and pictures): `(width, height, bytes)`.
+    /// Gives a `Person` blur its model (built by the caller, so a model
+    /// error is the caller's to report).
+    pub fn with_person(mut self, person: PersonMask) -> BackgroundBlur {
+        self.person = Some(person);
+        self
+    }
+
+    /// The person mask, when the source is `Person` (tests, pictures).
+    pub fn person(&mut self) -> Option<&mut PersonMask> {
+        self.person.as_mut()
+    }
+
+    /// The subject mask of the last frame, on the grid (for tests and
+    /// pictures): `(width, height, bytes)`; feathered, or for `Person`
+    /// refined.
     pub fn mask(&self) -> (usize, usize, &[u8]) {
-        (self.grid.0, self.grid.1, &self.feathered)
+        match &self.person {
+            Some(p) => (self.grid.0, self.grid.1, p.grid_mask()),
+            None => (self.grid.0, self.grid.1, &self.feathered),
+        }
+    }
+
+    /// The full-resolution alpha the last frame was blended with (luma
+    /// resolution; 255 = subject).
+    pub fn alpha(&self) -> &[u8] {
+        &self.layers[0].alpha
     }
 
     /// Blurs the background of `src` into `dst`; `mask` is the mask video's
     /// frame when the source is `port` (the previous mask is kept when it
     /// has none this tick).
     pub fn run(&mut self, src: &VideoFrame, mask: Option<&VideoFrame>, dst: &mut VideoFrame) {
-        self.update_mask(src, mask);
-        let g = Geometry {
-            width: self.grid.0,
-            height: self.grid.1,
-            stride: self.grid.0,
-            channels: 1,
-        };
-        blur_plane(
-            &self.raw,
-            &mut self.feathered,
-            g,
-            self.feather_passes,
-            &mut self.grid_pool,
-        );
-        for l in &mut self.layers {
-            l.up.run([&self.feathered, &self.raw], [&mut l.alpha, &mut l.weight]);
-            to_background_weight(&mut l.weight);
+        match &mut self.person {
+            Some(p) => p.update(src),
+            None => self.update_mask(src, mask),
         }
+        self.compose(src, dst);
+    }
+
+    /// The masks and the blend alone, with the mask as it stands (after
+    /// [`BackgroundBlur::run`] or a settled person mask).
+    pub fn compose(&mut self, src: &VideoFrame, dst: &mut VideoFrame) {
+        self.masks(src);
         match self.ty.format {
             PixelFormat::Rgba => self.rgba(src, dst),
             PixelFormat::I420 => self.i420(src, dst),
@@ -270,10 +306,48 @@ impl BackgroundBlur {
         }
     }
 
+    /// The blend's alpha and the background weight at full resolution,
+    /// then for the chroma layer averaged over 2x2 blocks (the way 4:2:0
+    /// chroma relates to luma, so colour and brightness change together at
+    /// the edge).
+    fn masks(&mut self, src: &VideoFrame) {
+        let [l0, rest @ ..] = self.layers.as_mut_slice() else {
+            return;
+        };
+        if let Some(p) = &mut self.person {
+            p.full_res(src, &mut l0.alpha);
+            self.up.run([p.grid_mask()], [&mut l0.weight]);
+        } else {
+            let g = Geometry {
+                width: self.grid.0,
+                height: self.grid.1,
+                stride: self.grid.0,
+                channels: 1,
+            };
+            blur_plane(
+                &self.raw,
+                &mut self.feathered,
+                g,
+                self.feather_passes,
+                &mut self.grid_pool,
+            );
+            self.up.run(
+                [&self.feathered, &self.raw],
+                [&mut l0.alpha, &mut l0.weight],
+            );
+        }
+        to_background_weight(&mut l0.weight);
+        if let Some(l1) = rest.first_mut() {
+            let (w, h) = (src.width(), src.height());
+            half_mean(&l0.alpha, w, h, &mut l1.alpha);
+            half_mean(&l0.weight, w, h, &mut l1.weight);
+        }
+    }
+
     fn update_mask(&mut self, src: &VideoFrame, mask: Option<&VideoFrame>) {
         let (lw, lh) = self.grid;
         match self.source {
-            MaskSource::Portrait => self.raw.copy_from_slice(&self.prior),
+            MaskSource::Portrait | MaskSource::Person => self.raw.copy_from_slice(&self.prior),
             MaskSource::Port => {
                 if let Some(m) = mask {
                     let ch = if m.format() == PixelFormat::Rgba {

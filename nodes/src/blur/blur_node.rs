@@ -48,7 +48,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats())],
         outputs: vec![output("out", OutType::SameAs(0))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

@@ -323,3 +323,61 @@ fn odd_and_tiny_sizes_run_in_every_format_and_mode() {
         }
     }
 }
+
+/// Chroma along the mask's edge (i420): no output sample may leave the
+/// range of the input chroma around it (the background layer is a
+/// weighted mean of input samples, the blend a mix of that and the input).
+/// Before the fix, dividing the blurred premultiplied chroma by a tiny
+/// blurred weight left green and pink lines just inside the edge.
+#[test]
+fn chroma_along_the_mask_edge_stays_in_the_range_of_its_neighbourhood() {
+    let (w, h) = (320usize, 180usize);
+    let ty = video(PixelFormat::I420, w as u32, h as u32);
+    let mut input = VideoFrame::new(ty);
+    for (i, v) in input.plane_mut(0).iter_mut().enumerate() {
+        let (x, y) = (i % w, i / w);
+        *v = 150 + ((x * 7 + y * 13) % 23) as u8;
+    }
+    // A plain wall: the chroma barely varies, as in conference.sluice.
+    for (p, base) in [(1, 110u8), (2, 140u8)] {
+        for (i, v) in input.plane_mut(p).iter_mut().enumerate() {
+            *v = base + (i * 31 % 5) as u8;
+        }
+    }
+    let mut mask_luma = vec![0u8; w * h];
+    for (i, m) in mask_luma.iter_mut().enumerate() {
+        let (dx, dy) = ((i % w) as f64 - 160.0, (i / w) as f64 - 80.0);
+        if (dx / 45.0).powi(2) + (dy / 60.0).powi(2) < 1.0 {
+            *m = 255;
+        }
+    }
+    let mask = i420_with_luma(ty, &mask_luma);
+    let mut node = build(
+        "background_blur",
+        &[("mask", Arg::Enum("port".into()))],
+        ty,
+        Some(ty),
+    );
+    let out = run(node.as_mut(), &input, Some(&mask));
+    let (cw, ch) = (w / 2, h / 2);
+    let r = 12usize;
+    for p in [1, 2] {
+        let (i, o) = (input.plane(p), out.plane(p));
+        for y in 0..ch {
+            for x in 0..cw {
+                let (mut lo, mut hi) = (255u8, 0u8);
+                for yy in y.saturating_sub(r)..(y + r + 1).min(ch) {
+                    for xx in x.saturating_sub(r)..(x + r + 1).min(cw) {
+                        lo = lo.min(i[yy * cw + xx]);
+                        hi = hi.max(i[yy * cw + xx]);
+                    }
+                }
+                let v = o[y * cw + x];
+                assert!(
+                    v + 1 >= lo && v <= hi + 1,
+                    "plane {p} at {x},{y}: {v} outside {lo}..={hi}"
+                );
+            }
+        }
+    }
+}

@@ -5,7 +5,10 @@ use super::voices::Conversation;
 use super::wav_streams::FileStream;
 use crate::kernels::level::peak;
 use crate::sig;
-use sluice_dsl::{Arg, Args, MediaType, OutType, ParamType, Ports, Role, Signature};
+use sluice_dsl::{
+    Arg, Args, Constraint, Finding, MediaType, OutType, ParamType, Ports, Role, RuleInput,
+    Signature,
+};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, StreamId, StreamState};
 use std::path::PathBuf;
 
@@ -117,7 +120,51 @@ fn ports(args: &Args) -> Result<Ports, String> {
             }),
         )],
         warnings,
+        constraints: vec![Constraint::Rule(playable)],
     })
+}
+
+/// What `build` refuses among the files there now: one it cannot play
+/// (opened exactly as `build` opens it, for this rate and tick), and two
+/// files with one stem (ids must differ).
+fn playable(r: &RuleInput) -> Vec<Finding> {
+    let Ok(Source::Files(paths, _)) = source(r.args) else {
+        return Vec::new();
+    };
+    let param = if r.args.get("path").is_some() {
+        "path"
+    } else {
+        "paths"
+    };
+    let (rate, tick) = (r.settings.rate, r.settings.frame_samples as usize);
+    let mut found = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        if p.is_file() {
+            if let Err(e) = FileStream::open(p, rate, tick) {
+                found.push(Finding::error(
+                    Some(param),
+                    e.to_string(),
+                    "a file that cannot be played",
+                ));
+            }
+        }
+        if let Some(q) = paths[..i].iter().find(|q| q.file_stem() == p.file_stem()) {
+            let stem = p.file_stem().unwrap_or_default().to_string_lossy();
+            found.push(
+                Finding::error(
+                    Some(param),
+                    format!(
+                        "{} and {} have the same stem `{stem}`: participant ids must differ",
+                        q.display(),
+                        p.display()
+                    ),
+                    "two participants with one id",
+                )
+                .with_help("rename one of the files (ids are file stems)"),
+            );
+        }
+    }
+    found
 }
 
 /// Builds a `participants`.

@@ -63,7 +63,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::Bundle)],
         outputs,
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

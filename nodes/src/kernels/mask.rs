@@ -118,16 +118,12 @@ impl Upsampler {
         }
     }
 
-    /// Upsamples two masks of the grid at once (`low[k]` into `out[k]`, one
-    /// byte per plane pixel): each output row blends two grid rows first,
-    /// then interpolates along the row, in exact integers.
-    pub fn run(&mut self, low: [&[u8]; 2], out: [&mut [u8]; 2]) {
-        let (lw, last_x, last_y) = (self.lw, self.lw - 1, self.lh as u32 - 1);
-        let [out0, out1] = out;
-        let rows = out0
-            .chunks_exact_mut(self.width)
-            .zip(out1.chunks_exact_mut(self.width));
-        for ((o0, o1), &(y0, fy)) in rows.zip(&self.ymap) {
+    /// Upsamples `N` (at most two) masks of the grid at once (`low[k]`
+    /// into `out[k]`, one byte per plane pixel): each output row blends two
+    /// grid rows first, then interpolates along the row, in exact integers.
+    pub fn run<const N: usize>(&mut self, low: [&[u8]; N], mut out: [&mut [u8]; N]) {
+        let (lw, last_x, last_y, width) = (self.lw, self.lw - 1, self.lh as u32 - 1, self.width);
+        for (y, &(y0, fy)) in self.ymap.iter().enumerate() {
             let y1 = (y0 + 1).min(last_y) as usize;
             let y0 = y0 as usize;
             for (row, grid) in self.rows.iter_mut().zip(low) {
@@ -136,10 +132,11 @@ impl Upsampler {
                     *t = u32::from(a) * (256 - fy) + u32::from(b) * fy;
                 }
             }
-            for (o, row) in [o0, o1].into_iter().zip(&self.rows) {
-                if self.width == 4 * lw {
+            for (o, row) in out.iter_mut().zip(&self.rows) {
+                let o = &mut o[y * width..][..width];
+                if width == 4 * lw {
                     widen_row::<4>(row, o, [(true, 160), (true, 224), (false, 32), (false, 96)]);
-                } else if self.width == 2 * lw {
+                } else if width == 2 * lw {
                     widen_row::<2>(row, o, [(true, 192), (false, 64)]);
                 } else {
                     for (v, &(x0, fx)) in o.iter_mut().zip(&self.xmap) {
@@ -203,10 +200,19 @@ pub fn put_weight(weight: &[u8], dst: &mut [u8], dst_step: usize) {
     }
 }
 
+/// Below this blurred background weight the normalised value
+/// `blur(v·w) / blur(w)` is mostly rounding error (the 8-bit numerator
+/// divided by a tiny weight: at weight 2 one code of error is 128 codes of
+/// output), so it is faded towards the original pixel instead.
+pub const RELIABLE_WEIGHT: u32 = 64;
+
 /// One channel of the output: the blurred background is the blurred
 /// premultiplied value over the blurred weight (`layer[i * STEP]` and
-/// `layer[i * STEP + weight_at]`); where no background weight reached a
-/// pixel it falls back to the original. Then blends
+/// `layer[i * STEP + weight_at]`); where that weight is below
+/// [`RELIABLE_WEIGHT`] it fades to the original pixel (no background
+/// reached it, or too little to divide by: these pixels lie just inside
+/// the subject's edge, where the division by a small weight used to leave
+/// green and pink lines in the chroma). Then blends
 /// `alpha * original + (1 - alpha) * background`, exact where alpha is 255.
 pub fn normalise_and_blend<const ORIG: usize, const STEP: usize>(
     orig: &[u8],
@@ -222,11 +228,13 @@ pub fn normalise_and_blend<const ORIG: usize, const STEP: usize>(
             continue;
         }
         let o = u32::from(orig[i * ORIG]);
-        let w = usize::from(layer[i * STEP + weight_at]);
-        let bg = if w == 0 {
-            o
+        let w = u32::from(layer[i * STEP + weight_at]);
+        let v = u32::from(layer[i * STEP]);
+        let bg = if w >= RELIABLE_WEIGHT {
+            ((v * RECIP[w as usize] + (1 << 15)) >> 16).min(255)
         } else {
-            ((u32::from(layer[i * STEP]) * RECIP[w] + (1 << 15)) >> 16).min(255)
+            // (w/64)·(v·255/w) + (1 − w/64)·o, with no division by w.
+            ((v * 255 + o * (RELIABLE_WEIGHT - w) + RELIABLE_WEIGHT / 2) / RELIABLE_WEIGHT).min(255)
         };
         let a = u32::from(a);
         out[i * ORIG] = ((a * o + (255 - a) * bg + 127) / 255) as u8;

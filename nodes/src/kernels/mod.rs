@@ -6,6 +6,7 @@ pub mod byte_lanes;
 pub mod color;
 pub mod composite;
 pub mod gain;
+pub mod guided;
 pub mod lanes;
 pub mod level;
 pub mod limiter;

@@ -36,7 +36,8 @@ fn ports(args: &Args) -> Result<Ports, String> {
             "out",
             OutType::Fixed(MediaType::Audio { channels }),
         )],
-        warnings: Vec::new(),
+        constraints: vec![sluice_dsl::Constraint::Rule(super::device_support)],
+        ..Ports::default()
     })
 }
 

@@ -40,13 +40,30 @@ fn device_arg(args: &sluice_dsl::Args) -> &str {
     args.str("device").unwrap_or("default")
 }
 
+/// For both kinds' ports: a build without the `live` feature cannot run
+/// them. A warning, not an error: the graph is right, this binary lacks
+/// support (as a missing input file is a warning).
+fn device_support(_: &sluice_dsl::RuleInput) -> Vec<sluice_dsl::Finding> {
+    if cfg!(feature = "live") {
+        return Vec::new();
+    }
+    vec![sluice_dsl::Finding::warning(
+        None,
+        "this sluice was built without sound device support: `sluice run` will refuse this node",
+        "needs a sound device",
+    )
+    .with_help(REBUILD)]
+}
+
+/// How to get sound device support.
+const REBUILD: &str = "rebuild with `cargo build --release --features live` (on Linux this \
+                       needs libasound2-dev and pkg-config)";
+
 /// The error for a binary built without the `live` feature.
 #[cfg(not(feature = "live"))]
 fn not_built(kind: &str) -> NodeError {
     NodeError::new(format!(
-        "`{kind}` needs sound device support, which this sluice was built without: \
-         rebuild with `cargo build --release --features live` (on Linux this needs \
-         libasound2-dev and pkg-config)"
+        "`{kind}` needs sound device support, which this sluice was built without: {REBUILD}"
     ))
 }
 

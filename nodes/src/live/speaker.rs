@@ -26,7 +26,8 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::Audio { channels: None })],
         outputs: Vec::new(),
-        warnings: Vec::new(),
+        constraints: vec![sluice_dsl::Constraint::Rule(super::device_support)],
+        ..Ports::default()
     })
 }
 

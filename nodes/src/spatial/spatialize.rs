@@ -7,12 +7,18 @@ use super::hrir::{Grid, HrirSet};
 use super::position::{self, Position};
 use super::seats::Seats;
 use crate::sig::{self, input, live, optional, output, param, quantity};
-use sluice_dsl::{Accepts, Arg, Args, MediaType, ParamType, Ports, Role, Signature, UnitKind};
+use sluice_dsl::{
+    Accepts, Arg, Args, Constraint, Finding, MediaType, ParamType, Ports, Role, RuleInput,
+    Signature, UnitKind,
+};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Stream, StreamId, StreamState};
 
 /// Position overrides kept for participants not (yet) present, beyond the
 /// bundle's capacity: `position.ID` may name anyone who might join.
 const MIN_OVERRIDES: usize = 64;
+
+/// Most samples per tick the renderer's blocks are sized for.
+const MAX_BLOCK: usize = 1 << 16;
 
 /// The kind's signature.
 pub fn signature() -> Signature {
@@ -70,8 +76,52 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", Accepts::Bundle)],
         outputs: vec![output("out", sig::audio(2))],
-        warnings: Vec::new(),
+        constraints: vec![Constraint::Rule(renderable)],
+        ..Ports::default()
     })
+}
+
+/// What `build` refuses: a tick longer than the renderer's block, and an
+/// HRTF file it cannot load (loaded exactly as `build` loads it; a file
+/// that is not there yet is a warning, like any missing input).
+fn renderable(r: &RuleInput) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let block = r.settings.frame_samples as usize;
+    if block > MAX_BLOCK {
+        found.push(
+            Finding::error(
+                None,
+                format!("spatialize renders at most {MAX_BLOCK} samples per tick; this graph's frame is {block} samples"),
+                "in this graph",
+            )
+            .with_help("shorten `frame` in the graph header"),
+        );
+    }
+    let hrtf = r.args.str("hrtf").unwrap_or("builtin");
+    if matches!(hrtf, "builtin" | "none") {
+        return found;
+    }
+    if !std::path::Path::new(hrtf).exists() {
+        let help = sluice_dsl::did_you_mean(hrtf, ["builtin", "none"]).map_or_else(
+            || "give the path of a .sofa file, or \"builtin\" or \"none\"".to_string(),
+            |s| format!("did you mean \"{s}\"?"),
+        );
+        found.push(
+            Finding::warning(
+                Some("hrtf"),
+                format!("HRTF file `{hrtf}` does not exist (yet)"),
+                "no such file",
+            )
+            .with_help(help),
+        );
+    } else if let Err(e) = HrirSet::from_sofa(hrtf, r.settings.rate) {
+        found.push(Finding::error(
+            Some("hrtf"),
+            e.to_string(),
+            "cannot be loaded",
+        ));
+    }
+    found
 }
 
 /// Builds the node: loads or computes the HRIRs and preallocates every
@@ -185,9 +235,9 @@ impl Spatialize {
         rate: u32,
         block: usize,
     ) -> Result<Spatialize, NodeError> {
-        if block == 0 || block > 1 << 16 {
+        if block == 0 || block > MAX_BLOCK {
             return Err(NodeError::new(format!(
-                "spatialize: {block} samples per tick is outside 1..=65536"
+                "spatialize: {block} samples per tick is outside 1..={MAX_BLOCK}"
             )));
         }
         let set = match &config.hrtf {

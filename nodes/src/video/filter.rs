@@ -34,7 +34,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
             formats(&[PixelFormat::I420, PixelFormat::Rgba, PixelFormat::Nv12]),
         )],
         outputs: vec![output("out", OutType::SameAs(0))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

@@ -6,7 +6,10 @@
 use super::scale::{Fit, FrameScaler, Rect};
 use super::{formats, video_input, video_port};
 use crate::sig::{int, optional, output, param, signature as sig, variadic_input};
-use sluice_dsl::{Arg, Args, MediaType, OutType, ParamType, PixelFormat, Ports, Role, Signature};
+use sluice_dsl::{
+    Arg, Args, Constraint, Finding, MediaType, OutType, ParamType, PixelFormat, Ports, Role,
+    RuleInput, Signature,
+};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
 
 /// Gap between cells, in pixels (even, so chroma stays aligned).
@@ -40,8 +43,40 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![variadic_input("in", formats(&[PixelFormat::I420]))],
         outputs: vec![output("out", OutType::Derived(derive))],
-        warnings: Vec::new(),
+        constraints: vec![Constraint::Rule(cells_fit)],
+        ..Ports::default()
     })
+}
+
+/// A frame too small for its cells would make `build` place cells past
+/// its edge: each needs the gap plus two pixels a side.
+fn cells_fit(r: &RuleInput) -> Vec<Finding> {
+    let n = r.inputs.len();
+    let (w, h) = r.args.size("size").unwrap_or((1280, 720));
+    let columns = match r.args.num("columns") {
+        Some(c) => c as usize,
+        None => (n as f64).sqrt().ceil() as usize,
+    };
+    let (w, h) = (w as usize, h as usize);
+    let fits = cells(n, columns, w, h)
+        .iter()
+        .all(|c| c.x + c.w <= w && c.y + c.h <= h);
+    if fits {
+        return Vec::new();
+    }
+    let cols = columns.clamp(1, n.max(1));
+    let rows = n.div_ceil(cols);
+    let side = GAP + 2;
+    vec![Finding::error(
+        Some("size"),
+        format!("a {w}x{h} frame is too small for {n} videos in {cols} columns"),
+        format!("each cell needs at least {side}x{side} px"),
+    )
+    .with_help(format!(
+        "make `size` at least {}x{}",
+        side * cols,
+        side * rows
+    ))]
 }
 
 fn derive(args: &Args, inputs: &[Option<MediaType>]) -> Result<MediaType, String> {

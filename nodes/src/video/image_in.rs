@@ -94,6 +94,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
         inputs: Vec::new(),
         outputs: vec![output("out", OutType::Fixed(MediaType::Video(ty)))],
         warnings,
+        ..Ports::default()
     })
 }
 

@@ -70,7 +70,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
             input("top", formats(&[PixelFormat::Rgba])),
         ],
         outputs: vec![output("out", OutType::SameAs(0))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

@@ -229,3 +229,32 @@ pub fn checker_i420(y: &mut [u8], u: &mut [u8], v: &mut [u8], w: usize, h: usize
     u.fill(128);
     v.fill(128);
 }
+
+/// A beach for virtual backgrounds: sky darkening upwards, a sun, sea
+/// with waves, and sand, in RGBA.
+pub fn beach(w: usize, h: usize) -> Vec<u8> {
+    let mut out = vec![0; w * h * 4];
+    let (horizon, shore) = (h * 11 / 20, h * 3 / 4);
+    let (sun_x, sun_y, sun_r) = (w as f64 * 0.72, h as f64 * 0.22, h as f64 * 0.08);
+    for i in 0..w * h {
+        let (x, y) = (i % w, i / w);
+        let n = noise(x, y, 11, 4);
+        let c = if y < horizon {
+            let t = (y * 100 / horizon.max(1)) as i32;
+            let d = ((x as f64 - sun_x).powi(2) + (y as f64 - sun_y).powi(2)).sqrt();
+            if d < sun_r {
+                [255, 240, 190]
+            } else {
+                [60 + t + n, 130 + t / 2 + n, 220 + n]
+            }
+        } else if y < shore {
+            let wave = ((x as f64 * 0.08 + y as f64 * 0.9).sin() * 14.0) as i32;
+            [20 + n, 110 + wave + n, 160 + wave + n]
+        } else {
+            let ripple = ((x as f64 * 0.05 + (y as f64 * 0.3).sin()).sin() * 8.0) as i32;
+            [225 + ripple + n, 200 + ripple + n, 150 + ripple + n]
+        };
+        put(&mut out, i, c);
+    }
+    out
+}

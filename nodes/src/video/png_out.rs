@@ -45,7 +45,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats(&[PixelFormat::Rgba]))],
         outputs: Vec::new(),
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

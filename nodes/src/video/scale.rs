@@ -43,7 +43,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats(&[]))],
         outputs: vec![output("out", OutType::Derived(derive))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

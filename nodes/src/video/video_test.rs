@@ -73,7 +73,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
             "out",
             OutType::Fixed(MediaType::Video(out_type(args))),
         )],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

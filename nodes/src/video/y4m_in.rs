@@ -7,7 +7,8 @@ use super::y4m_header::{self, Header};
 use super::{path_arg, video_port};
 use crate::sig::{output, param, required, signature as sig};
 use sluice_dsl::{
-    Arg, Args, MediaType, OutType, ParamType, PixelFormat, Ports, Role, Signature, VideoType,
+    Arg, Args, Constraint, Finding, MediaType, OutType, ParamType, PixelFormat, Ports, Role,
+    RuleInput, Signature, VideoType,
 };
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
 use std::fs::File;
@@ -74,7 +75,42 @@ fn ports(args: &Args) -> Result<Ports, String> {
         inputs: Vec::new(),
         outputs: vec![output("out", OutType::Fixed(MediaType::Video(ty)))],
         warnings,
+        constraints: vec![Constraint::Rule(openable)],
     })
+}
+
+/// What `build` refuses and a look can tell: `loop` on a pipe, and a file
+/// too short to hold its first frame (`FRAME\n` and the picture).
+fn openable(r: &RuleInput) -> Vec<Finding> {
+    let path = r.args.str("path").unwrap_or("");
+    if path == "-" {
+        if r.args.bool("loop") == Some(true) {
+            return vec![Finding::error(
+                Some("loop"),
+                "`loop` needs a file: standard input cannot start over",
+                "with `path: \"-\"`",
+            )
+            .with_help("save the stream to a file first, or drop `loop`")];
+        }
+        return Vec::new();
+    }
+    let (Ok(Some(h)), Ok(meta)) = (y4m_header::probe(path), std::fs::metadata(path)) else {
+        return Vec::new();
+    };
+    let first = (h.bytes.len() + b"FRAME\n".len() + h.frame_bytes()) as u64;
+    if meta.len() >= first {
+        return Vec::new();
+    }
+    vec![Finding::error(
+        Some("path"),
+        format!("{path} holds no complete frame"),
+        format!(
+            "{} bytes; its first {}x{} frame ends at byte {first}",
+            meta.len(),
+            h.width,
+            h.height
+        ),
+    )]
 }
 
 /// The byte source under the decoder: a file that can rewind to its first

@@ -33,7 +33,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![input("in", formats(&[PixelFormat::I420]))],
         outputs: Vec::new(),
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

@@ -400,8 +400,39 @@ fn build_panicker(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     }))
 }
 
+/// Node names in the order their `trace` nodes ran (test code: it locks).
+pub static TRACE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// `trace(count)`: a source that records its name in [`TRACE`] each time
+/// it runs and writes its tick like a `counter` of id 0; ends after
+/// `count` ticks.
+struct Trace {
+    name: String,
+    count: u64,
+}
+
+impl Node for Trace {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        TRACE.lock().unwrap().push(self.name.clone());
+        let k = io.clock().tick;
+        io.audio_out(0).data_mut().fill(k as f32);
+        if k + 1 >= self.count {
+            Flow::Ended
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+fn build_trace(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Trace {
+        name: ctx.name.to_string(),
+        count: ctx.args.num("count").unwrap_or(1.0) as u64,
+    }))
+}
+
 /// The test kinds: counter, pass, sum, gain, collect, io_collect, sleepy,
-/// and `planned` (declared, not runnable).
+/// trace, and `planned` (declared, not runnable).
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(
@@ -469,6 +500,15 @@ pub fn registry() -> Registry {
         build_vcounter,
     );
     r.register(sig("vprobe", Role::Sink, false, vec![]), build_vprobe);
+    r.register(
+        sig(
+            "trace",
+            Role::AudioSource,
+            false,
+            vec![param("count", false)],
+        ),
+        build_trace,
+    );
     r.register(
         sig("panicker", Role::Process, false, vec![param("at", false)]),
         build_panicker,

@@ -64,7 +64,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::Bundle)],
         outputs: vec![sig::output("out", OutType::Derived(out_type))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

@@ -1,10 +1,10 @@
 //! A node at run time: the node, its ports' edge ends, and the one step the
 //! executors call per tick. Nothing here allocates after build.
 
-use crate::edge::{Input, Output, Poll};
-use crate::fade::Fade;
-use crate::frame::Frame;
+use crate::execution::fade::Fade;
 use crate::node::{Clock, Flow, Node, PortIo};
+use crate::transport::edge::{Input, Output, Poll};
+use crate::transport::frame::Frame;
 use sluice_dsl::Domain;
 
 /// A clock domain's tick arithmetic, exact in integers.
@@ -39,8 +39,8 @@ impl DomainClock {
 
     /// Empty real-time counters named for this domain (`audio`,
     /// `video 30 fps`).
-    pub fn stats(&self) -> crate::stats::DomainStats {
-        crate::stats::DomainStats::new(match self.domain {
+    pub fn stats(&self) -> crate::observation::stats::DomainStats {
+        crate::observation::stats::DomainStats::new(match self.domain {
             Domain::Audio => "audio".to_string(),
             Domain::Video {
                 fps_num,
@@ -183,45 +183,23 @@ impl Task {
     /// where a node's time comes from its input frames. `stopping` ends a
     /// source instead of calling it; `backpressure` waits for room on every
     /// output ring instead of dropping (non-real-time nodes only).
+    #[inline]
     pub fn step(&mut self, tick: Option<(u64, u64)>, stopping: bool, backpressure: bool) -> Step {
         if self.ended {
             return Step::Ended;
         }
-        let mut first_time = None;
-        if self.source {
+        let first_time = if self.source {
             if stopping {
                 self.end();
                 return Step::Ended;
             }
+            None
         } else {
-            let mut live = false;
-            let mut ready = true;
-            for (slot, input) in self.inputs.iter_mut().enumerate() {
-                self.in_ptrs[slot] = std::ptr::null();
-                let Some(input) = input else { continue };
-                match input.poll() {
-                    Poll::Ready => {
-                        live = true;
-                        if let Some(f) = input.frame() {
-                            first_time.get_or_insert(f.time());
-                            self.in_ptrs[slot] = f as *const Frame;
-                        }
-                    }
-                    Poll::Empty => {
-                        live = true;
-                        ready = false;
-                    }
-                    Poll::Ended => {}
-                }
+            match self.poll_inputs() {
+                Ok(t) => t,
+                Err(step) => return step,
             }
-            if !live {
-                self.end();
-                return Step::Ended;
-            }
-            if !ready {
-                return Step::Idle;
-            }
-        }
+        };
         if backpressure && !self.outputs.iter().all(Output::has_room) {
             return Step::Idle;
         }
@@ -230,55 +208,10 @@ impl Task {
             (Some(t), false) => t,
             (None, false) => (self.calls, first_time.unwrap_or(0)),
         };
-        for (o, ptr) in self.outputs.iter_mut().zip(self.out_ptrs.iter_mut()) {
-            // The pool is sized so a frame is always free; if that were ever
-            // wrong the tick is skipped rather than writing a shared frame.
-            let Some(p) = o.frame_ptr() else {
-                self.outputs.iter_mut().for_each(Output::abandon);
-                return Step::Idle;
-            };
-            // SAFETY: `p` is this output's taken, unshared frame.
-            let frame = unsafe { &mut *p };
-            frame.set_time(clock.1);
-            if let Frame::Events(e) = frame {
-                e.clear();
-            }
-            *ptr = p;
+        if !self.take_outputs(clock.1) {
+            return Step::Idle;
         }
-        let flow = {
-            // SAFETY: `Option<&Frame>` has the layout of `*const Frame` with
-            // null as `None` (guaranteed by the null-pointer optimisation);
-            // every non-null pointer is a frame this task's inputs hold a
-            // reader count on, so it stays valid and unwritten for the call.
-            let ins: &[Option<&Frame>] = unsafe {
-                std::slice::from_raw_parts(
-                    self.in_ptrs.as_ptr() as *const Option<&Frame>,
-                    self.in_ptrs.len(),
-                )
-            };
-            // SAFETY: every pointer was just set from `frame_ptr`: non-null,
-            // each into a different output's pool (so no two alias, and none
-            // aliases an input, which comes from other nodes' pools), and
-            // exclusively ours until `publish`. `&mut Frame` has the layout
-            // of `*mut Frame`.
-            let outs: &mut [&mut Frame] = unsafe {
-                std::slice::from_raw_parts_mut(
-                    self.out_ptrs.as_mut_ptr() as *mut &mut Frame,
-                    self.out_ptrs.len(),
-                )
-            };
-            let clock = Clock {
-                tick: clock.0,
-                time: clock.1,
-                rate: self.rate,
-                frame_samples: self.frame_samples,
-            };
-            let flow = self.node.process(&mut PortIo::new(ins, outs, clock));
-            if let Some(fade) = &mut self.fade {
-                fade.run(ins, outs, clock);
-            }
-            flow
-        };
+        let flow = self.call(clock);
         for o in self.outputs.iter_mut() {
             o.publish();
         }
@@ -291,4 +224,116 @@ impl Task {
         }
         Step::Ran
     }
+
+    /// Polls every connected input, pointing `in_ptrs` at the frames held:
+    /// the first frame's time, or why the node does not run (an input is
+    /// still empty: `Idle`; every input has ended: the node ends).
+    #[inline]
+    fn poll_inputs(&mut self) -> Result<Option<u64>, Step> {
+        let mut first_time = None;
+        let mut live = false;
+        let mut ready = true;
+        for (slot, input) in self.inputs.iter_mut().enumerate() {
+            self.in_ptrs[slot] = std::ptr::null();
+            let Some(input) = input else { continue };
+            match input.poll() {
+                Poll::Ready => {
+                    live = true;
+                    if let Some(f) = input.frame() {
+                        first_time.get_or_insert(f.time());
+                        self.in_ptrs[slot] = f as *const Frame;
+                    }
+                }
+                Poll::Empty => {
+                    live = true;
+                    ready = false;
+                }
+                Poll::Ended => {}
+            }
+        }
+        if !live {
+            self.end();
+            return Err(Step::Ended);
+        }
+        if ready {
+            Ok(first_time)
+        } else {
+            Err(Step::Idle)
+        }
+    }
+
+    /// Takes a free frame from each output's pool, stamped with `time`
+    /// (event frames cleared), into `out_ptrs`. The pools are sized so a
+    /// frame is always free; were that ever wrong, the tick is skipped
+    /// (false) rather than writing a shared frame.
+    #[inline]
+    fn take_outputs(&mut self, time: u64) -> bool {
+        for (o, ptr) in self.outputs.iter_mut().zip(self.out_ptrs.iter_mut()) {
+            let Some(p) = o.frame_ptr() else {
+                self.outputs.iter_mut().for_each(Output::abandon);
+                return false;
+            };
+            // SAFETY: `p` is this output's taken, unshared frame.
+            let frame = unsafe { &mut *p };
+            frame.set_time(time);
+            if let Frame::Events(e) = frame {
+                e.clear();
+            }
+            *ptr = p;
+        }
+        true
+    }
+
+    /// Lends the node its ports and calls it (and the instance fading out
+    /// beside it, if any).
+    #[inline]
+    fn call(&mut self, (tick, time): (u64, u64)) -> Flow {
+        // SAFETY: `Option<&Frame>` has the layout of `*const Frame` with
+        // null as `None` (guaranteed by the null-pointer optimisation);
+        // every non-null pointer is a frame this task's inputs hold a
+        // reader count on, so it stays valid and unwritten for the call.
+        let ins: &[Option<&Frame>] = unsafe {
+            std::slice::from_raw_parts(
+                self.in_ptrs.as_ptr() as *const Option<&Frame>,
+                self.in_ptrs.len(),
+            )
+        };
+        // SAFETY: every pointer was just set by `take_outputs` from
+        // `frame_ptr`: non-null, each into a different output's pool (so
+        // no two alias, and none aliases an input, which comes from other
+        // nodes' pools), and exclusively ours until `publish`. `&mut Frame`
+        // has the layout of `*mut Frame`.
+        let outs: &mut [&mut Frame] = unsafe {
+            std::slice::from_raw_parts_mut(
+                self.out_ptrs.as_mut_ptr() as *mut &mut Frame,
+                self.out_ptrs.len(),
+            )
+        };
+        let clock = Clock {
+            tick,
+            time,
+            rate: self.rate,
+            frame_samples: self.frame_samples,
+        };
+        let flow = self.node.process(&mut PortIo::new(ins, outs, clock));
+        if let Some(fade) = &mut self.fade {
+            fade.run(ins, outs, clock);
+        }
+        flow
+    }
+}
+
+/// A placeholder for a node that moves in at the swap. It never runs: the
+/// swap replaces every one.
+struct Vacant;
+
+impl Node for Vacant {
+    fn process(&mut self, _: &mut PortIo<'_, '_>) -> Flow {
+        Flow::Ended
+    }
+}
+
+/// A vacant node (zero-sized: boxing it does not allocate).
+pub(crate) fn vacant() -> Box<dyn Node> {
+    Box::new(Vacant)
 }

@@ -18,7 +18,7 @@
 //! fan-out costs one store, and there is no multi-producer return ring (the
 //! last of several readers on different threads would otherwise need one).
 
-use crate::frame::Frame;
+use crate::transport::frame::Frame;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 

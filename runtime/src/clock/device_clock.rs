@@ -15,8 +15,8 @@
 //! not shifted, so the executor's xrun check ("the tick ended after the
 //! device reached its end") means exactly "the speaker's ring ran dry".
 
+use crate::clock::pace::PaceClock;
 use crate::node::Node;
-use crate::pace::PaceClock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

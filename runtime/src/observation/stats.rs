@@ -2,7 +2,8 @@
 //! preallocated atomics so another thread can read them while the graph runs
 //! (`sluice run --stats=live`) and the processing threads never allocate.
 
-use crate::edge::EdgeShared;
+use crate::execution::priority::Scheduling;
+use crate::transport::edge::EdgeShared;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -129,8 +130,35 @@ pub struct NodeStats {
     pub name: String,
     /// Node kind.
     pub kind: String,
-    /// Time spent per `process` call (including its ports' hand-off).
+    /// Time spent per `process` call (including its ports' hand-off), on
+    /// the sampled ticks (see [`crate::observation::timing`]).
     pub time: Histogram,
+    calls: AtomicU64,
+}
+
+impl NodeStats {
+    /// Empty counters for node `name` of `kind` (allocates: build time).
+    pub fn new(name: &str, kind: &str) -> NodeStats {
+        NodeStats {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            time: Histogram::new(),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// `process` calls so far, timed or not.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Counts one call. Single writer (the node's thread): a plain load
+    /// and store, no read-modify-write instruction.
+    #[inline]
+    pub(crate) fn count_call(&self) {
+        self.calls
+            .store(self.calls.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
 }
 
 /// Live counters of one edge.
@@ -155,6 +183,8 @@ pub struct DomainStats {
     /// clock's wake-up lateness plus any backlog from late ticks).
     pub late: Histogram,
     xruns: AtomicU64,
+    /// The thread's [`Scheduling`], packed.
+    scheduling: AtomicU64,
 }
 
 impl DomainStats {
@@ -165,12 +195,24 @@ impl DomainStats {
             tick: Histogram::new(),
             late: Histogram::new(),
             xruns: AtomicU64::new(0),
+            scheduling: AtomicU64::new(0),
         }
     }
 
     /// Ticks of this domain that ended after the next one was due.
     pub fn xruns(&self) -> u64 {
         self.xruns.load(Ordering::Relaxed)
+    }
+
+    /// What scheduling the domain's thread got (real time; `Normal` for
+    /// a thread that asked for none, or before it started).
+    pub fn scheduling(&self) -> Scheduling {
+        Scheduling::unpack(self.scheduling.load(Ordering::Acquire))
+    }
+
+    /// Records what the domain's thread got, as it starts.
+    pub(crate) fn set_scheduling(&self, s: Scheduling) {
+        self.scheduling.store(s.pack(), Ordering::Release);
     }
 }
 
@@ -299,7 +341,24 @@ impl Stats {
                 );
             }
         }
+        for d in self
+            .domains
+            .iter()
+            .filter(|d| d.scheduling() != Scheduling::Normal)
+        {
+            let _ = writeln!(s, "{} thread: {}", d.name, d.scheduling());
+        }
         s
+    }
+
+    /// Each real-time domain thread's scheduling, for those that asked
+    /// for more than normal priority (by domain name).
+    pub fn scheduling(&self) -> Vec<(String, Scheduling)> {
+        self.domains
+            .iter()
+            .map(|d| (d.name.clone(), d.scheduling()))
+            .filter(|(_, s)| *s != Scheduling::Normal)
+            .collect()
     }
 
     /// A table of per-node times, drops and xruns, for `--stats`.
@@ -324,7 +383,7 @@ impl Stats {
                 "{:<w$}  {:<10} {:>9} {:>10} {:>10} {:>10}",
                 n.name,
                 n.kind,
-                n.time.count(),
+                n.calls(),
                 fmt_ns(n.time.quantile(0.5)),
                 fmt_ns(n.time.quantile(0.99)),
                 fmt_ns(n.time.max()),
@@ -392,6 +451,9 @@ pub struct Summary {
     pub nodes: Vec<NodeSummary>,
     /// Drops per edge label, for edges that dropped.
     pub edge_drops: Vec<(String, u64)>,
+    /// What each real-time domain thread that asked for real-time
+    /// scheduling got, by domain name (empty when none asked).
+    pub scheduling: Vec<(String, Scheduling)>,
 }
 
 impl Summary {
@@ -416,7 +478,7 @@ impl Summary {
                 .map(|n| NodeSummary {
                     name: n.name.clone(),
                     kind: n.kind.clone(),
-                    calls: n.time.count(),
+                    calls: n.calls(),
                     p50_ns: n.time.quantile(0.5),
                     p99_ns: n.time.quantile(0.99),
                     max_ns: n.time.max(),
@@ -428,6 +490,7 @@ impl Summary {
                 .filter(|e| e.shared.drops() > 0)
                 .map(|e| (e.label.clone(), e.shared.drops()))
                 .collect(),
+            scheduling: stats.scheduling(),
         }
     }
 }
@@ -444,7 +507,11 @@ impl fmt::Display for Summary {
             self.drops,
             self.xruns,
             if self.stopped { " (stopped)" } else { "" }
-        )
+        )?;
+        for (domain, s) in &self.scheduling {
+            write!(f, "; {domain} thread: {s}")?;
+        }
+        Ok(())
     }
 }
 

@@ -13,8 +13,8 @@
 //! newest frame available and keeps it until a newer one arrives (video
 //! frames held across audio ticks, the latest levels for a video overlay).
 
-use crate::frame::Frame;
-use crate::pool::Pool;
+use crate::transport::frame::Frame;
+use crate::transport::pool::Pool;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 

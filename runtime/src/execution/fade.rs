@@ -9,8 +9,8 @@
 //! old node stays here idle, so it is dropped (and finished) off the
 //! real-time path too, at the next reload or the end of the run.
 
-use crate::frame::{AudioFrame, BundleFrame, Frame, VideoFrame};
 use crate::node::{Clock, Flow, Node, PortIo};
+use crate::transport::frame::{AudioFrame, BundleFrame, Frame, VideoFrame};
 
 /// How many ticks of the node's clock domain a crossfade lasts: 40 ms of
 /// audio at the default 10 ms tick, four video frames.
