@@ -135,7 +135,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::Any)],
         outputs: vec![sig::output(name, ty)],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

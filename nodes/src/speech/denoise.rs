@@ -42,7 +42,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::AudioOrBundle)],
         outputs: vec![sig::output("out", OutType::SameAs(0))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 

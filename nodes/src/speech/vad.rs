@@ -59,7 +59,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: vec![sig::input("in", Accepts::AudioOrBundle)],
         outputs: vec![sig::output("out", OutType::Fixed(MediaType::Events))],
-        warnings: Vec::new(),
+        ..Ports::default()
     })
 }
 
