@@ -135,7 +135,11 @@ fn vad_and_meter_with_the_model_hand_ticks_over_without_allocating() {
         let Frame::Events(e) = &out else {
             unreachable!()
         };
-        assert_eq!(e.events().len(), 0, "no period ended on the last tick");
+        assert_eq!(
+            e.events().len(),
+            4,
+            "{kind}: the period ending on the last tick, one event per participant"
+        );
         n.finish().unwrap();
     }
 }

@@ -37,6 +37,6 @@ pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
 pub use observation::stats::{Stats, Summary};
 pub use registry::{BuildFn, Kind, Registry};
 pub use transport::frame::{
-    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream, StreamId,
-    StreamState, VideoFrame,
+    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream,
+    StreamId, StreamState, VideoFrame,
 };
