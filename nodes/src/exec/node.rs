@@ -121,7 +121,9 @@ fn spec_of(ctx: &BuildContext, input: MediaType, returns: Returns) -> Result<Spe
             "y4m",
         ),
         _ => {
-            if returns == Returns::Audio && (tick as u64 * rate as u64) % graph_rate as u64 != 0 {
+            if returns == Returns::Audio
+                && !(tick as u64 * rate as u64).is_multiple_of(graph_rate as u64)
+            {
                 return Err(NodeError::new(format!(
                     "`returns: audio` needs whole samples per tick at {rate} Hz; pick a rate that divides evenly"
                 )));

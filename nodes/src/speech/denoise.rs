@@ -88,7 +88,7 @@ struct Lane {
 impl Lane {
     fn new(rate: u32, tick: usize) -> Result<Lane, NodeError> {
         let tick48 = tick * RATE as usize / rate as usize;
-        let direct = rate == RATE && tick % FRAME == 0;
+        let direct = rate == RATE && tick.is_multiple_of(FRAME);
         // Enough that a tick's output is always there once started: one
         // frame of queue, plus the resamplers' blocks.
         let lead = if direct { 0 } else { 2 * FRAME + 2 * tick48 };
