@@ -177,19 +177,33 @@ impl Server {
 
     /// Serves until drained (blocks the calling thread).
     pub fn run(self) -> io::Result<()> {
+        self.run_when_ready(|| {})
+    }
+
+    /// Serves until drained, calling `ready` once the signal handlers are
+    /// in place: a "listening" line printed there is a promise that a
+    /// SIGTERM from then on drains rather than kills.
+    pub fn run_when_ready(self, ready: impl FnOnce()) -> io::Result<()> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.shared.cfg.io_threads.max(1))
             .thread_name("serve-io")
             .enable_io()
             .enable_time()
             .build()?;
-        rt.block_on(self.main())
+        rt.block_on(self.main(ready))
     }
 
-    async fn main(self) -> io::Result<()> {
+    async fn main(self, ready: impl FnOnce()) -> io::Result<()> {
         let shared = self.shared.clone();
-        let listener = TcpListener::from_std(self.listener)?;
         let mut side_tasks = Vec::new();
+        if shared.cfg.handle_signals {
+            use tokio::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate())?;
+            let int = signal(SignalKind::interrupt())?;
+            side_tasks.push(tokio::spawn(signals(shared.clone(), term, int)));
+        }
+        ready();
+        let listener = TcpListener::from_std(self.listener)?;
         if let Some(admin) = self.admin {
             let state = Arc::new(AdminState {
                 metrics: shared.metrics.clone(),
@@ -202,9 +216,6 @@ impl Server {
         }
         if let Some(auth) = shared.cfg.auth.clone() {
             side_tasks.push(tokio::spawn(refresh_jwks(auth, shared.cfg.log)));
-        }
-        if shared.cfg.handle_signals {
-            side_tasks.push(tokio::spawn(signals(shared.clone())));
         }
         accept(&listener, &shared).await;
         drop(listener);
@@ -276,15 +287,15 @@ async fn drain(shared: &Arc<Shared>) {
 }
 
 /// SIGTERM or Ctrl-C drains; a second one shuts down at once.
-async fn signals(shared: Arc<Shared>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        return;
-    };
+async fn signals(
+    shared: Arc<Shared>,
+    mut term: tokio::signal::unix::Signal,
+    mut int: tokio::signal::unix::Signal,
+) {
     loop {
         tokio::select! {
             _ = term.recv() => {}
-            r = tokio::signal::ctrl_c() => if r.is_err() { return },
+            _ = int.recv() => {}
         }
         if shared.draining.swap(true, Ordering::AcqRel) {
             shared.shutdown.store(true, Ordering::Release);

@@ -193,14 +193,16 @@ fn serve(server: Server, args: &ServeArgs, name: &str, log: Log) -> ExitCode {
             &[("listen", Field::Str(&addr))],
         );
     }
-    log.info(
-        "listening",
-        &format!(
-            "listening on ws://{addr}, one `{name}` graph per call (SIGTERM or Ctrl-C drains)"
-        ),
-        &[("listen", Field::Str(&addr)), ("graph", Field::Str(name))],
-    );
-    match server.run() {
+    let listening = || {
+        log.info(
+            "listening",
+            &format!(
+                "listening on ws://{addr}, one `{name}` graph per call (SIGTERM or Ctrl-C drains)"
+            ),
+            &[("listen", Field::Str(&addr)), ("graph", Field::Str(name))],
+        );
+    };
+    match server.run_when_ready(listening) {
         Ok(()) => Exit::Ok.into(),
         Err(e) => {
             fail(&format!("serve: {e}"));
