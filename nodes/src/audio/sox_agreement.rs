@@ -86,7 +86,7 @@ fn samples(path: &Path) -> Vec<i16> {
 #[test]
 fn mix_of_files_equals_sox_m_within_one_lsb() {
     if !sox_installed() {
-        println!("skipped: sox not installed");
+        crate::audio::testing::skip_unless_ci("sox not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

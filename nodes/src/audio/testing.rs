@@ -135,3 +135,14 @@ pub fn args_with_defaults(sig: &sluice_dsl::Signature, pairs: &[(&str, sluice_ds
 pub const MONO: MediaType = MediaType::Audio { channels: 1 };
 /// The stereo audio type.
 pub const STEREO: MediaType = MediaType::Audio { channels: 2 };
+
+/// Says why a test or bench skips its peer comparison on a user's machine;
+/// under `CI=true` (where .ci/run installs every tool) it fails instead,
+/// so a missing tool can never pass silently.
+pub fn skip_unless_ci(why: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}, and CI=true"
+    );
+    println!("skipped: {why}");
+}

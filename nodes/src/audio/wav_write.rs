@@ -369,7 +369,7 @@ mod tests {
                 .is_ok()
         };
         if !has("ffprobe") || !has("sox") {
-            println!("skipped: ffmpeg or sox not installed");
+            crate::audio::testing::skip_unless_ci("ffmpeg or sox not installed");
             return;
         }
         let dir = tempfile::tempdir().unwrap();

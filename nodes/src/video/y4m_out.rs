@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn ffmpeg_round_trip() {
         if !have("ffmpeg") || !have("ffprobe") {
-            println!("skipped: ffmpeg not installed");
+            crate::audio::testing::skip_unless_ci("ffmpeg not installed");
             return;
         }
         let dir = tempfile::tempdir().unwrap();
