@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{connect, factory, quiet, start, Client};
-use sluice_nodes::acs::protocol::{decode, Message};
+use common::{connect, drain, factory, quiet, start, Client};
 use std::time::{Duration, Instant};
 use tungstenite::Message as WsMessage;
 
@@ -38,26 +37,10 @@ fn chunk_message(who: &str, freq: f64, k: usize) -> String {
     )
 }
 
+/// Reads what is available; the call must not be closed under the test.
 fn read_some(ws: &mut Client, out: &mut Vec<i16>) {
-    loop {
-        match ws.read() {
-            Ok(WsMessage::Text(t)) => {
-                if let Ok(Message::AudioData(d)) = decode(t.as_bytes(), 640) {
-                    out.extend_from_slice(&d.samples);
-                }
-            }
-            Ok(WsMessage::Close(f)) => panic!("closed: {f:?}"),
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return
-            }
-            Err(e) => panic!("{e}"),
-        }
+    if let Some(close) = drain(ws, out) {
+        panic!("closed: {close:?}");
     }
 }
 
