@@ -9,7 +9,8 @@
 #
 # Needs: sox, bc, taskset, target/release/sluice (cargo build --release
 # --bin sluice). Installs nothing.
-# Usage: benches/peers/mix_bundle.sh [workdir]  (RUNS=5, CORE=1)
+# Usage: benches/peers/mix_bundle.sh [workdir]  (RUNS=5, CORE=1; CORE=none
+# runs unpinned)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -47,7 +48,7 @@ cmd[sox]="sox ${sox_args[*]} -D $work/out_sox.wav"
 # time_once NAME: one pinned run; appends "wall cpu" to $work/NAME.times.
 time_once() {
     local TIMEFORMAT='%R %U %S' out r u s
-    out=$( { time taskset -c "$core" bash -c "${cmd[$1]}" >/dev/null 2>"$work/$1.err"; } 2>&1 ) || {
+    out=$( { time "${pin[@]}" bash -c "${cmd[$1]}" >/dev/null 2>"$work/$1.err"; } 2>&1 ) || {
         echo "$1 failed:" >&2
         cat "$work/$1.err" >&2
         exit 1
@@ -61,6 +62,10 @@ median() {
     cut -d' ' -f"$1" "$work/$2.times" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
 }
 
+pin=(taskset -c "$core")
+where="pinned to core $core"
+if [ "$core" = none ]; then pin=(env); where="unpinned"; fi
+
 order=(bundle wav_in sox)
 for name in "${order[@]}"; do rm -f "$work/$name.times"; done
 echo "load before: $(uptime | sed 's/.*load average/load average/')"
@@ -69,7 +74,7 @@ for _ in $(seq "$runs"); do
 done
 echo "load after: $(uptime | sed 's/.*load average/load average/')"
 
-printf '%-8s %10s %10s   (medians of %d, pinned to core %d)\n' tool "wall s" "cpu s" "$runs" "$core"
+printf '%-8s %10s %10s   (medians of %d, %s)\n' tool "wall s" "cpu s" "$runs" "$where"
 for name in "${order[@]}"; do
     printf '%-8s %10.3f %10.3f\n' "$name" "$(median 1 "$name")" "$(median 2 "$name")"
 done
