@@ -25,8 +25,10 @@ RUNS=${RUNS:-5}
 CORE=${CORE:-1}
 WORK=${1:-${TMPDIR:-/tmp}/sluice_video_cli}
 mkdir -p "$WORK"
-# The model (the ml feature) plays no part in these graphs: built without it.
-cargo build -q --release --no-default-features
+# The binary a user builds (the README's `cargo build --release`): a build
+# without default features would replace target/release/sluice with one
+# that cannot run the person model.
+cargo build -q --release
 SLUICE=target/release/sluice
 V300="$WORK/moving300.y4m"
 V10="$WORK/moving10.y4m"
