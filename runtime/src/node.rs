@@ -35,6 +35,14 @@ impl fmt::Display for NodeError {
 
 impl std::error::Error for NodeError {}
 
+/// Lets constructors use `?` on argument accessors (`Args::need_num`) and
+/// other checks that explain themselves in a `String`.
+impl From<String> for NodeError {
+    fn from(msg: String) -> NodeError {
+        NodeError(msg)
+    }
+}
+
 impl From<std::io::Error> for NodeError {
     fn from(e: std::io::Error) -> NodeError {
         NodeError(e.to_string())

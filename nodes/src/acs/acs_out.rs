@@ -51,7 +51,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 /// Builds `acs_out` for the call `setup` describes: creates the call's
 /// outgoing ring and leaves the connection's end in `setup`.
 pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, NodeError> {
-    let queue_ms = (ctx.args.num("queue").unwrap_or(1.0) * 1000.0).round() as u32;
+    let queue_ms = (ctx.args.need_num("queue")? * 1000.0).round() as u32;
     let (ring, out) = outbound(
         ctx.settings.rate,
         setup.format().rate,

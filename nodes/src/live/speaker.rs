@@ -46,7 +46,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     // callback) and a tick more, with callbacks up to 14 ticks long.
     let (producer, consumer) = rtrb::RingBuffer::new(16 * frame * ch);
     let stream = open(
-        super::device_arg(ctx.args),
+        ctx.args.need_str("device")?,
         ctx.settings.rate,
         channels,
         Ring::Playback(consumer),

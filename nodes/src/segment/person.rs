@@ -24,10 +24,10 @@ impl ModelChoice {
     /// The `model` argument (`auto`, `landscape`, `square`) for pictures
     /// of `ty`: `auto` takes the landscape model for pictures at least 3:2
     /// wide (stretching 16:9 to 256x144 keeps its shape), else the square one.
-    pub fn from_arg(arg: Option<&str>, ty: VideoType) -> ModelChoice {
+    pub fn from_arg(arg: &str, ty: VideoType) -> ModelChoice {
         match arg {
-            Some("landscape") => ModelChoice::Landscape,
-            Some("square") => ModelChoice::Square,
+            "landscape" => ModelChoice::Landscape,
+            "square" => ModelChoice::Square,
             _ if 2 * ty.width >= 3 * ty.height => ModelChoice::Landscape,
             _ => ModelChoice::Square,
         }
