@@ -4,8 +4,6 @@
 //! plan), [`runtime`] (frames, edges, engine) and [`nodes`] (the standard
 //! node library).
 
-#![deny(missing_docs)]
-
 pub use sluice_dsl as dsl;
 pub use sluice_nodes as nodes;
 pub use sluice_runtime as runtime;

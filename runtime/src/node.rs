@@ -91,6 +91,18 @@ pub struct PortIo<'a, 'f> {
     clock: Clock,
 }
 
+/// The ports' count and the tick, not the frames (a frame's samples would
+/// bury the rest).
+impl fmt::Debug for PortIo<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortIo")
+            .field("inputs", &self.inputs.len())
+            .field("outputs", &self.outputs.len())
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
 impl<'a, 'f> PortIo<'a, 'f> {
     /// Ports for one call (the engine builds these without allocating;
     /// tests build them by hand).

@@ -146,6 +146,16 @@ pub struct AcsIn {
     changes: Vec<(StreamId, EventData)>,
 }
 
+/// Its place and size; the rings and slots hold audio.
+impl std::fmt::Debug for AcsIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcsIn")
+            .field("index", &self.index)
+            .field("slots", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl AcsIn {
     /// A node over these rings (tests build it directly).
     pub fn new(rings: InboundRings, timing: Timing, index: u32) -> AcsIn {

@@ -68,6 +68,13 @@ pub struct AcsOut {
     ring: OutRing,
 }
 
+/// The ring holds only audio.
+impl std::fmt::Debug for AcsOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcsOut").finish_non_exhaustive()
+    }
+}
+
 impl AcsOut {
     /// A node over this ring (tests build it directly).
     pub fn new(ring: OutRing) -> AcsOut {

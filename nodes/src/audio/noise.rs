@@ -78,6 +78,7 @@ impl Node for Noise {
 /// xoshiro128++ (Blackman and Vigna): 128 bits of state, passes BigCrush,
 /// a few instructions per number. Seeded through splitmix64 so nearby
 /// seeds give unrelated streams.
+#[derive(Debug)]
 pub struct Xoshiro128 {
     s: [u32; 4],
 }

@@ -18,6 +18,16 @@ pub struct Harness {
     pub names: Vec<String>,
 }
 
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("args", &self.args)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish_non_exhaustive()
+    }
+}
+
 fn ports(prefix: &str, types: &[MediaType]) -> Vec<PlanPort> {
     types
         .iter()

@@ -187,6 +187,17 @@ pub struct BackgroundBlur {
     pool: Vec<Scratch>,
 }
 
+/// The frame type and mask grid, not the mask buffers.
+impl std::fmt::Debug for BackgroundBlur {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundBlur")
+            .field("ty", &self.ty)
+            .field("grid", &self.grid)
+            .field("person", &self.person.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl BackgroundBlur {
     /// A background blur for frames of type `ty` (allocates: build only).
     /// Not `realtime`: large frames use every rayon thread. The `Person`

@@ -77,6 +77,16 @@ mod imp {
         pub frame: usize,
     }
 
+    /// Its shape; the ring and device stream are opaque.
+    impl std::fmt::Debug for Mic {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Mic")
+                .field("channels", &self.channels)
+                .field("frame", &self.frame)
+                .finish_non_exhaustive()
+        }
+    }
+
     impl Node for Mic {
         fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
             let (ch, len) = (self.channels, self.frame);

@@ -83,6 +83,15 @@ mod imp {
         pub clock: Option<Arc<dyn PaceClock>>,
     }
 
+    /// Whether the device paces the graph; the ring and stream are opaque.
+    impl std::fmt::Debug for Speaker {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Speaker")
+                .field("device_clock", &self.clock.is_some())
+                .finish_non_exhaustive()
+        }
+    }
+
     impl Node for Speaker {
         fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
             let Some(audio) = io.audio_in(0) else {

@@ -59,6 +59,17 @@ pub struct PersonMask {
     primed: bool,
 }
 
+/// The model and sizes, not the mask buffers.
+impl std::fmt::Debug for PersonMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonMask")
+            .field("worker", &self.worker)
+            .field("grid", &self.grid)
+            .field("ty", &self.ty)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PersonMask {
     /// Loads the model (hash and shape checked) and starts its thread
     /// (allocates: build only). `grid` is the coarse grid the mask is

@@ -96,6 +96,16 @@ pub struct BackgroundReplace {
     spread: Vec<u8>,
 }
 
+/// The mask and the background's type, not the pictures.
+impl std::fmt::Debug for BackgroundReplace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundReplace")
+            .field("person", &self.person)
+            .field("background", &self.background.ty())
+            .finish_non_exhaustive()
+    }
+}
+
 impl BackgroundReplace {
     /// Puts the person of each frame on `background` (same type as the
     /// frames; allocates: build only).

@@ -80,6 +80,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
 }
 
 /// A running `segment`.
+#[derive(Debug)]
 pub struct Segment {
     person: PersonMask,
 }

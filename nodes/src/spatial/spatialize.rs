@@ -247,6 +247,17 @@ pub struct Spatialize {
     limit: bool,
 }
 
+/// Its size and settings, not the renderer's state.
+impl std::fmt::Debug for Spatialize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spatialize")
+            .field("slots", &self.slots.len())
+            .field("block", &self.block)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Spatialize {
     /// A node for bundles of `capacity` streams at `rate` Hz, `block`
     /// samples per tick (allocates everything it will ever use).
