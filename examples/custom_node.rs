@@ -25,7 +25,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `crush`: everything it needs is sized here, not in `process`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let step = 2f32.powi(1 - ctx.args.num("bits").unwrap_or(8.0) as i32);
+    let step = 2f32.powi(1 - ctx.args.need_num("bits")? as i32);
     Ok(Box::new(Crush { step }))
 }
 

@@ -4,7 +4,7 @@
 use crate::normalize::{expected, show};
 use crate::signature::{Catalogue, OutType, ParamSig, ParamType, Ports, Role, Signature};
 use crate::suggest;
-use crate::value::{Arg, Args};
+use crate::value::Arg;
 use std::fmt::Write;
 
 fn role_text(r: Role) -> &'static str {
@@ -65,13 +65,7 @@ fn default_ports(s: &Signature) -> Option<Ports> {
     if s.params.iter().any(|p| p.required) {
         return None;
     }
-    let mut args = Args::default();
-    for p in &s.params {
-        if let Some(d) = &p.default {
-            args.set(&p.name, d.clone());
-        }
-    }
-    (s.ports)(&args).ok()
+    (s.ports)(&s.default_args()).ok()
 }
 
 fn ports_lines(s: &Signature) -> Vec<String> {

@@ -333,6 +333,20 @@ impl Signature {
     pub fn param(&self, name: &str) -> Option<&ParamSig> {
         self.params.iter().find(|p| p.name == name)
     }
+
+    /// Every parameter's default value, by name: the one home of the
+    /// defaults. The checker starts each instance's arguments from these
+    /// (so nodes read every defaulted argument with `Args::need_*`), and
+    /// code that builds a node by hand must start from them too.
+    pub fn default_args(&self) -> Args {
+        let mut args = Args::default();
+        for p in &self.params {
+            if let Some(d) = &p.default {
+                args.set(&p.name, d.clone());
+            }
+        }
+        args
+    }
 }
 
 /// A set of node signatures the checker resolves kinds against.

@@ -271,9 +271,13 @@ impl Arg {
 
 /// The checked arguments of one node instance, defaults filled in.
 ///
-/// Accessors panic only on a programming error (asking for a parameter the
-/// signature does not declare with that type), never on user input: the
-/// checker has already validated every value against the signature.
+/// The checker has validated every value against the signature and started
+/// from [`Signature::default_args`](crate::Signature::default_args), so a
+/// parameter with a default or marked required is always here: nodes read
+/// it with the `need_*` accessors, which give an error naming the
+/// parameter (never a panic) when code that built the arguments by hand
+/// skipped the defaults. The `Option` accessors are for parameters that
+/// are truly optional (no default, not required).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Args(pub BTreeMap<String, Arg>);
 
@@ -320,5 +324,102 @@ impl Args {
     /// Sets an argument (used by the checker and by tests that build nodes).
     pub fn set(&mut self, name: &str, arg: Arg) {
         self.0.insert(name.to_string(), arg);
+    }
+
+    /// Sets every argument of `given` over these (a signature's defaults),
+    /// as the checker does with the arguments written in graph text.
+    pub fn overlay(&mut self, given: &Args) {
+        for (name, arg) in &given.0 {
+            self.set(name, arg.clone());
+        }
+    }
+
+    /// A numeric argument the checker guarantees (defaulted or required).
+    pub fn need_num(&self, name: &str) -> Result<f64, String> {
+        self.need(name, "a number", Arg::as_num)
+    }
+
+    /// A string, path or enum argument the checker guarantees.
+    pub fn need_str(&self, name: &str) -> Result<&str, String> {
+        self.need(name, "a string", Arg::as_str)
+    }
+
+    /// A size argument the checker guarantees.
+    pub fn need_size(&self, name: &str) -> Result<(u32, u32), String> {
+        self.need(name, "a size", |a| match a {
+            Arg::Size(w, h) => Some((*w, *h)),
+            _ => None,
+        })
+    }
+
+    /// A boolean argument the checker guarantees.
+    pub fn need_bool(&self, name: &str) -> Result<bool, String> {
+        self.need(name, "true or false", |a| match a {
+            Arg::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    /// A list argument the checker guarantees.
+    pub fn need_list(&self, name: &str) -> Result<&[Arg], String> {
+        self.need(name, "a list", |a| match a {
+            Arg::List(v) => Some(v.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The argument `name` through `pick`; an error naming the parameter
+    /// when it is absent or of another type than `what`.
+    fn need<'a, T>(
+        &'a self,
+        name: &str,
+        what: &str,
+        pick: impl FnOnce(&'a Arg) -> Option<T>,
+    ) -> Result<T, String> {
+        let arg = self.get(name).ok_or_else(|| {
+            format!(
+                "`{name}` is missing: contexts built by hand must start from \
+                 Signature::default_args()"
+            )
+        })?;
+        pick(arg).ok_or_else(|| format!("`{name}` should be {what}, not {arg}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Arg, Args};
+
+    #[test]
+    fn a_missing_guaranteed_argument_is_an_error_naming_it() {
+        let e = Args::default().need_num("freq").unwrap_err();
+        assert!(e.contains("`freq` is missing"), "{e}");
+        assert!(e.contains("Signature::default_args()"), "{e}");
+        assert!(Args::default().need_str("path").is_err());
+        assert!(Args::default().need_size("size").is_err());
+        assert!(Args::default().need_bool("loop").is_err());
+        assert!(Args::default().need_list("ids").is_err());
+    }
+
+    #[test]
+    fn an_argument_of_another_type_is_an_error_naming_it() {
+        let mut a = Args::default();
+        a.set("freq", Arg::Str("loud".into()));
+        assert_eq!(
+            a.need_num("freq"),
+            Err("`freq` should be a number, not \"loud\"".to_string())
+        );
+    }
+
+    #[test]
+    fn present_arguments_come_back_and_overlay_replaces() {
+        let mut defaults = Args::default();
+        defaults.set("freq", Arg::Num(440.0));
+        defaults.set("loop", Arg::Bool(false));
+        let mut given = Args::default();
+        given.set("freq", Arg::Num(1000.0));
+        defaults.overlay(&given);
+        assert_eq!(defaults.need_num("freq"), Ok(1000.0));
+        assert_eq!(defaults.need_bool("loop"), Ok(false));
     }
 }

@@ -1,7 +1,7 @@
 //! What the checker builds: names, fans, conversions, settings, domains,
 //! levels and order, checked on small graphs against the test catalogue.
 
-use sluice_dsl::{check, testing, Arg, Domain, MediaType, Plan, PlanNode, SourceFile};
+use sluice_dsl::{check, testing, Arg, Catalogue, Domain, MediaType, Plan, PlanNode, SourceFile};
 
 fn plan(text: &str) -> Plan {
     let file = SourceFile::new("test.sluice", text);
@@ -331,4 +331,29 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let d = c.diagnostics.iter().next().expect("an error");
     assert_eq!(d.message, "brackets nested more than 64 deep");
     assert!(sluice_dsl::parse_value(&"[".repeat(100_000)).is_err());
+}
+
+/// Every instance's arguments, written or inserted, are its signature's
+/// `default_args()` with the written ones on top: the defaults have one
+/// home, and nodes may rely on every defaulted argument being there.
+#[test]
+fn instances_start_from_the_signatures_default_args() {
+    let cat = testing::catalogue();
+    let p = plan(
+        "cam = video_test(frames: 10)\ncam -> background_blur(radius: 4px) -> null\n\
+         tone -> gain(db: -6dB) -> null\n",
+    );
+    for n in p.graph.node_weights() {
+        let sig = cat.signature(&n.kind).expect("a catalogue kind");
+        let mut want = sig.default_args();
+        match n.name.as_str() {
+            "cam" => want.set("frames", Arg::Num(10.0)),
+            "background_blur" => want.set("radius", Arg::Num(4.0)),
+            "gain" => want.set("db", Arg::Num(-6.0)),
+            "convert" => want.set("format", Arg::Enum("rgba".into())),
+            _ => {}
+        }
+        assert_eq!(n.args, want, "arguments of {}", n.name);
+    }
+    assert!(!cat.signature("tone").unwrap().default_args().0.is_empty());
 }

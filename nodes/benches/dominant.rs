@@ -2,7 +2,7 @@
 //! 100 us), and the energy kernel it runs on against its scalar reference.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_dsl::{MediaType, PlanPort, Settings};
 use sluice_nodes::conference::dominant;
 use sluice_nodes::conference::rng::Rng;
 use sluice_nodes::kernels::level::{energy, energy_scalar};
@@ -31,9 +31,7 @@ fn input(rng: &mut Rng) -> Frame {
 fn bench_dominant(c: &mut Criterion) {
     let mut rng = Rng::new(1);
     let frames = [input(&mut rng), input(&mut rng)];
-    let mut args = Args::default();
-    args.set("top", Arg::Num(4.0));
-    args.set("hold", Arg::Num(0.3));
+    let args = dominant::signature().default_args();
     let port = |ty| PlanPort {
         name: "p".into(),
         ty,

@@ -5,8 +5,7 @@
 //! `wav_out`, one core, to compare with `sox -m` (benches/peers/audio.sh).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
-use sluice_nodes::audio::{mix, wav_in, wav_out};
+use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
 use sluice_nodes::kernels::mix::{accumulate, accumulate_scalar, mix_into, mix_into_scalar};
 use sluice_runtime::{BuildContext, Clock, Flow, Frame, Node, PortIo};
 use std::hint::black_box;
@@ -92,16 +91,19 @@ fn port(i: usize, ty: MediaType) -> PlanPort {
     }
 }
 
-/// Builds `kind`'s node with these arguments and port types.
+/// Builds `kind`'s node with these arguments over the signature's
+/// defaults, and these port types.
 fn node(
-    build: sluice_runtime::BuildFn,
+    kind: &str,
     args: &[(&str, Arg)],
     inputs: &[MediaType],
     outputs: &[MediaType],
 ) -> Box<dyn Node> {
-    let mut a = Args::default();
-    for (k, v) in args {
-        a.set(k, v.clone());
+    let registry = sluice_nodes::registry();
+    let k = registry.kind(kind).expect("a standard kind");
+    let mut a = k.signature.default_args();
+    for (name, v) in args {
+        a.set(name, v.clone());
     }
     let ins: Vec<PlanPort> = inputs
         .iter()
@@ -114,7 +116,7 @@ fn node(
         .map(|(i, t)| port(i, *t))
         .collect();
     let settings = Settings::default();
-    build(&BuildContext {
+    (k.constructor(kind).expect("runnable"))(&BuildContext {
         name: "bench",
         index: 0,
         args: &a,
@@ -132,29 +134,19 @@ fn mix_files(files: &[String], out: &str) {
     let mut sources: Vec<(Box<dyn Node>, Frame)> = files
         .iter()
         .map(|f| {
-            let n = node(
-                wav_in::build,
-                &[("path", Arg::Str(f.clone()))],
-                &[],
-                &[mono],
-            );
+            let n = node("wav_in", &[("path", Arg::Str(f.clone()))], &[], &[mono]);
             (n, Frame::for_type(&mono, TICK))
         })
         .collect();
     let types = vec![mono; files.len()];
     let mut mixer = node(
-        mix::build,
+        "mix",
         &[("limit", Arg::Bool(false)), ("normalize", Arg::Bool(false))],
         &types,
         &[mono],
     );
     let mut mixed = [Frame::for_type(&mono, TICK)];
-    let mut sink = node(
-        wav_out::build,
-        &[("path", Arg::Str(out.into()))],
-        &[mono],
-        &[],
-    );
+    let mut sink = node("wav_out", &[("path", Arg::Str(out.into()))], &[mono], &[]);
     for tick in 0.. {
         let clock = Clock {
             tick,

@@ -41,13 +41,12 @@ fn main() {
 /// Frame `n` of `video_test(pattern: moving)` at `w` x `h`, through the
 /// registry as a graph would build it.
 fn moving_frame(w: u32, h: u32, n: usize) -> VideoFrame {
-    use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+    use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
     use sluice_runtime::{BuildContext, Clock, Frame, PortIo};
     let registry = sluice_nodes::registry();
     let kind = registry.kind("video_test").expect("registered");
-    let mut args = Args::default();
+    let mut args = kind.signature.default_args();
     args.set("size", Arg::Size(w, h));
-    args.set("fps", Arg::Num(30.0));
     args.set("pattern", Arg::Enum("moving".into()));
     let ty = VideoType {
         format: PixelFormat::I420,
@@ -85,7 +84,7 @@ fn moving_frame(w: u32, h: u32, n: usize) -> VideoFrame {
 
 fn pictures(dir: &str, name: &str, frame: &VideoFrame) {
     let ty = frame.ty();
-    let model = ModelChoice::from_arg(None, ty);
+    let model = ModelChoice::from_arg("auto", ty);
     let person = || PersonMask::new(ty, grid_of(ty), 2, model, "segment").expect("model");
     let mut blur =
         BackgroundBlur::new(ty, MaskSource::Person, 16.0, 8.0, true).with_person(person());

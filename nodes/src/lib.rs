@@ -2,8 +2,6 @@
 //! file declaring its signature and its constructor, and the SIMD kernels
 //! they run on (`kernels`, plain slice functions with scalar references).
 
-#![deny(missing_docs)]
-
 pub mod acs;
 pub mod app;
 pub mod audio;

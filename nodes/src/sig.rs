@@ -2,8 +2,8 @@
 //! parameters and ports in a few readable lines.
 
 use sluice_dsl::{
-    Accepts, Arg, Args, InPort, MediaType, OutPort, OutType, ParamSig, ParamType, PortsFn, Role,
-    Signature, UnitKind,
+    Accepts, Arg, Args, Finding, InPort, MediaType, OutPort, OutType, ParamSig, ParamType, PortsFn,
+    Role, Signature, UnitKind,
 };
 
 /// Starts a signature for `kind` with its documentation paragraph.
@@ -27,6 +27,13 @@ pub fn never(_: &Args) -> bool {
 /// For `Signature::endless`: the source never ends on its own.
 pub fn always(_: &Args) -> bool {
     true
+}
+
+/// A rule's one finding when an argument the checker guarantees is missing
+/// or mistyped: arguments built by hand without the signature's defaults
+/// (`Signature::default_args`), reported rather than panicking.
+pub fn arg_error(e: String) -> Vec<Finding> {
+    vec![Finding::error(None, e, "in these arguments")]
 }
 
 /// A parameter with a default.

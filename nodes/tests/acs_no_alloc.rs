@@ -3,7 +3,7 @@
 //! of ticks with participants joining, speaking, going silent, leaving,
 //! a barge-in, and the call closing.
 
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
 use sluice_nodes::acs::call::CallSetup;
 use sluice_nodes::acs::protocol::{AudioData, AudioMetadata, Dtmf};
 use sluice_nodes::acs::{acs_in, acs_out};
@@ -26,13 +26,14 @@ fn acs_nodes_do_not_allocate_while_running() {
         length: 960,
     };
     let settings = Settings::default();
-    let mut args = Args::default();
-    args.set("capacity", Arg::Num(4.0));
-    args.set("leave_after", Arg::Num(0.2));
+    let mut in_args = acs_in::signature().default_args();
+    in_args.set("capacity", Arg::Num(4.0));
+    in_args.set("leave_after", Arg::Num(0.2));
+    let out_args = acs_out::signature().default_args();
     let ctx = BuildContext {
         name: "n",
         index: 0,
-        args: &args,
+        args: &in_args,
         inputs: &[PlanPort {
             name: "in".into(),
             ty: MediaType::Audio { channels: 1 },
@@ -44,7 +45,11 @@ fn acs_nodes_do_not_allocate_while_running() {
     };
     let setup = CallSetup::new(&meta);
     let mut input = acs_in::build(&ctx, &setup).unwrap();
-    let mut output = acs_out::build(&ctx, &setup).unwrap();
+    let out_ctx = BuildContext {
+        args: &out_args,
+        ..ctx
+    };
+    let mut output = acs_out::build(&out_ctx, &setup).unwrap();
     let mut side = setup.take_side();
     let mut bundle = Frame::for_type(&MediaType::Bundle { capacity: 4 }, 480);
     let mut events = Frame::for_type(&MediaType::Events, 480);

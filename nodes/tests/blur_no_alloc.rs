@@ -3,7 +3,7 @@
 //! serially (real-time graphs) and in bands on a rayon pool (the unpaced
 //! executor), with the pool's workers counted too.
 
-use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoType};
+use sluice_dsl::{Arg, MediaType, PixelFormat, PlanPort, Settings, VideoType};
 use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{
     BuildContext, Clock, Frame, Node, PortIo, ThreadEvent, ThreadRole, VideoFrame,
@@ -43,12 +43,7 @@ fn build_in(
 ) -> Box<dyn Node> {
     let registry = sluice_nodes::registry();
     let k = registry.kind(kind).expect("registered");
-    let mut a = Args::default();
-    for p in &k.signature.params {
-        if let Some(d) = &p.default {
-            a.set(&p.name, d.clone());
-        }
-    }
+    let mut a = k.signature.default_args();
     for (n, v) in args {
         a.set(n, v.clone());
     }

@@ -17,9 +17,14 @@ fn port(ty: MediaType) -> PlanPort {
     }
 }
 
-fn node(kind: &str, args: &Args, ins: &[MediaType], outs: &[MediaType]) -> Box<dyn Node> {
+/// Builds a `kind` node as the engine would: `given` over the signature's
+/// defaults.
+fn node(kind: &str, given: &Args, ins: &[MediaType], outs: &[MediaType]) -> Box<dyn Node> {
     let reg = sluice_nodes::registry();
-    let build = reg.kind(kind).and_then(|k| k.build.clone()).expect(kind);
+    let k = reg.kind(kind).expect(kind);
+    let build = k.constructor(kind).expect(kind);
+    let mut args = k.signature.default_args();
+    args.overlay(given);
     let ins: Vec<PlanPort> = ins.iter().map(|t| port(*t)).collect();
     let outs: Vec<PlanPort> = outs.iter().map(|t| port(*t)).collect();
     let settings = Settings::default();
@@ -27,7 +32,7 @@ fn node(kind: &str, args: &Args, ins: &[MediaType], outs: &[MediaType]) -> Box<d
     let ctx = BuildContext {
         name: kind,
         index: 0,
-        args,
+        args: &args,
         inputs: &ins,
         outputs: &outs,
         settings: &settings,

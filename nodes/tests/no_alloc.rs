@@ -5,11 +5,10 @@
 //! A counting global allocator counts only while this thread has switched
 //! counting on, around `process` calls.
 
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
-use sluice_nodes::audio::{delay, events_out, gain, mix, noise, pan, remix, tone, wav_in, wav_out};
+use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
 use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{
-    BuildContext, BuildFn, Clock, Event, EventData, Frame, Node, PortIo, StreamId, StreamState,
+    BuildContext, Clock, Event, EventData, Frame, Node, PortIo, StreamId, StreamState,
 };
 
 #[global_allocator]
@@ -19,10 +18,14 @@ const N: usize = 480;
 const MONO: MediaType = MediaType::Audio { channels: 1 };
 const STEREO: MediaType = MediaType::Audio { channels: 2 };
 
-fn build(f: BuildFn, args: &[(&str, Arg)], ins: &[MediaType], outs: &[MediaType]) -> Box<dyn Node> {
-    let mut a = Args::default();
-    for (k, v) in args {
-        a.set(k, v.clone());
+/// Builds a `kind` node as the engine would: `args` over the signature's
+/// defaults.
+fn build(kind: &str, args: &[(&str, Arg)], ins: &[MediaType], outs: &[MediaType]) -> Box<dyn Node> {
+    let registry = sluice_nodes::registry();
+    let k = registry.kind(kind).expect("a standard kind");
+    let mut a = k.signature.default_args();
+    for (name, v) in args {
+        a.set(name, v.clone());
     }
     let port = |(i, ty): (usize, &MediaType)| PlanPort {
         name: format!("p{i}"),
@@ -32,7 +35,7 @@ fn build(f: BuildFn, args: &[(&str, Arg)], ins: &[MediaType], outs: &[MediaType]
     let ins: Vec<PlanPort> = ins.iter().enumerate().map(port).collect();
     let outs: Vec<PlanPort> = outs.iter().enumerate().map(port).collect();
     let names = vec!["meter".to_string()];
-    f(&BuildContext {
+    (k.constructor(kind).expect("runnable"))(&BuildContext {
         name: "n",
         index: 0,
         args: &a,
@@ -95,7 +98,7 @@ fn audio_nodes_process_without_allocating() {
         (
             "tone",
             build(
-                tone::build,
+                "tone",
                 &[("freq", Arg::Num(440.0)), ("amp", Arg::Num(-12.0))],
                 &[],
                 &[MONO],
@@ -104,7 +107,7 @@ fn audio_nodes_process_without_allocating() {
         (
             "noise",
             build(
-                noise::build,
+                "noise",
                 &[("amp", Arg::Num(-30.0)), ("seed", Arg::Num(3.0))],
                 &[],
                 &[MONO],
@@ -113,7 +116,7 @@ fn audio_nodes_process_without_allocating() {
         (
             "wav_in 44.1k",
             build(
-                wav_in::build,
+                "wav_in",
                 &[("path", s(&a44)), ("loop", Arg::Bool(true))],
                 &[],
                 &[STEREO],
@@ -122,7 +125,7 @@ fn audio_nodes_process_without_allocating() {
         (
             "wav_in 48k",
             build(
-                wav_in::build,
+                "wav_in",
                 &[("path", s(&a48)), ("loop", Arg::Bool(true))],
                 &[],
                 &[MONO],
@@ -135,32 +138,17 @@ fn audio_nodes_process_without_allocating() {
         .collect();
 
     let mut mixer = build(
-        mix::build,
+        "mix",
         &[("normalize", Arg::Bool(true)), ("limit", Arg::Bool(true))],
         &[MONO, MONO, STEREO, MONO],
         &[STEREO],
     );
-    let mut gainer = build(gain::build, &[("db", Arg::Num(-6.0))], &[STEREO], &[STEREO]);
-    let mut down = build(
-        remix::build,
-        &[("channels", Arg::Num(1.0))],
-        &[STEREO],
-        &[MONO],
-    );
-    let mut panner = build(
-        pan::build,
-        &[("azimuth", Arg::Num(30.0))],
-        &[MONO],
-        &[STEREO],
-    );
-    let mut delayer = build(
-        delay::build,
-        &[("time", Arg::Num(0.0123))],
-        &[STEREO],
-        &[STEREO],
-    );
+    let mut gainer = build("gain", &[("db", Arg::Num(-6.0))], &[STEREO], &[STEREO]);
+    let mut down = build("remix", &[("channels", Arg::Num(1.0))], &[STEREO], &[MONO]);
+    let mut panner = build("pan", &[("azimuth", Arg::Num(30.0))], &[MONO], &[STEREO]);
+    let mut delayer = build("delay", &[("time", Arg::Num(0.0123))], &[STEREO], &[STEREO]);
     let mut out = build(
-        wav_out::build,
+        "wav_out",
         &[
             ("path", s(&d.join("out/mix.wav"))),
             ("format", Arg::Enum("s16".into())),
@@ -171,7 +159,7 @@ fn audio_nodes_process_without_allocating() {
     let bundle_ty = MediaType::Bundle { capacity: 3 };
     let template = format!("{}/people/{{id}}/voice.wav", d.display());
     let mut per_id = build(
-        wav_out::build,
+        "wav_out",
         &[
             ("path", Arg::Str(template)),
             ("format", Arg::Enum("f32".into())),
@@ -180,13 +168,13 @@ fn audio_nodes_process_without_allocating() {
         &[],
     );
     let mut events = build(
-        events_out::build,
+        "events_out",
         &[("path", s(&d.join("events.jsonl")))],
         &[MediaType::Events],
         &[],
     );
     let mut bundle_mix = build(
-        mix::build,
+        "mix",
         &[("normalize", Arg::Bool(true)), ("limit", Arg::Bool(false))],
         &[bundle_ty],
         &[MONO],

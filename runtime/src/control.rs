@@ -135,6 +135,17 @@ pub struct Command {
     failure: Option<NodeError>,
 }
 
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Command")
+            .field("node", &self.local)
+            .field("key", &self.key.as_str())
+            .field("value", &self.value)
+            .field("failure", &self.failure)
+            .finish()
+    }
+}
+
 /// Where a node lives and what it accepts: the controller's lookup table.
 #[derive(Debug)]
 pub(crate) struct Route {

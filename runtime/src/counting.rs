@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Forwards to the system allocator and counts allocations and frees made
 /// by watched threads.
+#[derive(Debug)]
 pub struct CountingAlloc;
 
 static ALLOCS: AtomicU64 = AtomicU64::new(0);

@@ -14,9 +14,6 @@
 //! paces real time), [`control`] (live parameters) and [`observation`]
 //! (statistics); [`counting`] and [`testing`] serve tests.
 
-#![deny(missing_docs)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 pub mod clock;
 pub mod control;
 pub mod counting;

@@ -35,6 +35,14 @@ impl fmt::Display for NodeError {
 
 impl std::error::Error for NodeError {}
 
+/// Lets constructors use `?` on argument accessors (`Args::need_num`) and
+/// other checks that explain themselves in a `String`.
+impl From<String> for NodeError {
+    fn from(msg: String) -> NodeError {
+        NodeError(msg)
+    }
+}
+
 impl From<std::io::Error> for NodeError {
     fn from(e: std::io::Error) -> NodeError {
         NodeError(e.to_string())
@@ -81,6 +89,18 @@ pub struct PortIo<'a, 'f> {
     inputs: &'a [Option<&'f Frame>],
     outputs: &'a mut [&'f mut Frame],
     clock: Clock,
+}
+
+/// The ports' count and the tick, not the frames (a frame's samples would
+/// bury the rest).
+impl fmt::Debug for PortIo<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortIo")
+            .field("inputs", &self.inputs.len())
+            .field("outputs", &self.outputs.len())
+            .field("clock", &self.clock)
+            .finish()
+    }
 }
 
 impl<'a, 'f> PortIo<'a, 'f> {

@@ -41,7 +41,9 @@ impl<'r> PlanBuilder<'r> {
         self
     }
 
-    /// Adds a node with these input slot and output port types.
+    /// Adds a node with these input slot and output port types; its
+    /// arguments are `args` over the signature's defaults, as the checker
+    /// would fill them.
     pub fn node(
         &mut self,
         name: &str,
@@ -51,6 +53,14 @@ impl<'r> PlanBuilder<'r> {
         outputs: &[MediaType],
     ) -> &mut Self {
         let sig = self.registry.kind(kind).map(|k| &k.signature);
+        let args = match sig {
+            Some(s) => {
+                let mut all = s.default_args();
+                all.overlay(&args);
+                all
+            }
+            None => args,
+        };
         let port = |prefix: &str, i: usize, ty: &MediaType| PlanPort {
             name: format!("{prefix}{i}"),
             ty: *ty,
@@ -152,8 +162,8 @@ pub struct NodeHarness {
 }
 
 impl NodeHarness {
-    /// Builds a node of `kind` from the registry with these arguments and
-    /// port types, as the engine would.
+    /// Builds a node of `kind` from the registry with these arguments over
+    /// the signature's defaults, and these port types, as the engine would.
     pub fn build(
         registry: &Registry,
         kind: &str,
@@ -167,6 +177,8 @@ impl NodeHarness {
             kind: kind.into(),
         })?;
         let build = k.constructor(kind)?;
+        let mut all = k.signature.default_args();
+        all.overlay(&args);
         let ports = |ts: &[MediaType], p: &str| -> Vec<PlanPort> {
             ts.iter()
                 .enumerate()
@@ -182,7 +194,7 @@ impl NodeHarness {
         let ctx = BuildContext {
             name: kind,
             index: 0,
-            args: &args,
+            args: &all,
             inputs: &ins,
             outputs: &outs,
             settings: &settings,
@@ -277,12 +289,7 @@ pub fn build_node(
 ) -> Result<(Box<dyn Node>, Vec<MediaType>), String> {
     let k = registry.kind(kind).ok_or(format!("no kind `{kind}`"))?;
     let sig = &k.signature;
-    let mut args = Args::default();
-    for p in &sig.params {
-        if let Some(d) = &p.default {
-            args.set(&p.name, d.clone());
-        }
-    }
+    let mut args = sig.default_args();
     for (name, v) in given {
         args.set(name, v.clone());
     }

@@ -39,6 +39,13 @@ pub struct BuiltCall {
     pub side: CallSide,
 }
 
+/// The graph and rings are opaque.
+impl std::fmt::Debug for BuiltCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuiltCall").finish_non_exhaustive()
+    }
+}
+
 /// Builds a call's graph for its format (off the I/O threads).
 pub trait CallFactory: Send + Sync {
     /// Builds the graph of the call `meta` describes.
@@ -63,6 +70,16 @@ pub struct RunningCall {
     pub stats: Option<Arc<Stats>>,
     /// The call's counters, for the metrics.
     pub counters: Arc<CallStats>,
+}
+
+/// Whether it has ended, and its counters.
+impl std::fmt::Debug for RunningCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningCall")
+            .field("done", &self.is_done())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningCall {

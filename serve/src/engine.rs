@@ -132,6 +132,16 @@ pub struct EngineFactory {
     ids: Arc<CallIds>,
 }
 
+/// The plan's size and path templates, not the registry.
+impl std::fmt::Debug for EngineFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineFactory")
+            .field("nodes", &self.plan.graph.node_count())
+            .field("templates", &self.templates)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EngineFactory {
     /// A factory for `plan`. The plan must contain `acs_in` or `acs_out`
     /// (else the calls would hear and say nothing).

@@ -100,6 +100,15 @@ struct Shared {
 #[derive(Clone)]
 pub struct ServerHandle(Arc<Shared>);
 
+/// What the server is doing now.
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("calls_active", &self.calls_active())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ServerHandle {
     /// Starts draining (as SIGTERM does).
     pub fn drain(&self) {
@@ -128,6 +137,19 @@ pub struct Server {
     listener: std::net::TcpListener,
     admin: Option<std::net::TcpListener>,
     shared: Arc<Shared>,
+}
+
+/// Where it listens.
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.listener.local_addr().ok())
+            .field(
+                "admin",
+                &self.admin.as_ref().and_then(|a| a.local_addr().ok()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {

@@ -222,7 +222,7 @@ pub fn values_and_ports(cx: &mut Ctx) {
 
 /// Checks written arguments against the signature; `None` on any error.
 fn values(cx: &mut Ctx, sig: &Signature, span: Span, written: &[ArgNode]) -> Option<Args> {
-    let mut args = Args::default();
+    let mut args = sig.default_args();
     let mut ok = true;
     let mut given: HashMap<&str, Span> = HashMap::new();
     for a in written {
@@ -271,10 +271,7 @@ fn values(cx: &mut Ctx, sig: &Signature, span: Span, written: &[ArgNode]) -> Opt
         }
     }
     for p in &sig.params {
-        if args.get(&p.name).is_some() || given.contains_key(p.name.as_str()) {
-            continue;
-        }
-        if p.required {
+        if p.required && !given.contains_key(p.name.as_str()) {
             cx.diags.push(
                 Diagnostic::error(
                     format!("`{}` needs the parameter `{}`", sig.kind, p.name),
@@ -289,8 +286,6 @@ fn values(cx: &mut Ctx, sig: &Signature, span: Span, written: &[ArgNode]) -> Opt
                 )),
             );
             ok = false;
-        } else if let Some(d) = &p.default {
-            args.set(&p.name, d.clone());
         }
     }
     ok.then_some(args)

@@ -4,7 +4,7 @@
 use super::{Conversion, Ctx};
 use crate::diagnostic::Diagnostic;
 use crate::signature::{Accepts, MediaType, OutType, PixelFormat, VideoType};
-use crate::value::{Arg, Args};
+use crate::value::Arg;
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cmp::Reverse;
@@ -311,12 +311,7 @@ fn convert(
         ));
         return None;
     };
-    let mut args = Args::default();
-    for p in &sig.params {
-        if let Some(d) = &p.default {
-            args.set(&p.name, d.clone());
-        }
-    }
+    let mut args = sig.default_args();
     let key = if kind == "remix" {
         "channels"
     } else {

@@ -56,7 +56,7 @@ pub fn signature() -> Signature {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let capacity = args.num("capacity").unwrap_or(32.0) as u32;
+    let capacity = args.need_num("capacity")? as u32;
     Ok(Ports {
         inputs: Vec::new(),
         outputs: vec![
@@ -74,15 +74,15 @@ fn ports(args: &Args) -> Result<Ports, String> {
 pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, NodeError> {
     let args = ctx.args;
     let rate = ctx.settings.rate;
-    let samples = |name: &str, default: f64| {
-        (args.num(name).unwrap_or(default) * f64::from(rate)).round() as usize
+    let samples = |name: &str| -> Result<usize, String> {
+        Ok((args.need_num(name)? * f64::from(rate)).round() as usize)
     };
-    let capacity = args.num("capacity").unwrap_or(32.0) as usize;
+    let capacity = args.need_num("capacity")? as usize;
     let frame = ctx.settings.frame_samples as usize;
     let cfg = Timing {
-        prebuffer: samples("jitter", 0.04),
-        max_delay: samples("max_delay", 0.2).max(frame),
-        leave_after: samples("leave_after", 1.0).max(frame),
+        prebuffer: samples("jitter")?,
+        max_delay: samples("max_delay")?.max(frame),
+        leave_after: samples("leave_after")?.max(frame),
     };
     let format = setup.format();
     // Room for a burst of twice `max_delay` before the ring itself drops
@@ -144,6 +144,16 @@ pub struct AcsIn {
     index: u32,
     /// Joins and leaves decided this tick (at most one per slot).
     changes: Vec<(StreamId, EventData)>,
+}
+
+/// Its place and size; the rings and slots hold audio.
+impl std::fmt::Debug for AcsIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcsIn")
+            .field("index", &self.index)
+            .field("slots", &self.slots.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AcsIn {

@@ -51,7 +51,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 /// Builds `acs_out` for the call `setup` describes: creates the call's
 /// outgoing ring and leaves the connection's end in `setup`.
 pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, NodeError> {
-    let queue_ms = (ctx.args.num("queue").unwrap_or(1.0) * 1000.0).round() as u32;
+    let queue_ms = (ctx.args.need_num("queue")? * 1000.0).round() as u32;
     let (ring, out) = outbound(
         ctx.settings.rate,
         setup.format().rate,
@@ -66,6 +66,13 @@ pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, Nod
 /// The node: pushes each tick's samples into the outgoing ring.
 pub struct AcsOut {
     ring: OutRing,
+}
+
+/// The ring holds only audio.
+impl std::fmt::Debug for AcsOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcsOut").finish_non_exhaustive()
+    }
 }
 
 impl AcsOut {

@@ -6,7 +6,7 @@ use super::call::{CallSetup, CallSide};
 use super::protocol::{decode, AudioData, AudioMetadata, Dtmf, Message};
 use super::stats::CallStats;
 use super::{acs_in, acs_out};
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
 use sluice_runtime::{
     BuildContext, Clock, EventData, Flow, Frame, Node, NodeError, PortIo, StreamState,
 };
@@ -39,11 +39,11 @@ struct Call {
 
 /// Builds an `acs_in` for a call at `call_rate` in a graph at `graph_rate`.
 fn call(call_rate: u32, graph_rate: u32, args: &[(&str, Arg)]) -> Call {
-    let mut a = Args::default();
+    let mut a = acs_in::signature().default_args();
     for (k, v) in args {
         a.set(k, v.clone());
     }
-    let capacity = a.num("capacity").unwrap_or(32.0) as u32;
+    let capacity = a.need_num("capacity").expect("defaulted") as u32;
     let s = settings(graph_rate);
     let outputs = [
         PlanPort {
@@ -167,7 +167,7 @@ fn a_bound_registry_builds_one_acs_in_per_call() {
     let mut reg = crate::registry();
     let setup = CallSetup::new(&meta(16_000));
     super::call::bind(&mut reg, &setup);
-    let a = Args::default();
+    let a = acs_in::signature().default_args();
     let s = settings(16_000);
     let ctx = BuildContext {
         name: "acs_in",
@@ -409,7 +409,7 @@ fn a_sender_running_ahead_is_held_to_max_delay() {
 }
 
 fn out_call(graph_rate: u32, call_rate: u32, queue: f64) -> (Box<dyn Node>, CallSide) {
-    let mut a = Args::default();
+    let mut a = acs_out::signature().default_args();
     a.set("queue", Arg::Num(queue));
     let s = settings(graph_rate);
     let inputs = [PlanPort {

@@ -60,25 +60,26 @@ fn params() -> Vec<sluice_dsl::ParamSig> {
 }
 
 /// What the endpoint carries, from its arguments.
-fn media(args: &Args) -> MediaType {
-    if args.str("type") == Some("audio") {
-        let channels = args.num("channels").unwrap_or(1.0) as u16;
-        return MediaType::Audio { channels };
+fn media(args: &Args) -> Result<MediaType, String> {
+    if args.need_str("type")? == "audio" {
+        let channels = args.need_num("channels")? as u16;
+        return Ok(MediaType::Audio { channels });
     }
-    let (width, height) = args.size("size").unwrap_or((1280, 720));
-    let format = args.str("format").and_then(PixelFormat::from_name);
-    MediaType::Video(VideoType {
-        format: format.unwrap_or(PixelFormat::I420),
+    let (width, height) = args.need_size("size")?;
+    let format = args.need_str("format")?;
+    Ok(MediaType::Video(VideoType {
+        format: PixelFormat::from_name(format)
+            .ok_or_else(|| format!("unknown pixel format `{format}`"))?,
         width,
         height,
-        fps: fps_fraction(args.num("fps").unwrap_or(30.0)),
-    })
+        fps: fps_fraction(args.need_num("fps")?),
+    }))
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: Vec::new(),
-        outputs: vec![sig::output("out", OutType::Fixed(media(args)))],
+        outputs: vec![sig::output("out", OutType::Fixed(media(args)?))],
         constraints: vec![UNIQUE_NAME, Constraint::Rule(rate_is_the_graphs)],
         ..Ports::default()
     })
@@ -86,9 +87,12 @@ fn ports(args: &Args) -> Result<Ports, String> {
 
 /// Audio comes in at the graph's rate: the endpoint does not resample.
 fn rate_is_the_graphs(input: &RuleInput) -> Vec<Finding> {
-    let rate = input.args.num("rate").unwrap_or(48_000.0);
+    let rate = match input.args.need_num("rate") {
+        Ok(rate) => rate,
+        Err(e) => return crate::sig::arg_error(e),
+    };
     let graph = input.settings.rate;
-    if input.args.str("type") != Some("audio") || rate.round() as u32 == graph {
+    if input.args.need_str("type") != Ok("audio") || rate.round() as u32 == graph {
         return Vec::new();
     }
     let message = "an audio `app_in` must push at the graph's rate";
@@ -100,7 +104,7 @@ fn rate_is_the_graphs(input: &RuleInput) -> Vec<Finding> {
 
 /// Builds an `app_in`: its frames, sized from its output's type.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let name = ctx.args.str("name").unwrap_or(ctx.name);
+    let name = ctx.args.need_str("name")?;
     let port = ctx
         .outputs
         .first()

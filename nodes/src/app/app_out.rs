@@ -37,7 +37,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds an `app_out`: its frames, sized from the input's type.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let name = ctx.args.str("name").unwrap_or(ctx.name);
+    let name = ctx.args.need_str("name")?;
     let port = ctx
         .inputs
         .first()

@@ -35,7 +35,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `delay` with its ring preallocated.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let time = ctx.args.num("time").unwrap_or(0.0);
+    let time = ctx.args.need_num("time")?;
     if !(0.0..=MAX_SECONDS).contains(&time) {
         return Err(NodeError::new(format!(
             "time {time} s is outside 0..{MAX_SECONDS} s"
@@ -113,7 +113,12 @@ mod tests {
 
     fn run(delay_samples: usize, ticks: usize) -> (Vec<f32>, Vec<f32>) {
         let secs = delay_samples as f64 / 48_000.0;
-        let h = Harness::new(args(&[("time", Arg::Num(secs))]), &[STEREO], &[STEREO]);
+        let h = Harness::new(
+            &signature(),
+            args(&[("time", Arg::Num(secs))]),
+            &[STEREO],
+            &[STEREO],
+        );
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let (mut input, mut output) = (Vec::new(), Vec::new());

@@ -42,7 +42,7 @@ const BLOCK: usize = 1 << 16;
 
 /// Opens the output and escapes every node name once.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = ctx.args.str("path").unwrap_or("-").to_string();
+    let path = ctx.args.need_str("path")?.to_string();
     let stdout = path == "-";
     let file = if stdout {
         let fd = std::io::stdout()
@@ -209,6 +209,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/levels.jsonl");
         let mut h = Harness::new(
+            &signature(),
             args(&[("path", Arg::Str(path.to_str().unwrap().into()))]),
             &[MediaType::Events],
             &[],

@@ -34,7 +34,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `gain`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let g = db_to_gain(ctx.args.num("db").unwrap_or(0.0));
+    let g = db_to_gain(ctx.args.need_num("db")?);
     Ok(Box::new(Gain {
         current: g,
         target: g,
@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn scales_every_channel_and_ramps_live_changes() {
         let a = args_with_defaults(&signature(), &[("db", Arg::Num(-6.0206))]);
-        let h = Harness::new(a, &[STEREO], &[STEREO]);
+        let h = Harness::new(&signature(), a, &[STEREO], &[STEREO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let input = audio_frame(&[&[1.0; 480], &[-0.5; 480]]);

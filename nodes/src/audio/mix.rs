@@ -81,8 +81,8 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     Ok(Box::new(Mix {
         picks: Vec::with_capacity(slots),
         bundle: matches!(types.first(), Some(Some(MediaType::Bundle { .. }))),
-        normalize: ctx.args.bool("normalize").unwrap_or(false),
-        limit: ctx.args.bool("limit").unwrap_or(true),
+        normalize: ctx.args.need_bool("normalize")?,
+        limit: ctx.args.need_bool("limit")?,
         gain: 1.0,
     }))
 }
@@ -207,7 +207,12 @@ mod tests {
 
     #[test]
     fn exact_sum_with_mono_spread_to_every_channel() {
-        let h = Harness::new(mix_args(false, false), &[MONO, STEREO], &[STEREO]);
+        let h = Harness::new(
+            &signature(),
+            mix_args(false, false),
+            &[MONO, STEREO],
+            &[STEREO],
+        );
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let m = audio_frame(&[&[0.25; 480]]);
@@ -220,7 +225,7 @@ mod tests {
     #[test]
     fn more_inputs_than_the_kernel_takes_at_once_all_count() {
         let types = vec![MONO; 70];
-        let h = Harness::new(mix_args(false, false), &types, &[MONO]);
+        let h = Harness::new(&signature(), mix_args(false, false), &types, &[MONO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let frames: Vec<Frame> = (0..70).map(|k| audio_frame(&[&[k as f32; 480]])).collect();
@@ -231,7 +236,7 @@ mod tests {
 
     #[test]
     fn limit_keeps_quiet_sums_exact_and_loud_ones_below_full_scale() {
-        let h = Harness::new(mix_args(false, true), &[MONO, MONO], &[MONO]);
+        let h = Harness::new(&signature(), mix_args(false, true), &[MONO, MONO], &[MONO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let quiet: Vec<f32> = (0..480).map(|i| (i as f32 / 480.0 - 0.5) * KNEE).collect();
@@ -252,7 +257,7 @@ mod tests {
     #[test]
     fn bundle_mix_normalizes_by_present_streams_with_a_ramp() {
         let b = MediaType::Bundle { capacity: 4 };
-        let h = Harness::new(mix_args(true, false), &[b], &[MONO]);
+        let h = Harness::new(&signature(), mix_args(true, false), &[b], &[MONO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let mut frame = Frame::for_type(&b, 480);

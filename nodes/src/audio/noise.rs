@@ -42,10 +42,10 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `noise` source.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let seed = ctx.args.num("seed").unwrap_or(1.0) as u64;
+    let seed = ctx.args.need_num("seed")? as u64;
     Ok(Box::new(Noise {
         rng: Xoshiro128::new(seed),
-        amp: db_to_gain(ctx.args.num("amp").unwrap_or(-30.0)),
+        amp: db_to_gain(ctx.args.need_num("amp")?),
     }))
 }
 
@@ -78,6 +78,7 @@ impl Node for Noise {
 /// xoshiro128++ (Blackman and Vigna): 128 bits of state, passes BigCrush,
 /// a few instructions per number. Seeded through splitmix64 so nearby
 /// seeds give unrelated streams.
+#[derive(Debug)]
 pub struct Xoshiro128 {
     s: [u32; 4],
 }
@@ -126,7 +127,7 @@ mod tests {
 
     fn run(seed: f64, ticks: u64) -> Vec<f32> {
         let a = args_with_defaults(&signature(), &[("seed", Arg::Num(seed))]);
-        let h = Harness::new(a, &[], &[MONO]);
+        let h = Harness::new(&signature(), a, &[], &[MONO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let mut all = Vec::new();

@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn accepts_any_frame() {
-        let h = Harness::new(Args::default(), &[MediaType::Events], &[]);
+        let h = Harness::new(&signature(), Args::default(), &[MediaType::Events], &[]);
         let mut node = h.build(build).unwrap();
         let events = Frame::for_type(&MediaType::Events, 480);
         assert_eq!(tick(node.as_mut(), &[&events], &mut [], 0), Flow::Continue);

@@ -41,7 +41,7 @@ pub fn pan_gains(azimuth: f64) -> [f32; 2] {
 
 /// Builds a `pan`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let g = pan_gains(ctx.args.num("azimuth").unwrap_or(0.0));
+    let g = pan_gains(ctx.args.need_num("azimuth")?);
     Ok(Box::new(Pan {
         current: g,
         target: g,
@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn pans_mono_to_stereo_and_ramps() {
         let a = args_with_defaults(&signature(), &[("azimuth", Arg::Num(90.0))]);
-        let h = Harness::new(a, &[MONO], &[STEREO]);
+        let h = Harness::new(&signature(), a, &[MONO], &[STEREO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let x = audio_frame(&[&[0.5; 480]]);

@@ -38,7 +38,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 fn down_to_stereo(r: &RuleInput) -> Vec<Finding> {
     match r.inputs.first() {
         Some(Some(MediaType::Audio { channels }))
-            if *channels > 2 && r.args.num("channels") == Some(2.0) =>
+            if *channels > 2 && r.args.need_num("channels") == Ok(2.0) =>
         {
             vec![Finding::error(
                 Some("channels"),
@@ -52,7 +52,7 @@ fn down_to_stereo(r: &RuleInput) -> Vec<Finding> {
 }
 
 fn out_type(args: &Args, _: &[Option<MediaType>]) -> Result<MediaType, String> {
-    match args.num("channels").unwrap_or(2.0) as u16 {
+    match args.need_num("channels")? as u16 {
         c @ (1 | 2) => Ok(MediaType::Audio { channels: c }),
         c => Err(format!("remix makes 1 or 2 channels, not {c}")),
     }
@@ -60,7 +60,7 @@ fn out_type(args: &Args, _: &[Option<MediaType>]) -> Result<MediaType, String> {
 
 /// Builds a `remix`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let to = ctx.args.num("channels").unwrap_or(2.0) as usize;
+    let to = ctx.args.need_num("channels")? as usize;
     let from = match ctx.inputs.first().map(|p| p.ty) {
         Some(MediaType::Audio { channels }) => usize::from(channels),
         _ => 1,
@@ -107,7 +107,12 @@ mod tests {
 
     #[test]
     fn mono_to_stereo_copies_and_stereo_to_mono_averages() {
-        let h = Harness::new(args(&[("channels", Arg::Num(2.0))]), &[MONO], &[STEREO]);
+        let h = Harness::new(
+            &signature(),
+            args(&[("channels", Arg::Num(2.0))]),
+            &[MONO],
+            &[STEREO],
+        );
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let ramp: Vec<f32> = (0..480).map(|i| i as f32 / 480.0).collect();
@@ -115,7 +120,12 @@ mod tests {
         assert_eq!(out_audio(&out, 0).channel(0), &ramp[..]);
         assert_eq!(out_audio(&out, 0).channel(1), &ramp[..]);
 
-        let h = Harness::new(args(&[("channels", Arg::Num(1.0))]), &[STEREO], &[MONO]);
+        let h = Harness::new(
+            &signature(),
+            args(&[("channels", Arg::Num(1.0))]),
+            &[STEREO],
+            &[MONO],
+        );
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let neg: Vec<f32> = ramp.iter().map(|s| 0.5 - s).collect();
@@ -129,7 +139,12 @@ mod tests {
     #[test]
     fn refuses_surround_to_stereo() {
         let six = MediaType::Audio { channels: 6 };
-        let h = Harness::new(args(&[("channels", Arg::Num(2.0))]), &[six], &[STEREO]);
+        let h = Harness::new(
+            &signature(),
+            args(&[("channels", Arg::Num(2.0))]),
+            &[six],
+            &[STEREO],
+        );
         assert!(h.build(build).is_err());
     }
 }

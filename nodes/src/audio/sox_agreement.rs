@@ -46,21 +46,21 @@ fn mix_with_nodes(inputs: &[PathBuf], out: &Path) {
                 ("path", Arg::Str(p.to_str().unwrap().into())),
                 ("loop", Arg::Bool(false)),
             ]);
-            let h = Harness::new(a, &[], &[MONO]);
+            let h = Harness::new(&wav_in::signature(), a, &[], &[MONO]);
             let node = h.build(wav_in::build).unwrap();
             (node, h.output_frames())
         })
         .collect();
     let types = vec![MONO; inputs.len()];
     let mix_args = args(&[("normalize", Arg::Bool(false)), ("limit", Arg::Bool(false))]);
-    let mh = Harness::new(mix_args, &types, &[MONO]);
+    let mh = Harness::new(&mix::signature(), mix_args, &types, &[MONO]);
     let mut mixer = mh.build(mix::build).unwrap();
     let mut mixed = mh.output_frames();
     let out_args = args(&[
         ("path", Arg::Str(out.to_str().unwrap().into())),
         ("format", Arg::Enum("s16".into())),
     ]);
-    let mut sink = Harness::new(out_args, &[MONO], &[])
+    let mut sink = Harness::new(&wav_out::signature(), out_args, &[MONO], &[])
         .build(wav_out::build)
         .unwrap();
     for t in 0.. {

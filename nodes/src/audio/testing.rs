@@ -1,7 +1,7 @@
 //! Test harness: builds a node the way the engine would and runs ticks on
 //! frames the test owns.
 
-use sluice_dsl::{Args, MediaType, PlanPort, Settings};
+use sluice_dsl::{Args, MediaType, PlanPort, Settings, Signature};
 use sluice_runtime::{BuildContext, BuildFn, Clock, Flow, Frame, Node, NodeError, PortIo};
 
 /// A node instance's plan-side description for tests.
@@ -18,6 +18,16 @@ pub struct Harness {
     pub names: Vec<String>,
 }
 
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("args", &self.args)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish_non_exhaustive()
+    }
+}
+
 fn ports(prefix: &str, types: &[MediaType]) -> Vec<PlanPort> {
     types
         .iter()
@@ -31,8 +41,16 @@ fn ports(prefix: &str, types: &[MediaType]) -> Vec<PlanPort> {
 }
 
 impl Harness {
-    /// A node with these arguments and port types at 48 kHz, 10 ms ticks.
-    pub fn new(args: Args, inputs: &[MediaType], outputs: &[MediaType]) -> Harness {
+    /// A node of kind `sig` with `given` over the signature's defaults (as
+    /// the checker fills them) and these port types, at 48 kHz, 10 ms ticks.
+    pub fn new(
+        sig: &Signature,
+        given: Args,
+        inputs: &[MediaType],
+        outputs: &[MediaType],
+    ) -> Harness {
+        let mut args = sig.default_args();
+        args.overlay(&given);
         Harness {
             args,
             inputs: ports("in", inputs),
@@ -118,16 +136,9 @@ pub fn args(pairs: &[(&str, sluice_dsl::Arg)]) -> Args {
 }
 
 /// Arguments with every default of `sig` filled in, then `pairs` applied.
-pub fn args_with_defaults(sig: &sluice_dsl::Signature, pairs: &[(&str, sluice_dsl::Arg)]) -> Args {
-    let mut a = Args::default();
-    for p in &sig.params {
-        if let Some(d) = &p.default {
-            a.set(&p.name, d.clone());
-        }
-    }
-    for (k, v) in pairs {
-        a.set(k, v.clone());
-    }
+pub fn args_with_defaults(sig: &Signature, pairs: &[(&str, sluice_dsl::Arg)]) -> Args {
+    let mut a = sig.default_args();
+    a.overlay(&args(pairs));
     a
 }
 

@@ -50,8 +50,8 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         step: 0.0,
         amp: 0.0,
     };
-    tone.set_freq(ctx.args.num("freq").unwrap_or(440.0))?;
-    tone.amp = db_to_gain(ctx.args.num("amp").unwrap_or(-12.0));
+    tone.set_freq(ctx.args.need_num("freq")?)?;
+    tone.amp = db_to_gain(ctx.args.need_num("amp")?);
     Ok(Box::new(tone))
 }
 
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn phase_continuous_sine_at_the_requested_frequency_and_level() {
-        let h = Harness::new(args_with_defaults(&signature(), &[]), &[], &[MONO]);
+        let h = Harness::new(&signature(), Args::default(), &[], &[MONO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let mut all = Vec::new();
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn frequency_change_keeps_the_phase() {
-        let h = Harness::new(args_with_defaults(&signature(), &[]), &[], &[MONO]);
+        let h = Harness::new(&signature(), Args::default(), &[], &[MONO]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         tick(node.as_mut(), &[], &mut out, 0);
@@ -160,7 +160,21 @@ mod tests {
     #[test]
     fn rejects_frequencies_above_nyquist() {
         let a = args_with_defaults(&signature(), &[("freq", Arg::Num(30_000.0))]);
-        let err = Harness::new(a, &[], &[MONO]).build(build).err().unwrap();
+        let err = Harness::new(&signature(), a, &[], &[MONO])
+            .build(build)
+            .err()
+            .unwrap();
         assert!(err.0.contains("half the graph rate"), "{err}");
+    }
+
+    /// The defaults live in the signature only: a context built by hand
+    /// without them is an error naming the argument, not a panic and not
+    /// a second, silent default.
+    #[test]
+    fn arguments_without_the_signature_defaults_are_an_error() {
+        let mut h = Harness::new(&signature(), Args::default(), &[], &[MONO]);
+        h.args = Args::default();
+        let err = h.build(build).err().unwrap();
+        assert!(err.0.contains("`freq` is missing"), "{err}");
     }
 }

@@ -37,7 +37,7 @@ pub fn signature() -> Signature {
         ),
     ];
     s.io = true;
-    s.endless = |a: &Args| a.bool("loop").unwrap_or(false);
+    s.endless = |a: &Args| a.need_bool("loop") == Ok(true);
     s
 }
 
@@ -45,7 +45,7 @@ pub fn signature() -> Signature {
 /// warning at check time (mono assumed) and an error at run time, an
 /// unreadable one an error (from `readable`, at the path).
 fn ports(args: &Args) -> Result<Ports, String> {
-    let path = args.str("path").unwrap_or("-");
+    let path = args.need_str("path")?;
     let mut warnings = Vec::new();
     let channels = if path == "-" {
         1
@@ -67,9 +67,12 @@ fn ports(args: &Args) -> Result<Ports, String> {
 /// ffmpeg pipe that converts a file that is not WAV at all), and `loop`
 /// on standard input, which cannot start over.
 fn readable(r: &RuleInput) -> Vec<Finding> {
-    let path = r.args.str("path").unwrap_or("-");
+    let path = match r.args.need_str("path") {
+        Ok(p) => p,
+        Err(e) => return crate::sig::arg_error(e),
+    };
     if path == "-" {
-        if r.args.bool("loop") == Some(true) {
+        if r.args.need_bool("loop") == Ok(true) {
             return vec![Finding::error(
                 Some("loop"),
                 "`loop` needs a file: standard input cannot start over",
@@ -106,8 +109,8 @@ fn riff_wave(path: &str) -> bool {
 
 /// Opens the file and sizes every buffer (and the resampler) for the run.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = ctx.args.str("path").unwrap_or("-");
-    let looping = ctx.args.bool("loop").unwrap_or(false);
+    let path = ctx.args.need_str("path")?;
+    let looping = ctx.args.need_bool("loop")?;
     let n = ctx.settings.frame_samples as usize;
     let planned = match ctx.outputs.first().map(|p| p.ty) {
         Some(MediaType::Audio { channels }) => usize::from(channels),
@@ -220,7 +223,7 @@ mod tests {
             ("loop", Arg::Bool(looping)),
         ]);
         let ty = MediaType::Audio { channels };
-        let h = Harness::new(a, &[], &[ty]);
+        let h = Harness::new(&signature(), a, &[], &[ty]);
         let mut node = h.build(build).unwrap();
         let mut out = h.output_frames();
         let mut all = vec![Vec::new(); usize::from(channels)];
@@ -327,6 +330,7 @@ mod tests {
         .unwrap();
         assert!(ports.warnings[0].contains("nope.wav"));
         let h = Harness::new(
+            &signature(),
             args(&[("path", Arg::Str(missing.to_str().unwrap().into()))]),
             &[],
             &[MONO],

@@ -49,7 +49,7 @@ pub fn signature() -> Signature {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let path = args.str("path").unwrap_or("");
+    let path = args.need_str("path")?;
     if path.is_empty() {
         return Err("path is empty".into());
     }
@@ -63,7 +63,10 @@ fn ports(args: &Args) -> Result<Ports, String> {
 /// What `build` refuses: a bundle's participants each need a file, so the
 /// path must say where the id goes.
 fn id_for_bundles(r: &RuleInput) -> Vec<Finding> {
-    let path = r.args.str("path").unwrap_or("");
+    let path = match r.args.need_str("path") {
+        Ok(p) => p,
+        Err(e) => return crate::sig::arg_error(e),
+    };
     if !matches!(r.inputs.first(), Some(Some(MediaType::Bundle { .. }))) || path.contains("{id}") {
         return Vec::new();
     }
@@ -100,9 +103,9 @@ fn create_parent(path: &str) -> std::io::Result<()> {
 /// Opens the file (or the first participant file's folder) and
 /// preallocates every writer.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = ctx.args.str("path").unwrap_or("").to_string();
-    let format = match ctx.args.str("format") {
-        Some("f32") => SampleFormat::F32,
+    let path = ctx.args.need_str("path")?.to_string();
+    let format = match ctx.args.need_str("format")? {
+        "f32" => SampleFormat::F32,
         _ => SampleFormat::S16,
     };
     let n = ctx.settings.frame_samples as usize;
@@ -358,7 +361,7 @@ mod tests {
             ("path", Arg::Str(path.to_str().unwrap().into())),
             ("format", Arg::Enum("s16".into())),
         ]);
-        let h = Harness::new(a, &[STEREO], &[]);
+        let h = Harness::new(&signature(), a, &[STEREO], &[]);
         let mut node = h.build(build).unwrap();
         let left: Vec<f32> = (0..480).map(|i| i as f32 / 480.0).collect();
         let right: Vec<f32> = left.iter().map(|s| -s * 2.0).collect();
@@ -393,7 +396,7 @@ mod tests {
             ("path", Arg::Str(template.into())),
             ("format", Arg::Enum("s16".into())),
         ]);
-        let h = Harness::new(a, &[ty], &[]);
+        let h = Harness::new(&signature(), a, &[ty], &[]);
         let mut node = h.build(build).unwrap();
         let mut frame = Frame::for_type(&ty, 480);
         for (t, events) in script.iter().enumerate() {
@@ -463,7 +466,12 @@ mod tests {
     #[test]
     fn bundle_without_id_in_the_path_is_an_error() {
         let ty = MediaType::Bundle { capacity: 4 };
-        let h = Harness::new(args(&[("path", Arg::Str("out.wav".into()))]), &[ty], &[]);
+        let h = Harness::new(
+            &signature(),
+            args(&[("path", Arg::Str("out.wav".into()))]),
+            &[ty],
+            &[],
+        );
         assert!(h.build(build).err().unwrap().0.contains("{id}"));
     }
 

@@ -216,6 +216,17 @@ pub struct WavSource {
     ints: Vec<i16>,
 }
 
+/// Where in which file, not the buffered bytes.
+impl std::fmt::Debug for WavSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavSource")
+            .field("path", &self.path)
+            .field("remaining", &self.remaining)
+            .field("consumed", &self.consumed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WavSource {
     /// Opens `path` ("-" = standard input) for reading blocks of up to
     /// `max_frames` frames; allocates every buffer now.

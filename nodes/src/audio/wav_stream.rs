@@ -24,6 +24,19 @@ pub struct WavStream {
     expected: u64,
 }
 
+/// The file and progress, not the resampler state.
+impl std::fmt::Debug for WavStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavStream")
+            .field("src", &self.src)
+            .field("looping", &self.looping)
+            .field("graph_rate", &self.graph_rate)
+            .field("emitted", &self.emitted)
+            .field("resampled", &self.resampler.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl WavStream {
     /// Opens `path` ("-" = standard input) for a graph at `rate` Hz with
     /// ticks of `n` frames.

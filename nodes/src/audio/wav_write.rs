@@ -50,6 +50,19 @@ pub struct WavWriter {
     overflow: u64,
 }
 
+/// The file's shape and progress, not its buffers.
+impl std::fmt::Debug for WavWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WavWriter")
+            .field("open", &self.file.is_some())
+            .field("channels", &self.channels)
+            .field("rate", &self.rate)
+            .field("frames", &self.frames)
+            .field("overflow", &self.overflow)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WavWriter {
     /// A writer for `channels` at `rate` whose writes hold at most
     /// `max_frames` frames; allocates its buffers now and opens nothing.

@@ -73,7 +73,7 @@ pub fn signature() -> Signature {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let mask = if args.str("mask") == Some("port") {
+    let mask = if args.need_str("mask")? == "port" {
         input("mask", any_video())
     } else {
         optional_input("mask", any_video())
@@ -88,7 +88,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
 /// Builds a `background_blur`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let ty = super::video_type(ctx, 0)?;
-    let source = match ctx.args.str("mask").unwrap_or(DEFAULT_MASK) {
+    let source = match ctx.args.need_str("mask")? {
         "motion" => MaskSource::Motion,
         "port" => MaskSource::Port,
         "portrait" => MaskSource::Portrait,
@@ -99,16 +99,16 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             "mask: port needs a video connected to the `mask` input",
         ));
     }
-    let feather = ctx.args.num("feather").unwrap_or(8.0);
+    let feather = ctx.args.need_num("feather")?;
     let mut node = BackgroundBlur::new(
         ty,
         source,
-        ctx.args.num("radius").unwrap_or(16.0),
+        ctx.args.need_num("radius")?,
         feather,
         ctx.settings.realtime,
     );
     if source == MaskSource::Person {
-        let model = ModelChoice::from_arg(ctx.args.str("model"), ty);
+        let model = ModelChoice::from_arg(ctx.args.need_str("model")?, ty);
         let person = PersonMask::new(ty, node.grid, radius_cells(feather), model, ctx.name)?;
         node = node.with_person(person);
     }
@@ -185,6 +185,17 @@ pub struct BackgroundBlur {
     person: Option<PersonMask>,
     layers: Vec<Layer>,
     pool: Vec<Scratch>,
+}
+
+/// The frame type and mask grid, not the mask buffers.
+impl std::fmt::Debug for BackgroundBlur {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundBlur")
+            .field("ty", &self.ty)
+            .field("grid", &self.grid)
+            .field("person", &self.person.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl BackgroundBlur {

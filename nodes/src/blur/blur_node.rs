@@ -53,18 +53,18 @@ fn ports(_: &Args) -> Result<Ports, String> {
 }
 
 /// The kind named in the arguments.
-pub fn blur_kind(args: &Args) -> BlurKind {
-    match args.str("kind") {
-        Some("box") => BlurKind::Box,
+pub fn blur_kind(args: &Args) -> Result<BlurKind, String> {
+    Ok(match args.need_str("kind")? {
+        "box" => BlurKind::Box,
         _ => BlurKind::Gaussian,
-    }
+    })
 }
 
 /// Builds a `blur`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let ty = super::video_type(ctx, 0)?;
-    let kind = blur_kind(ctx.args);
-    let radius = ctx.args.num("radius").unwrap_or(8.0);
+    let kind = blur_kind(ctx.args)?;
+    let radius = ctx.args.need_num("radius")?;
     Ok(Box::new(Blur {
         kind,
         blur: FrameBlur::new(ty, kind, radius, ctx.settings),

@@ -2,7 +2,7 @@ use super::background_blur::{BackgroundBlur, MaskSource};
 use super::planes::plane_specs;
 use super::{background_blur, blur_node};
 use crate::kernels::blur::{blur_plane, BlurKind, Passes, Scratch};
-use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoType};
+use sluice_dsl::{Arg, MediaType, PixelFormat, PlanPort, Settings, VideoType};
 use sluice_runtime::{BuildContext, Clock, Frame, Node, PortIo, VideoFrame};
 
 fn video(format: PixelFormat, width: u32, height: u32) -> VideoType {
@@ -31,12 +31,7 @@ fn build(
 ) -> Box<dyn Node> {
     let registry = crate::registry();
     let k = registry.kind(kind).expect("registered");
-    let mut a = Args::default();
-    for p in &k.signature.params {
-        if let Some(d) = &p.default {
-            a.set(&p.name, d.clone());
-        }
-    }
+    let mut a = k.signature.default_args();
     for (n, v) in args {
         a.set(n, v.clone());
     }
@@ -142,7 +137,7 @@ fn blur_radius_changes_live_and_box_kind_differs() {
 #[test]
 fn mask_input_is_required_only_for_mask_port() {
     let sig = background_blur::signature();
-    let mut args = Args::default();
+    let mut args = sig.default_args();
     args.set("mask", Arg::Enum("port".into()));
     let ports = (sig.ports)(&args).expect("ports");
     assert!(ports.inputs[1].required, "mask: port needs the input");

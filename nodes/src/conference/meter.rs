@@ -42,7 +42,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `meter`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let every = ctx.args.num("every").unwrap_or(0.1);
+    let every = ctx.args.need_num("every")?;
     let tick = ctx.settings.frame_samples as f64 / ctx.settings.rate as f64;
     let streams = match ctx.inputs.first().map(|p| p.ty) {
         Some(MediaType::Audio { .. }) => 1,
@@ -195,7 +195,7 @@ mod tests {
     fn sine_levels_every_100ms_with_period_start_times() {
         let a = args(&[("every", Arg::Num(0.1))]);
         let ty = MediaType::Audio { channels: 2 };
-        let mut m = build_node(build, &a, &[ty], &[MediaType::Events]).unwrap();
+        let mut m = build_node("meter", &a, &[ty], &[MediaType::Events]).unwrap();
         let mut input = Frame::for_type(&ty, TICK);
         let mut out = [Frame::for_type(&MediaType::Events, TICK)];
         let mut got = Vec::new();
@@ -234,7 +234,7 @@ mod tests {
         s.noise(&mut rng, 2, 0.001);
         let ty = MediaType::Bundle { capacity: 3 };
         let a = args(&[("every", Arg::Num(0.1))]);
-        let mut m = build_node(build, &a, &[ty], &[MediaType::Events]).unwrap();
+        let mut m = build_node("meter", &a, &[ty], &[MediaType::Events]).unwrap();
         let mut input = Frame::for_type(&ty, TICK);
         let mut out = [Frame::for_type(&MediaType::Events, TICK)];
         let mut all = Vec::new();

@@ -116,7 +116,7 @@ mod tests {
         let mut rng = Rng::new(1);
         for n in [1usize, 2, 5, 200] {
             let ty = MediaType::Bundle { capacity: n as u32 };
-            let mut node = build_node(build, &args(&[]), &[ty], &[ty]).unwrap();
+            let mut node = build_node("mix_minus", &args(&[]), &[ty], &[ty]).unwrap();
             let mut input = Frame::for_type(&ty, TICK);
             let mut out = [Frame::for_type(&ty, TICK)];
             for t in 0..5 {
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn two_people_hear_each_other_exactly() {
         let ty = MediaType::Bundle { capacity: 2 };
-        let mut node = build_node(build, &args(&[]), &[ty], &[ty]).unwrap();
+        let mut node = build_node("mix_minus", &args(&[]), &[ty], &[ty]).unwrap();
         let mut input = Frame::for_type(&ty, TICK);
         if let Frame::Bundle(b) = &mut input {
             for (i, s) in b.slots_mut().iter_mut().enumerate() {

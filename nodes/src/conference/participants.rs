@@ -72,10 +72,7 @@ fn source(args: &Args) -> Result<Source, String> {
         );
     }
     if let Some(n) = args.num("synth") {
-        return Ok(Source::Synth(
-            n as usize,
-            args.num("seed").unwrap_or(1.0) as u64,
-        ));
+        return Ok(Source::Synth(n as usize, args.need_num("seed")? as u64));
     }
     if let Some(pattern) = args.str("path") {
         let found = glob::glob(pattern).map_err(|e| format!("bad glob `{pattern}`: {e}"))?;

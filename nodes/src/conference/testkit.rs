@@ -4,7 +4,7 @@
 pub use super::rng::Rng;
 use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
 use sluice_runtime::StreamState;
-use sluice_runtime::{BuildContext, BuildFn, BundleFrame, Clock, Frame, Node, PortIo, StreamId};
+use sluice_runtime::{BuildContext, BundleFrame, Clock, Frame, Node, NodeError, PortIo, StreamId};
 
 /// Samples per tick in the tests (10 ms at 48 kHz).
 pub const TICK: usize = 480;
@@ -32,13 +32,24 @@ pub fn args(pairs: &[(&str, Arg)]) -> Args {
     a
 }
 
-/// Builds a node as the engine would, with the graph defaults (48 kHz, 10 ms).
+/// Builds a node of `kind` from the node registry as the engine would:
+/// `given` over the signature's defaults, with the graph defaults (48 kHz,
+/// 10 ms).
 pub fn build(
-    f: BuildFn,
-    args: &Args,
+    kind: &str,
+    given: &Args,
     inputs: &[MediaType],
     outputs: &[MediaType],
-) -> Result<Box<dyn Node>, sluice_runtime::NodeError> {
+) -> Result<Box<dyn Node>, NodeError> {
+    let registry = crate::registry();
+    let k = registry
+        .kind(kind)
+        .ok_or_else(|| NodeError::new(format!("no kind `{kind}`")))?;
+    let f = k
+        .constructor(kind)
+        .map_err(|e| NodeError::new(e.to_string()))?;
+    let mut args = k.signature.default_args();
+    args.overlay(given);
     let settings = Settings::default();
     let ins = ports("in", inputs);
     let outs = ports("out", outputs);
@@ -46,7 +57,7 @@ pub fn build(
     let ctx = BuildContext {
         name: "node",
         index: 7,
-        args,
+        args: &args,
         inputs: &ins,
         outputs: &outs,
         settings: &settings,

@@ -32,7 +32,7 @@ fn is_identifier(s: &str) -> bool {
 
 /// The ids from the arguments, checked: at least one, no duplicates.
 fn ids(args: &Args) -> Result<Vec<String>, String> {
-    let list = args.list("ids").ok_or("unmix needs `ids: [...]`")?;
+    let list = args.need_list("ids")?;
     if list.is_empty() {
         return Err("unmix needs at least one id in `ids`".into());
     }
@@ -166,7 +166,7 @@ mod tests {
         let ty = MediaType::Bundle { capacity: 3 };
         let mono = MediaType::Audio { channels: 1 };
         let a = id_args(&["p1", "nobody", "p2"]);
-        let mut node = build_node(build, &a, &[ty], &[mono, mono, mono]).unwrap();
+        let mut node = build_node("unmix", &a, &[ty], &[mono, mono, mono]).unwrap();
         let mut input = Frame::for_type(&ty, TICK);
         let mut out: Vec<Frame> = (0..3).map(|_| Frame::for_type(&mono, TICK)).collect();
         for t in 0..s.ticks {

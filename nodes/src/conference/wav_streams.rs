@@ -26,6 +26,19 @@ pub struct FileStream {
     failed: Option<String>,
 }
 
+/// The stream and its state, not its scratch samples.
+impl std::fmt::Debug for FileStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStream")
+            .field("stream", &self.stream)
+            .field("channels", &self.channels)
+            .field("started", &self.started)
+            .field("done", &self.done)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl FileStream {
     /// Opens and checks `path` for a graph at `rate` with ticks of `tick`.
     pub fn open(path: &Path, rate: u32, tick: usize) -> Result<FileStream, NodeError> {

@@ -166,8 +166,10 @@ pub trait UvRowMut {
 }
 
 /// A planar chroma row: separate U and V slices (i420).
+#[derive(Debug)]
 pub struct Planar<T>(pub T, pub T);
 /// An interleaved chroma row: U, V, U, V... (nv12).
+#[derive(Debug)]
 pub struct Interleaved<T>(pub T);
 
 impl UvRow for Planar<&[u8]> {

@@ -233,6 +233,16 @@ pub enum Ring {
     Playback(Consumer<f32>),
 }
 
+/// Which way it runs; the samples are opaque.
+impl std::fmt::Debug for Ring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ring::Capture(_) => "Ring::Capture",
+            Ring::Playback(_) => "Ring::Playback",
+        })
+    }
+}
+
 /// Opens device `spec` at `rate` with `channels` channels on the graph's
 /// side and starts it. The ring carries frames of `channels` samples.
 pub fn open(spec: &str, rate: u32, channels: u16, ring: Ring) -> Result<DeviceStream, String> {

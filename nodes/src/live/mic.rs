@@ -30,7 +30,7 @@ pub fn signature() -> Signature {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let channels = args.num("channels").unwrap_or(1.0) as u16;
+    let channels = args.need_num("channels")? as u16;
     Ok(Ports {
         inputs: Vec::new(),
         outputs: vec![sig::output(
@@ -46,11 +46,11 @@ fn ports(args: &Args) -> Result<Ports, String> {
 #[cfg(feature = "live")]
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     use super::device::{open, Ring};
-    let channels = ctx.args.num("channels").unwrap_or(1.0) as u16;
+    let channels = ctx.args.need_num("channels")? as u16;
     let frame = ctx.settings.frame_samples as usize;
     let (producer, consumer) = rtrb::RingBuffer::new(8 * frame * usize::from(channels));
     let stream = open(
-        super::device_arg(ctx.args),
+        ctx.args.need_str("device")?,
         ctx.settings.rate,
         channels,
         Ring::Capture(producer),
@@ -75,6 +75,16 @@ mod imp {
         pub _stream: DeviceStream,
         pub channels: usize,
         pub frame: usize,
+    }
+
+    /// Its shape; the ring and device stream are opaque.
+    impl std::fmt::Debug for Mic {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Mic")
+                .field("channels", &self.channels)
+                .field("frame", &self.frame)
+                .finish_non_exhaustive()
+        }
     }
 
     impl Node for Mic {

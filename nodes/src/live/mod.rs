@@ -44,11 +44,6 @@ fn device_param() -> sluice_dsl::ParamSig {
     )
 }
 
-#[cfg(feature = "live")]
-fn device_arg(args: &sluice_dsl::Args) -> &str {
-    args.str("device").unwrap_or("default")
-}
-
 /// For both kinds' ports: a build without the `live` feature cannot run
 /// them. A warning, not an error: the graph is right, this binary lacks
 /// support (as a missing input file is a warning).

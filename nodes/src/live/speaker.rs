@@ -46,7 +46,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     // callback) and a tick more, with callbacks up to 14 ticks long.
     let (producer, consumer) = rtrb::RingBuffer::new(16 * frame * ch);
     let stream = open(
-        super::device_arg(ctx.args),
+        ctx.args.need_str("device")?,
         ctx.settings.rate,
         channels,
         Ring::Playback(consumer),
@@ -81,6 +81,15 @@ mod imp {
         /// device, whose unpaced callback is no clock (the domain then
         /// keeps the system clock, so `device: "null"` runs in real time).
         pub clock: Option<Arc<dyn PaceClock>>,
+    }
+
+    /// Whether the device paces the graph; the ring and stream are opaque.
+    impl std::fmt::Debug for Speaker {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Speaker")
+                .field("device_clock", &self.clock.is_some())
+                .finish_non_exhaustive()
+        }
     }
 
     impl Node for Speaker {

@@ -5,19 +5,19 @@
 #[cfg(feature = "live")]
 use super::{mic, speaker};
 #[cfg(feature = "live")]
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_dsl::{Arg, MediaType, PlanPort, Settings, Signature};
 #[cfg(feature = "live")]
 use sluice_runtime::{BuildContext, Node, NodeError};
 
 #[cfg(feature = "live")]
 fn build(
+    sig: Signature,
     f: fn(&BuildContext) -> Result<Box<dyn Node>, NodeError>,
     device: &str,
     inputs: &[PlanPort],
 ) -> Result<Box<dyn Node>, NodeError> {
-    let mut args = Args::default();
+    let mut args = sig.default_args();
     args.set("device", Arg::Str(device.into()));
-    args.set("channels", Arg::Num(1.0));
     let settings = Settings::default();
     f(&BuildContext {
         name: "dev",
@@ -61,20 +61,29 @@ mod with_devices {
     fn the_default_device_needs_a_sound_card() {
         let r = report().unwrap();
         if r.has_sound_card() {
-            assert!(build(speaker::build, "default", &mono_in()).is_ok());
+            assert!(build(speaker::signature(), speaker::build, "default", &mono_in()).is_ok());
         } else {
-            let e = build(mic::build, "default", &[]).err().unwrap();
+            let e = build(mic::signature(), mic::build, "default", &[])
+                .err()
+                .unwrap();
             assert_eq!(e.0, NO_CARD);
-            let e = build(speaker::build, "default", &mono_in()).err().unwrap();
+            let e = build(speaker::signature(), speaker::build, "default", &mono_in())
+                .err()
+                .unwrap();
             assert_eq!(e.0, NO_CARD);
         }
     }
 
     #[test]
     fn an_unknown_device_is_named_in_the_error() {
-        let e = build(speaker::build, "no-such-card", &mono_in())
-            .err()
-            .unwrap();
+        let e = build(
+            speaker::signature(),
+            speaker::build,
+            "no-such-card",
+            &mono_in(),
+        )
+        .err()
+        .unwrap();
         assert!(
             e.0.contains("\"no-such-card\"") && e.0.contains("sluice devices"),
             "{e}"
@@ -88,8 +97,8 @@ mod with_devices {
             .devices
             .iter()
             .any(|d| crate::live::device::is_null(&d.id)));
-        let mut spk = build(speaker::build, "null", &mono_in()).unwrap();
-        let mut m = build(mic::build, "null", &[]).unwrap();
+        let mut spk = build(speaker::signature(), speaker::build, "null", &mono_in()).unwrap();
+        let mut m = build(mic::signature(), mic::build, "null", &[]).unwrap();
         let tone = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
         let mut out = Frame::for_type(&MediaType::Audio { channels: 1 }, 480);
         for tick in 0..50u64 {

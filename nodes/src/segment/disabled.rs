@@ -6,6 +6,7 @@ use sluice_runtime::NodeError;
 use std::time::Duration;
 
 /// A model thread that cannot exist (no value of this type can be made).
+#[derive(Debug)]
 pub enum MaskWorker {}
 
 impl MaskWorker {

@@ -24,10 +24,10 @@ impl ModelChoice {
     /// The `model` argument (`auto`, `landscape`, `square`) for pictures
     /// of `ty`: `auto` takes the landscape model for pictures at least 3:2
     /// wide (stretching 16:9 to 256x144 keeps its shape), else the square one.
-    pub fn from_arg(arg: Option<&str>, ty: VideoType) -> ModelChoice {
+    pub fn from_arg(arg: &str, ty: VideoType) -> ModelChoice {
         match arg {
-            Some("landscape") => ModelChoice::Landscape,
-            Some("square") => ModelChoice::Square,
+            "landscape" => ModelChoice::Landscape,
+            "square" => ModelChoice::Square,
             _ if 2 * ty.width >= 3 * ty.height => ModelChoice::Landscape,
             _ => ModelChoice::Square,
         }
@@ -57,6 +57,17 @@ pub struct PersonMask {
     up: GuidedUpsampler,
     luma: Vec<u8>,
     primed: bool,
+}
+
+/// The model and sizes, not the mask buffers.
+impl std::fmt::Debug for PersonMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonMask")
+            .field("worker", &self.worker)
+            .field("grid", &self.grid)
+            .field("ty", &self.ty)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PersonMask {

@@ -44,7 +44,7 @@ pub fn signature() -> Signature {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let image = args.str("image").unwrap_or("");
+    let image = args.need_str("image")?;
     let mut warnings = Vec::new();
     if !std::path::Path::new(image).exists() {
         warnings.push(format!("{image} does not exist yet"));
@@ -78,11 +78,11 @@ pub fn cover(rgba: &[u8], iw: usize, ih: usize, ty: VideoType) -> VideoFrame {
 /// the model.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let ty = video_port(ctx.inputs, 0)?;
-    let path = ctx.args.str("image").unwrap_or("");
+    let path = ctx.args.need_str("image")?;
     let (iw, ih, rgba) = decode_png(path).map_err(NodeError::new)?;
     let background = cover(&rgba, iw as usize, ih as usize, ty);
-    let model = ModelChoice::from_arg(ctx.args.str("model"), ty);
-    let feather = ctx.args.num("feather").unwrap_or(DEFAULT_FEATHER);
+    let model = ModelChoice::from_arg(ctx.args.need_str("model")?, ty);
+    let feather = ctx.args.need_num("feather")?;
     let person = PersonMask::new(ty, grid_of(ty), radius_cells(feather), model, ctx.name)?;
     Ok(Box::new(BackgroundReplace::new(person, background)))
 }
@@ -94,6 +94,16 @@ pub struct BackgroundReplace {
     alpha: Vec<u8>,
     chroma_alpha: Vec<u8>,
     spread: Vec<u8>,
+}
+
+/// The mask and the background's type, not the pictures.
+impl std::fmt::Debug for BackgroundReplace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundReplace")
+            .field("person", &self.person)
+            .field("background", &self.background.ty())
+            .finish_non_exhaustive()
+    }
 }
 
 impl BackgroundReplace {

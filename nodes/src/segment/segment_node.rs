@@ -73,13 +73,14 @@ fn ports(_: &Args) -> Result<Ports, String> {
 /// Builds a `segment`: loads the model and starts its thread.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let ty = video_port(ctx.inputs, 0)?;
-    let model = ModelChoice::from_arg(ctx.args.str("model"), ty);
-    let feather = ctx.args.num("feather").unwrap_or(DEFAULT_FEATHER);
+    let model = ModelChoice::from_arg(ctx.args.need_str("model")?, ty);
+    let feather = ctx.args.need_num("feather")?;
     let person = PersonMask::new(ty, grid_of(ty), radius_cells(feather), model, ctx.name)?;
     Ok(Box::new(Segment { person }))
 }
 
 /// A running `segment`.
+#[derive(Debug)]
 pub struct Segment {
     person: PersonMask,
 }

@@ -8,7 +8,7 @@ use super::{frame_from_rgba, grid_of};
 use crate::blur::background_blur::{BackgroundBlur, MaskSource};
 use crate::video::image_in::decode_png;
 use crate::video::patterns::beach;
-use sluice_dsl::{Arg, Args, MediaType, PixelFormat, PlanPort, Settings, VideoType};
+use sluice_dsl::{Arg, MediaType, PixelFormat, PlanPort, Settings, VideoType};
 use sluice_runtime::{BuildContext, Clock, Frame, PortIo, VideoFrame};
 
 /// A rectangle `(x0, y0, x1, y1)`, end exclusive.
@@ -51,7 +51,7 @@ fn photo(file: &str, format: PixelFormat) -> VideoFrame {
 }
 
 fn person(ty: VideoType) -> PersonMask {
-    let model = ModelChoice::from_arg(None, ty);
+    let model = ModelChoice::from_arg("auto", ty);
     PersonMask::new(ty, grid_of(ty), 2, model, "segment").expect("model loads")
 }
 
@@ -185,12 +185,7 @@ fn segment_node_outputs_a_gray_mask_of_the_input_size() {
     let ty = frame.ty();
     let registry = crate::registry();
     let kind = registry.kind("segment").expect("registered");
-    let mut args = Args::default();
-    for p in &kind.signature.params {
-        if let Some(d) = &p.default {
-            args.set(&p.name, d.clone());
-        }
-    }
+    let args = kind.signature.default_args();
     let out_ty = VideoType {
         format: PixelFormat::I420,
         ..ty

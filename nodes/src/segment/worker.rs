@@ -39,6 +39,16 @@ pub struct MaskWorker {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The model's input size and health; the rings carry jobs.
+impl std::fmt::Debug for MaskWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaskWorker")
+            .field("size", &self.size)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
 impl MaskWorker {
     /// Loads a vendored model (hash and output shape checked) and starts
     /// its thread: every way a model can be bad fails here, at build.

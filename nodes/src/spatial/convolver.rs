@@ -32,6 +32,17 @@ pub struct FilterBank {
     im: Vec<f32>,
 }
 
+/// The bank's shape, not its spectra.
+impl std::fmt::Debug for FilterBank {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterBank")
+            .field("directions", &self.directions)
+            .field("parts", &self.parts)
+            .field("stride", &self.stride)
+            .finish_non_exhaustive()
+    }
+}
+
 impl FilterBank {
     /// Transforms `set` for partitions of `block` taps (build time).
     pub fn new(set: &HrirSet, block: usize) -> FilterBank {
@@ -93,6 +104,17 @@ pub struct SourceConv {
     filt_im: Vec<f32>,
     cur: usize,
     moving: bool,
+}
+
+/// Where the source is in its delay line, not the spectra.
+impl std::fmt::Debug for SourceConv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceConv")
+            .field("head", &self.head)
+            .field("quiet", &self.quiet)
+            .field("moving", &self.moving)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SourceConv {
@@ -209,6 +231,16 @@ pub struct Convolver {
     fade_in: Accum,
     moved: bool,
     ear_out: Vec<f32>,
+}
+
+/// The block size; the FFT plans and accumulators are opaque.
+impl std::fmt::Debug for Convolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Convolver")
+            .field("block", &self.block)
+            .field("moved", &self.moved)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A linear gain ramp over one block's input: `from` at the first sample

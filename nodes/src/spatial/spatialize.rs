@@ -111,7 +111,10 @@ fn renderable(r: &RuleInput) -> Vec<Finding> {
             .with_help("shorten `frame` in the graph header"),
         );
     }
-    let hrtf = r.args.str("hrtf").unwrap_or("builtin");
+    let hrtf = match r.args.need_str("hrtf") {
+        Ok(h) => h,
+        Err(e) => return crate::sig::arg_error(e),
+    };
     if matches!(hrtf, "builtin" | "none") {
         return found;
     }
@@ -149,7 +152,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             )))
         }
     };
-    let hrtf = ctx.args.str("hrtf").unwrap_or("builtin");
+    let hrtf = ctx.args.need_str("hrtf")?;
     let positions = match ctx.args.list("positions") {
         Some(l) => Some(
             l.iter()
@@ -160,15 +163,15 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         None => None,
     };
     let config = Config {
-        spread: ctx.args.num("spread").unwrap_or(120.0),
-        slots: ctx.args.num("slots").unwrap_or(8.0) as usize,
+        spread: ctx.args.need_num("spread")?,
+        slots: ctx.args.need_num("slots")? as usize,
         positions,
         hrtf: match hrtf {
             "builtin" => Hrtf::Builtin,
             "none" => Hrtf::Pan,
             path => Hrtf::Sofa(path.to_string()),
         },
-        limit: ctx.args.bool("limit").unwrap_or(DEFAULT_LIMIT),
+        limit: ctx.args.need_bool("limit")?,
     };
     let s = ctx.settings;
     Ok(Box::new(Spatialize::new(
@@ -242,6 +245,17 @@ pub struct Spatialize {
     renderer: Renderer,
     block: usize,
     limit: bool,
+}
+
+/// Its size and settings, not the renderer's state.
+impl std::fmt::Debug for Spatialize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spatialize")
+            .field("slots", &self.slots.len())
+            .field("block", &self.block)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Spatialize {

@@ -6,7 +6,7 @@
 use super::hrir::HrirSet;
 use super::position::Position;
 use super::spatialize::{self, Config, Hrtf, Spatialize};
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
+use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
 use sluice_runtime::{
     AudioFrame, BuildContext, BundleFrame, Clock, Frame, Node, PortIo, StreamId, StreamState,
 };
@@ -630,12 +630,7 @@ fn bad_live_keys_are_errors() {
 }
 
 fn build_with(hrtf: &str) -> Result<Box<dyn Node>, sluice_runtime::NodeError> {
-    let mut args = Args::default();
-    for p in spatialize::signature().params {
-        if let Some(d) = p.default {
-            args.set(&p.name, d);
-        }
-    }
+    let mut args = spatialize::signature().default_args();
     args.set("hrtf", Arg::Str(hrtf.to_string()));
     args.set("positions", Arg::List(vec![Arg::Num(60.0)]));
     let inputs = [PlanPort {

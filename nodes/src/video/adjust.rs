@@ -67,9 +67,9 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let a = ctx.args;
     let mut n = Adjust {
         c: Controls {
-            brightness: a.num("brightness").unwrap_or(0.0) as f32,
-            contrast: a.num("contrast").unwrap_or(1.0) as f32,
-            saturation: a.num("saturation").unwrap_or(1.0) as f32,
+            brightness: a.need_num("brightness")? as f32,
+            contrast: a.need_num("contrast")? as f32,
+            saturation: a.need_num("saturation")? as f32,
         },
         luma: [0; 256],
         chroma: [0; 256],

@@ -51,7 +51,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 }
 
 fn target(args: &Args) -> Result<PixelFormat, String> {
-    let name = args.str("format").unwrap_or("");
+    let name = args.need_str("format")?;
     PixelFormat::from_name(name).ok_or_else(|| format!("unknown pixel format `{name}`"))
 }
 
@@ -62,17 +62,17 @@ fn derive(args: &Args, inputs: &[Option<MediaType>]) -> Result<MediaType, String
 }
 
 /// The YUV flavour named by `matrix` and `range` arguments.
-pub fn yuv_spec(args: &Args) -> YuvSpec {
-    YuvSpec {
-        matrix: match args.str("matrix") {
-            Some("bt709") => Matrix::Bt709,
+pub fn yuv_spec(args: &Args) -> Result<YuvSpec, String> {
+    Ok(YuvSpec {
+        matrix: match args.need_str("matrix")? {
+            "bt709" => Matrix::Bt709,
             _ => Matrix::Bt601,
         },
-        range: match args.str("range") {
-            Some("full") => Range::Full,
+        range: match args.need_str("range")? {
+            "full" => Range::Full,
             _ => Range::Limited,
         },
-    }
+    })
 }
 
 /// Builds a `convert` node.
@@ -83,7 +83,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         return Err(NodeError::new("convert keeps the frame size"));
     }
     Ok(Box::new(Convert {
-        spec: yuv_spec(ctx.args),
+        spec: yuv_spec(ctx.args)?,
     }))
 }
 

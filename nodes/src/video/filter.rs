@@ -80,10 +80,10 @@ fn sepia_tables() -> YuvTables {
 
 /// Builds a `filter` node.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let kind = match ctx.args.str("kind") {
-        Some("grayscale") => Kind::Grayscale,
-        Some("sepia") => Kind::Sepia,
-        Some("invert") => Kind::Invert,
+    let kind = match ctx.args.need_str("kind")? {
+        "grayscale" => Kind::Grayscale,
+        "sepia" => Kind::Sepia,
+        "invert" => Kind::Invert,
         other => return Err(NodeError::new(format!("unknown filter kind {other:?}"))),
     };
     Ok(Box::new(Filter {

@@ -52,7 +52,10 @@ fn ports(_: &Args) -> Result<Ports, String> {
 /// its edge: each needs the gap plus two pixels a side.
 fn cells_fit(r: &RuleInput) -> Vec<Finding> {
     let n = r.inputs.len();
-    let (w, h) = r.args.size("size").unwrap_or((1280, 720));
+    let (w, h) = match r.args.need_size("size") {
+        Ok(size) => size,
+        Err(e) => return crate::sig::arg_error(e),
+    };
     let columns = match r.args.num("columns") {
         Some(c) => c as usize,
         None => (n as f64).sqrt().ceil() as usize,
@@ -81,7 +84,7 @@ fn cells_fit(r: &RuleInput) -> Vec<Finding> {
 
 fn derive(args: &Args, inputs: &[Option<MediaType>]) -> Result<MediaType, String> {
     let mut v = video_input(inputs, 0)?;
-    let (w, h) = args.size("size").unwrap_or((1280, 720));
+    let (w, h) = args.need_size("size")?;
     v.width = w;
     v.height = h;
     v.format = PixelFormat::I420;

@@ -2,7 +2,7 @@
 //! a screen share). Any PNG colour type and bit depth is decoded to 8-bit
 //! RGBA; the size is checked before anything is allocated.
 
-use super::{fps_fraction, path_arg, video_port, MAX_PIXELS, MAX_SIDE};
+use super::{fps_fraction, video_port, MAX_PIXELS, MAX_SIDE};
 use crate::sig::{always, output, param, quantity, required, signature as sig};
 use sluice_dsl::{
     Arg, Args, MediaType, OutType, ParamType, PixelFormat, Ports, Role, Signature, UnitKind,
@@ -75,8 +75,8 @@ fn check_size(path: &str, w: u32, h: u32) -> Result<(u32, u32), String> {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let path = args.str("path").unwrap_or("");
-    let fps = fps_fraction(args.num("fps").unwrap_or(30.0));
+    let path = args.need_str("path")?;
+    let fps = fps_fraction(args.need_num("fps")?);
     let (size, warnings) = match probe_size(path)? {
         Some(s) => (s, Vec::new()),
         None => (
@@ -142,7 +142,7 @@ pub fn decode_png(path: &str) -> Result<(u32, u32, Vec<u8>), String> {
 
 /// Builds an `image_in` node: decodes the picture once.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = path_arg(ctx.args)?;
+    let path = ctx.args.need_str("path")?;
     let (w, h, rgba) = decode_png(path).map_err(NodeError::new)?;
     let planned = video_port(ctx.outputs, 0)?;
     if (planned.width, planned.height) != (w, h) {

@@ -2,7 +2,7 @@
 //! scaling and compositing. Frames are rgba, i420 or nv12 (see
 //! `sluice_runtime::VideoFrame`); the kernels live in `crate::kernels`.
 
-use sluice_dsl::{Args, MediaType, PixelFormat, PlanPort, VideoType};
+use sluice_dsl::{MediaType, PixelFormat, PlanPort, VideoType};
 use sluice_runtime::{NodeError, Registry};
 
 pub mod adjust;
@@ -104,13 +104,6 @@ pub fn create_parent_dirs(path: &str) -> Result<(), NodeError> {
         }),
         _ => Ok(()),
     }
-}
-
-/// A required path argument (the checker guarantees it; a missing one is
-/// reported rather than panicking).
-pub fn path_arg(args: &Args) -> Result<&str, NodeError> {
-    args.str("path")
-        .ok_or_else(|| NodeError::new("missing `path`"))
 }
 
 /// Accepts exactly these formats (the first is what the language converts

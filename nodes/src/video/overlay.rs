@@ -83,7 +83,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
             "overlay takes an i420 or rgba base and an rgba top",
         ));
     }
-    let k = ctx.args.num("scale").unwrap_or(1.0);
+    let k = ctx.args.need_num("scale")?;
     let (tw, th) = (top.width as usize, top.height as usize);
     let size = |v: usize| ((v as f64 * k).round() as usize).clamp(1, super::MAX_SIDE as usize);
     let (sw, sh) = (size(tw), size(th));
@@ -95,9 +95,9 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     });
     let a = ctx.args;
     Ok(Box::new(Overlay {
-        x: a.num("x").unwrap_or(0.0),
-        y: a.num("y").unwrap_or(0.0),
-        alpha: a.num("alpha").unwrap_or(1.0),
+        x: a.need_num("x")?,
+        y: a.need_num("y")?,
+        alpha: a.need_num("alpha")?,
         sprite: Sprite::new(sw, sh),
         scaler,
         yuv_base: base.format == PixelFormat::I420,

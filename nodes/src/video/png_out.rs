@@ -12,7 +12,7 @@
 //! real-time graph runs it on the I/O thread: a slow encode fills its ring
 //! and drops frames there (counted), never stalling the clocked threads.
 
-use super::{create_parent_dirs, formats, path_arg, video_port};
+use super::{create_parent_dirs, formats, video_port};
 use crate::kernels::color::{self, YuvSpec};
 use crate::sig::{choice, choice_arg, input, int, param, required, signature as sig};
 use sluice_dsl::{Arg, Args, ParamType, PixelFormat, Ports, Role, Signature, VideoType};
@@ -186,14 +186,14 @@ fn write_png(
 
 /// Builds a `png_out` node.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = path_arg(ctx.args)?;
+    let path = ctx.args.need_str("path")?;
     let ty = video_port(ctx.inputs, 0)?;
     create_parent_dirs(path)?;
-    let compression = ctx.args.str("compression").unwrap_or(DEFAULT_COMPRESSION);
+    let compression = ctx.args.need_str("compression")?;
     Ok(Box::new(PngOut {
         pattern: Numbered::new(path),
         name: String::with_capacity(path.len() + 32),
-        every: ctx.args.num("every").unwrap_or(1.0).max(1.0) as u64,
+        every: ctx.args.need_num("every")?.max(1.0) as u64,
         settings: settings(compression),
         pixels: Pixels::new(ty),
         n: 0,

@@ -49,7 +49,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 fn derive(args: &Args, inputs: &[Option<MediaType>]) -> Result<MediaType, String> {
     let mut v = video_input(inputs, 0)?;
-    let (w, h) = args.size("size").ok_or("missing `size`")?;
+    let (w, h) = args.need_size("size")?;
     v.width = w;
     v.height = h;
     Ok(MediaType::Video(v))
@@ -67,11 +67,11 @@ pub enum Fit {
 }
 
 impl Fit {
-    /// The fit named in graph text (stretch by default).
-    pub fn from_name(s: Option<&str>) -> Fit {
+    /// The fit named in graph text (`stretch`, `letterbox` or `crop`).
+    pub fn from_name(s: &str) -> Fit {
         match s {
-            Some("letterbox") => Fit::Letterbox,
-            Some("crop") => Fit::Crop,
+            "letterbox" => Fit::Letterbox,
+            "crop" => Fit::Crop,
             _ => Fit::Stretch,
         }
     }
@@ -216,7 +216,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         w: dst.width as usize,
         h: dst.height as usize,
     };
-    let scaler = FrameScaler::new(src, dst, rect, Fit::from_name(ctx.args.str("fit")))?;
+    let scaler = FrameScaler::new(src, dst, rect, Fit::from_name(ctx.args.need_str("fit")?))?;
     Ok(Box::new(Scale { scaler }))
 }
 

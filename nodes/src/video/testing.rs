@@ -21,12 +21,7 @@ pub fn vt(format: PixelFormat, width: u32, height: u32) -> VideoType {
 
 /// The signature's defaults overlaid with `given`.
 pub fn args(sig: &Signature, given: &[(&str, Arg)]) -> Args {
-    let mut a = Args::default();
-    for p in &sig.params {
-        if let Some(d) = &p.default {
-            a.set(&p.name, d.clone());
-        }
-    }
+    let mut a = sig.default_args();
     for (k, v) in given {
         assert!(sig.param(k).is_some(), "{} has no param {k}", sig.kind);
         a.set(k, v.clone());
@@ -74,15 +69,18 @@ pub fn derive_outputs(
         .collect()
 }
 
-/// Builds `build` for `sig` with `args` and video inputs of these types.
+/// Builds `build` for `sig` with `given` over the signature's defaults and
+/// video inputs of these types.
 pub fn build(
     sig: &Signature,
     build: BuildFn,
-    args: &Args,
+    given: &Args,
     inputs: &[VideoType],
 ) -> Result<Built, NodeError> {
+    let mut args = sig.default_args();
+    args.overlay(given);
     let in_types: Vec<MediaType> = inputs.iter().map(|&v| MediaType::Video(v)).collect();
-    let out_types = derive_outputs(sig, args, &in_types).map_err(NodeError::new)?;
+    let out_types = derive_outputs(sig, &args, &in_types).map_err(NodeError::new)?;
     let port = |i: usize, ty: MediaType| PlanPort {
         name: format!("p{i}"),
         ty,
@@ -103,7 +101,7 @@ pub fn build(
     let ctx = BuildContext {
         name: &sig.kind,
         index: 0,
-        args,
+        args: &args,
         inputs: &in_ports,
         outputs: &out_ports,
         settings: &settings,

@@ -56,14 +56,14 @@ pub fn signature() -> Signature {
     s
 }
 
-fn out_type(args: &Args) -> VideoType {
-    let (width, height) = args.size("size").unwrap_or((1280, 720));
-    VideoType {
+fn out_type(args: &Args) -> Result<VideoType, String> {
+    let (width, height) = args.need_size("size")?;
+    Ok(VideoType {
         format: PixelFormat::I420,
         width,
         height,
-        fps: fps_fraction(args.num("fps").unwrap_or(30.0)),
-    }
+        fps: fps_fraction(args.need_num("fps")?),
+    })
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
@@ -71,7 +71,7 @@ fn ports(args: &Args) -> Result<Ports, String> {
         inputs: Vec::new(),
         outputs: vec![output(
             "out",
-            OutType::Fixed(MediaType::Video(out_type(args))),
+            OutType::Fixed(MediaType::Video(out_type(args)?)),
         )],
         ..Ports::default()
     })
@@ -96,12 +96,12 @@ fn still(ty: VideoType, rgba: &[u8]) -> VideoFrame {
 
 /// Builds a `video_test` node: draws every still picture now.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let ty = out_type(ctx.args);
+    let ty = out_type(ctx.args)?;
     let (w, h) = (ty.width as usize, ty.height as usize);
-    let pattern = match ctx.args.str("pattern") {
-        Some("gradient") => Pattern::Gradient,
-        Some("moving") => Pattern::Moving,
-        Some("checker") => Pattern::Checker,
+    let pattern = match ctx.args.need_str("pattern")? {
+        "gradient" => Pattern::Gradient,
+        "moving" => Pattern::Moving,
+        "checker" => Pattern::Checker,
         _ => Pattern::Bars,
     };
     let (background, sprite) = match pattern {

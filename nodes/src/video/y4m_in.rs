@@ -3,8 +3,8 @@
 //! 4:2:0 is read as i420; mono (`Cmono`, e.g. a mask) as i420 with
 //! neutral chroma; other colour spaces are an error that names them.
 
+use super::video_port;
 use super::y4m_header::{self, Header, MAX_HEADER};
-use super::{path_arg, video_port};
 use crate::sig::{output, param, required, signature as sig};
 use sluice_dsl::{
     Arg, Args, Constraint, Finding, MediaType, OutType, ParamType, PixelFormat, Ports, Role,
@@ -39,7 +39,7 @@ pub fn signature() -> Signature {
         ),
     ];
     s.io = true;
-    s.endless = |a| a.bool("loop").unwrap_or(false);
+    s.endless = |a| a.need_bool("loop") == Ok(true);
     s
 }
 
@@ -54,7 +54,7 @@ pub fn header_type(h: &Header) -> VideoType {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let path = args.str("path").unwrap_or("");
+    let path = args.need_str("path")?;
     let (ty, warnings) = match y4m_header::probe(path)? {
         Some(h) => (header_type(&h), Vec::new()),
         None => (
@@ -80,9 +80,12 @@ fn ports(args: &Args) -> Result<Ports, String> {
 /// What `build` refuses and a look can tell: `loop` on a pipe, and a file
 /// too short to hold its first frame (`FRAME\n` and the picture).
 fn openable(r: &RuleInput) -> Vec<Finding> {
-    let path = r.args.str("path").unwrap_or("");
+    let path = match r.args.need_str("path") {
+        Ok(p) => p,
+        Err(e) => return crate::sig::arg_error(e),
+    };
     if path == "-" {
-        if r.args.bool("loop") == Some(true) {
+        if r.args.need_bool("loop") == Ok(true) {
             return vec![Finding::error(
                 Some("loop"),
                 "`loop` needs a file: standard input cannot start over",
@@ -247,8 +250,8 @@ fn open(path: &str, looping: bool) -> Result<(Header, File, Option<u64>), NodeEr
 /// Builds a `y4m_in` node: opens the input and reads the first frame, so
 /// an empty or cut-short file is an error here rather than mid-run.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = path_arg(ctx.args)?.to_string();
-    let looping = ctx.args.bool("loop").unwrap_or(false);
+    let path = ctx.args.need_str("path")?.to_string();
+    let looping = ctx.args.need_bool("loop")?;
     let (header, file, data_start) = open(&path, looping)?;
     let ty = header_type(&header);
     let planned = video_port(ctx.outputs, 0)?;

@@ -2,7 +2,7 @@
 //! (standard output), which ffmpeg reads directly (`ffmpeg -i - out.mp4`).
 //! The language converts other formats to i420 on the way in.
 
-use super::{create_parent_dirs, formats, path_arg, video_port};
+use super::{create_parent_dirs, formats, video_port};
 use crate::sig::{input, required, signature as sig};
 use sluice_dsl::{Args, ParamType, PixelFormat, Ports, Role, Signature};
 use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo};
@@ -39,7 +39,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `y4m_out` node: opens the output and writes the stream header.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = path_arg(ctx.args)?.to_string();
+    let path = ctx.args.need_str("path")?.to_string();
     let ty = video_port(ctx.inputs, 0)?;
     if ty.format != PixelFormat::I420 {
         return Err(NodeError::new(format!(

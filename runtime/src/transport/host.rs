@@ -520,6 +520,43 @@ impl Drop for Popped<'_> {
     }
 }
 
+impl fmt::Debug for InputFeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InputFeed")
+            .field("queued", &self.ring.rx.slots())
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+impl fmt::Debug for OutputFeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutputFeed")
+            .field("free", &self.ring.rx.slots())
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+impl fmt::Debug for HostInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostInput")
+            .field("name", &self.name)
+            .field("media", &self.media())
+            .field("domain", &self.domain)
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+/// The frame's time, not its samples or pixels.
+impl fmt::Debug for Popped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = self.frame.as_ref().map(|fr| fr.time());
+        f.debug_struct("Popped").field("time", &time).finish()
+    }
+}
+
 impl<T: HostMedia> fmt::Debug for Input<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Input")

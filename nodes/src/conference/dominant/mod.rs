@@ -92,14 +92,14 @@ fn ports(_: &Args) -> Result<Ports, String> {
     })
 }
 
-fn top(args: &Args) -> u32 {
-    args.num("top").unwrap_or(4.0).max(1.0) as u32
+fn top(args: &Args) -> Result<u32, String> {
+    Ok(args.need_num("top")?.max(1.0) as u32)
 }
 
 fn out_type(args: &Args, inputs: &[Option<MediaType>]) -> Result<MediaType, String> {
     match inputs.first().copied().flatten() {
         Some(MediaType::Bundle { capacity }) => Ok(MediaType::Bundle {
-            capacity: capacity.min(top(args)),
+            capacity: capacity.min(top(args)?),
         }),
         other => Err(format!("dominant needs a bundle, got {other:?}")),
     }
@@ -116,7 +116,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     };
     let tick = ctx.settings.frame_samples as f32 / ctx.settings.rate as f32;
     let rates = Rates::new(tick);
-    let hold = ctx.args.num("hold").unwrap_or(0.3) as f32;
+    let hold = ctx.args.need_num("hold")? as f32;
     Ok(Box::new(Dominant {
         tracks: vec![Track::new(&rates); capacity as usize],
         mean_squares: vec![0.0; capacity as usize],

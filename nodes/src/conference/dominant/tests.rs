@@ -29,7 +29,7 @@ pub(super) fn run(script: &mut Script, top: u32, hold: f64) -> Run {
         capacity: n.min(top),
     };
     let a = args(&[("top", Arg::Num(top as f64)), ("hold", Arg::Num(hold))]);
-    let mut node = build_node(build, &a, &[ty], &[out_ty]).unwrap();
+    let mut node = build_node("dominant", &a, &[ty], &[out_ty]).unwrap();
     let mut input = Frame::for_type(&ty, TICK);
     let mut out = [Frame::for_type(&out_ty, TICK)];
     let mut r = Run {
@@ -409,7 +409,7 @@ fn a_reloaded_instance_keeps_the_set() {
     let ty = MediaType::Bundle { capacity: 6 };
     let out_ty = MediaType::Bundle { capacity: 2 };
     let a = args(&[("top", Arg::Num(2.0))]);
-    let mut old = build_node(build, &a, &[ty], &[out_ty]).unwrap();
+    let mut old = build_node("dominant", &a, &[ty], &[out_ty]).unwrap();
     let mut input = Frame::for_type(&ty, TICK);
     let mut out = [Frame::for_type(&out_ty, TICK)];
     let seated = |f: &Frame| -> Vec<(StreamState, String)> {
@@ -427,7 +427,7 @@ fn a_reloaded_instance_keeps_the_set() {
     }
     let before = seated(&out[0]);
     assert!(before.iter().any(|x| x.0.present()));
-    let mut new = build_node(build, &a, &[ty], &[out_ty]).unwrap();
+    let mut new = build_node("dominant", &a, &[ty], &[out_ty]).unwrap();
     new.restore_state(old.take_state().unwrap());
     if let Frame::Bundle(b) = &mut input {
         s.fill(b, 1000);

@@ -38,8 +38,11 @@ fn expected(n: usize, channels: u16) -> f32 {
         / channels as f32
 }
 
+/// The bundle capacity of `a` over the signature's defaults.
 fn cap(a: &Args) -> u32 {
-    match ports(a).unwrap().outputs[0].ty {
+    let mut all = signature().default_args();
+    all.overlay(a);
+    match ports(&all).unwrap().outputs[0].ty {
         OutType::Fixed(MediaType::Bundle { capacity }) => capacity,
         _ => panic!(),
     }
@@ -57,7 +60,13 @@ fn exactly_one_source_is_required() {
     assert!(!(signature().endless)(&none));
     let p = ports(&none).unwrap();
     assert!(p.warnings[0].contains("no file matches"));
-    assert!(build_node(build, &none, &[], &[MediaType::Bundle { capacity: 1 }]).is_err());
+    assert!(build_node(
+        "participants",
+        &none,
+        &[],
+        &[MediaType::Bundle { capacity: 1 }]
+    )
+    .is_err());
     assert!(ports(&args(&[("path", Arg::Str("[".into()))]))
         .unwrap_err()
         .contains("bad glob"));
@@ -73,7 +82,7 @@ fn files_become_streams_that_leave_when_they_end() {
     let a = args(&[("path", Arg::Str(format!("{}/*.wav", d.display())))]);
     assert_eq!(cap(&a), 3);
     let ty = MediaType::Bundle { capacity: 3 };
-    let mut node = build_node(build, &a, &[], &[ty]).unwrap();
+    let mut node = build_node("participants", &a, &[], &[ty]).unwrap();
     let mut out = [Frame::for_type(&ty, TICK)];
     let lengths = [
         (48_000usize, 1u16, 1.0 / 32768.0),
@@ -118,7 +127,7 @@ fn bad_files_get_clear_errors() {
     let ty = [MediaType::Bundle { capacity: 1 }];
     let err = |p: &Path| {
         let a = args(&[("paths", Arg::List(vec![Arg::Str(p.display().to_string())]))]);
-        build_node(build, &a, &[], &ty).err().unwrap().0
+        build_node("participants", &a, &[], &ty).err().unwrap().0
     };
     write_wav(&d.join("crazy.wav"), 1, 999, 16, false, 10);
     let e = err(&d.join("crazy.wav"));
@@ -139,10 +148,15 @@ fn bad_files_get_clear_errors() {
             Arg::Str(d.join("fast.wav").display().to_string()),
         ]),
     )]);
-    let e = build_node(build, &two, &[], &[MediaType::Bundle { capacity: 3 }])
-        .err()
-        .unwrap()
-        .0;
+    let e = build_node(
+        "participants",
+        &two,
+        &[],
+        &[MediaType::Bundle { capacity: 3 }],
+    )
+    .err()
+    .unwrap()
+    .0;
     assert!(e.contains("same stem `fast`"), "{e}");
 }
 
@@ -151,8 +165,8 @@ fn synthetic_voices_converse_join_and_leave() {
     let n = 6;
     let ty = MediaType::Bundle { capacity: n };
     let a = args(&[("synth", Arg::Num(n as f64)), ("seed", Arg::Num(7.0))]);
-    let mut node = build_node(build, &a, &[], &[ty]).unwrap();
-    let mut twin = build_node(build, &a, &[], &[ty]).unwrap();
+    let mut node = build_node("participants", &a, &[], &[ty]).unwrap();
+    let mut twin = build_node("participants", &a, &[], &[ty]).unwrap();
     let mut out = [Frame::for_type(&ty, TICK)];
     let mut out2 = [Frame::for_type(&ty, TICK)];
     let mut prev = vec![StreamState::Absent; n as usize];
@@ -234,7 +248,7 @@ fn files_at_another_rate_are_resampled_in_time() {
         Arg::List(vec![Arg::Str(path.display().to_string())]),
     )]);
     let ty = MediaType::Bundle { capacity: 1 };
-    let mut node = build_node(build, &a, &[], &[ty]).unwrap();
+    let mut node = build_node("participants", &a, &[], &[ty]).unwrap();
     let mut out = [Frame::for_type(&ty, TICK)];
     let mut got = Vec::new();
     let mut states = Vec::new();
@@ -286,10 +300,10 @@ fn a_file_reads_the_same_as_through_wav_in() {
         let path = d.join(name).display().to_string();
         let a = args(&[("paths", Arg::List(vec![Arg::Str(path.clone())]))]);
         let ty = MediaType::Bundle { capacity: 1 };
-        let mut people = build_node(build, &a, &[], &[ty]).unwrap();
+        let mut people = build_node("participants", &a, &[], &[ty]).unwrap();
         let mono = MediaType::Audio { channels: 1 };
         let w = args(&[("path", Arg::Str(path))]);
-        let mut wav_in = build_node(crate::audio::wav_in::build, &w, &[], &[mono]).unwrap();
+        let mut wav_in = build_node("wav_in", &w, &[], &[mono]).unwrap();
         let mut out = [Frame::for_type(&ty, TICK)];
         let mut out_w = [Frame::for_type(&mono, TICK)];
         let mut ticks = 0;
