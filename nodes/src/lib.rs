@@ -14,6 +14,9 @@ pub mod sig;
 pub mod spatial;
 pub mod video;
 
+#[cfg(test)]
+mod test_support;
+
 use sluice_runtime::Registry;
 
 /// The registry of every standard node kind.

@@ -107,27 +107,25 @@ impl Node for Delay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args, audio_frame, STEREO};
     use proptest::prelude::*;
     use sluice_dsl::Arg;
+    use sluice_runtime::testing::NodeHarness;
 
     fn run(delay_samples: usize, ticks: usize) -> (Vec<f32>, Vec<f32>) {
         let secs = delay_samples as f64 / 48_000.0;
-        let h = Harness::new(
-            &signature(),
-            args(&[("time", Arg::Num(secs))]),
-            &[STEREO],
-            &[STEREO],
-        );
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("time", Arg::Num(secs))]))
+            .inputs(&[STEREO])
+            .outputs(&[STEREO]);
+        let mut node = h.build().unwrap();
         let (mut input, mut output) = (Vec::new(), Vec::new());
         for t in 0..ticks {
             let l: Vec<f32> = (0..480).map(|i| (t * 480 + i) as f32 + 1.0).collect();
             let r: Vec<f32> = l.iter().map(|s| -s).collect();
             let f = audio_frame(&[&l, &r]);
-            tick(node.as_mut(), &[&f], &mut out, t as u64);
-            let a = out_audio(&out, 0);
+            node.run_at(t as u64, &[&f]);
+            let a = node.audio(0);
             assert!(a
                 .channel(0)
                 .iter()

@@ -200,22 +200,20 @@ impl Node for EventsOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::args;
     use sluice_dsl::{Arg, MediaType};
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::{Frame, StreamId};
 
     #[test]
     fn writes_one_parseable_json_object_per_event() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/levels.jsonl");
-        let mut h = Harness::new(
-            &signature(),
-            args(&[("path", Arg::Str(path.to_str().unwrap().into()))]),
-            &[MediaType::Events],
-            &[],
-        );
-        h.names = vec!["people".into(), "me\"ter".into()];
-        let mut node = h.build(build).unwrap();
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("path", Arg::Str(path.to_str().unwrap().into()))]))
+            .inputs(&[MediaType::Events])
+            .outputs(&[]);
+        let mut node = h.named(1, &["people", "me\"ter"]).build().unwrap();
         let mut frame = Frame::for_type(&MediaType::Events, 480);
         let Frame::Events(ev) = &mut frame else {
             unreachable!()
@@ -245,7 +243,7 @@ mod tests {
         ));
         ev.push(event(1_510_000_000, "carol", EventData::Dtmf('#')));
         for t in 0..300 {
-            tick(node.as_mut(), &[&frame], &mut [], t);
+            node.run_at(t, &[&frame]);
         }
         node.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

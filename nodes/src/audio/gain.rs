@@ -79,36 +79,41 @@ impl Node for Gain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args_with_defaults, audio_frame, STEREO};
+    use sluice_runtime::testing::NodeHarness;
 
     #[test]
     fn scales_every_channel_and_ramps_live_changes() {
         let a = args_with_defaults(&signature(), &[("db", Arg::Num(-6.0206))]);
-        let h = Harness::new(&signature(), a, &[STEREO], &[STEREO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(a)
+            .inputs(&[STEREO])
+            .outputs(&[STEREO]);
+        let mut node = h.build().unwrap();
         let input = audio_frame(&[&[1.0; 480], &[-0.5; 480]]);
-        tick(node.as_mut(), &[&input], &mut out, 0);
-        assert!(out_audio(&out, 0)
+        node.run_at(0, &[&input]);
+        assert!(node
+            .audio(0)
             .channel(0)
             .iter()
             .all(|s| (s - 0.5).abs() < 1e-5));
-        assert!(out_audio(&out, 0)
+        assert!(node
+            .audio(0)
             .channel(1)
             .iter()
             .all(|s| (s + 0.25).abs() < 1e-5));
 
         node.set("db", &Arg::Num(0.0)).unwrap();
-        tick(node.as_mut(), &[&input], &mut out, 1);
-        let ch = out_audio(&out, 0).channel(0);
+        node.run_at(1, &[&input]);
+        let ch = node.audio(0).channel(0);
         assert!((ch[0] - 0.5).abs() < 1e-5);
         let worst = ch
             .windows(2)
             .map(|w| (w[1] - w[0]).abs())
             .fold(0f32, f32::max);
         assert!(worst < 0.5 / 480.0 * 1.01, "ramp step {worst}");
-        tick(node.as_mut(), &[&input], &mut out, 2);
-        assert!(out_audio(&out, 0).channel(0).iter().all(|&s| s == 1.0));
+        node.run_at(2, &[&input]);
+        assert!(node.audio(0).channel(0).iter().all(|&s| s == 1.0));
         assert!(node.set("nope", &Arg::Num(0.0)).is_err());
     }
 }

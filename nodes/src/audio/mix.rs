@@ -184,8 +184,9 @@ impl Node for Mix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
     use crate::kernels::limiter::KNEE;
+    use crate::test_support::{args, audio_frame, MONO, STEREO};
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::{Frame, StreamId};
 
     fn mix_args(normalize: bool, limit: bool) -> Args {
@@ -207,59 +208,57 @@ mod tests {
 
     #[test]
     fn exact_sum_with_mono_spread_to_every_channel() {
-        let h = Harness::new(
-            &signature(),
-            mix_args(false, false),
-            &[MONO, STEREO],
-            &[STEREO],
-        );
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(mix_args(false, false))
+            .inputs(&[MONO, STEREO])
+            .outputs(&[STEREO]);
+        let mut node = h.build().unwrap();
         let m = audio_frame(&[&[0.25; 480]]);
         let s = audio_frame(&[&[0.5; 480], &[-1.5; 480]]);
-        tick(node.as_mut(), &[&m, &s], &mut out, 0);
-        assert!(out_audio(&out, 0).channel(0).iter().all(|&x| x == 0.75));
-        assert!(out_audio(&out, 0).channel(1).iter().all(|&x| x == -1.25));
+        node.run_at(0, &[&m, &s]);
+        assert!(node.audio(0).channel(0).iter().all(|&x| x == 0.75));
+        assert!(node.audio(0).channel(1).iter().all(|&x| x == -1.25));
     }
 
     #[test]
     fn more_inputs_than_the_kernel_takes_at_once_all_count() {
         let types = vec![MONO; 70];
-        let h = Harness::new(&signature(), mix_args(false, false), &types, &[MONO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(mix_args(false, false))
+            .inputs(&types)
+            .outputs(&[MONO]);
+        let mut node = h.build().unwrap();
         let frames: Vec<Frame> = (0..70).map(|k| audio_frame(&[&[k as f32; 480]])).collect();
         let refs: Vec<&Frame> = frames.iter().collect();
-        tick(node.as_mut(), &refs, &mut out, 0);
-        assert!(out_audio(&out, 0).channel(0).iter().all(|&x| x == 2415.0));
+        node.run_at(0, &refs);
+        assert!(node.audio(0).channel(0).iter().all(|&x| x == 2415.0));
     }
 
     #[test]
     fn limit_keeps_quiet_sums_exact_and_loud_ones_below_full_scale() {
-        let h = Harness::new(&signature(), mix_args(false, true), &[MONO, MONO], &[MONO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(mix_args(false, true))
+            .inputs(&[MONO, MONO])
+            .outputs(&[MONO]);
+        let mut node = h.build().unwrap();
         let quiet: Vec<f32> = (0..480).map(|i| (i as f32 / 480.0 - 0.5) * KNEE).collect();
         let zero = audio_frame(&[&[0.0; 480]]);
-        tick(
-            node.as_mut(),
-            &[&audio_frame(&[&quiet]), &zero],
-            &mut out,
-            0,
-        );
-        assert_eq!(out_audio(&out, 0).channel(0), &quiet[..]);
+        node.run_at(0, &[&audio_frame(&[&quiet]), &zero]);
+        assert_eq!(node.audio(0).channel(0), &quiet[..]);
         let loud = audio_frame(&[&[0.9; 480]]);
-        tick(node.as_mut(), &[&loud, &loud], &mut out, 1);
-        let y = out_audio(&out, 0).channel(0)[0];
+        node.run_at(1, &[&loud, &loud]);
+        let y = node.audio(0).channel(0)[0];
         assert!(y < 1.0 && y > 0.9, "{y}");
     }
 
     #[test]
     fn bundle_mix_normalizes_by_present_streams_with_a_ramp() {
         let b = MediaType::Bundle { capacity: 4 };
-        let h = Harness::new(&signature(), mix_args(true, false), &[b], &[MONO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(mix_args(true, false))
+            .inputs(&[b])
+            .outputs(&[MONO]);
+        let mut node = h.build().unwrap();
         let mut frame = Frame::for_type(&b, 480);
         let Frame::Bundle(bundle) = &mut frame else {
             unreachable!()
@@ -269,18 +268,18 @@ mod tests {
             slot.state = StreamState::Active;
             slot.samples_mut().fill(0.5);
         }
-        tick(node.as_mut(), &[&frame], &mut out, 0);
-        let first = out_audio(&out, 0).channel(0);
+        node.run_at(0, &[&frame]);
+        let first = node.audio(0).channel(0);
         assert_eq!(first[0], 1.0, "starts from gain 1");
         assert!((first[479] - 0.5).abs() < 0.01, "ramps to 1/2");
-        tick(node.as_mut(), &[&frame], &mut out, 1);
-        assert!(out_audio(&out, 0).channel(0).iter().all(|&x| x == 0.5));
+        node.run_at(1, &[&frame]);
+        assert!(node.audio(0).channel(0).iter().all(|&x| x == 0.5));
         let Frame::Bundle(bundle) = &mut frame else {
             unreachable!()
         };
         bundle.slots_mut()[2].state = StreamState::Silent;
-        tick(node.as_mut(), &[&frame], &mut out, 2);
-        let ch = out_audio(&out, 0).channel(0);
+        node.run_at(2, &[&frame]);
+        let ch = node.audio(0).channel(0);
         assert!(
             (ch[479] - 1.0 / 3.0).abs() < 0.01,
             "silent streams count as present"

@@ -20,8 +20,6 @@ pub mod wav_write;
 
 #[cfg(test)]
 mod sox_agreement;
-#[cfg(test)]
-pub mod testing;
 
 use sluice_runtime::Registry;
 

@@ -123,17 +123,17 @@ impl Xoshiro128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args_with_defaults, MONO};
+    use sluice_runtime::testing::NodeHarness;
 
     fn run(seed: f64, ticks: u64) -> Vec<f32> {
         let a = args_with_defaults(&signature(), &[("seed", Arg::Num(seed))]);
-        let h = Harness::new(&signature(), a, &[], &[MONO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build).args(a).outputs(&[MONO]);
+        let mut node = h.build().unwrap();
         let mut all = Vec::new();
         for t in 0..ticks {
-            assert_eq!(tick(node.as_mut(), &[], &mut out, t), Flow::Continue);
-            all.extend_from_slice(out_audio(&out, 0).channel(0));
+            assert_eq!(node.run_at(t, &[]), Flow::Continue);
+            all.extend_from_slice(node.audio(0).channel(0));
         }
         all
     }

@@ -37,17 +37,20 @@ impl Node for Null {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::audio_frame;
     use sluice_dsl::MediaType;
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::Frame;
 
     #[test]
     fn accepts_any_frame() {
-        let h = Harness::new(&signature(), Args::default(), &[MediaType::Events], &[]);
-        let mut node = h.build(build).unwrap();
+        let h = NodeHarness::of(signature(), build)
+            .inputs(&[MediaType::Events])
+            .outputs(&[]);
+        let mut node = h.build().unwrap();
         let events = Frame::for_type(&MediaType::Events, 480);
-        assert_eq!(tick(node.as_mut(), &[&events], &mut [], 0), Flow::Continue);
+        assert_eq!(node.run_at(0, &[&events]), Flow::Continue);
         let a = audio_frame(&[&[0.0; 480]]);
-        assert_eq!(tick(node.as_mut(), &[&a], &mut [], 1), Flow::Continue);
+        assert_eq!(node.run_at(1, &[&a]), Flow::Continue);
     }
 }

@@ -85,7 +85,8 @@ impl Node for Pan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args_with_defaults, audio_frame, MONO, STEREO};
+    use sluice_runtime::testing::NodeHarness;
 
     #[test]
     fn equal_power_at_every_angle() {
@@ -104,16 +105,18 @@ mod tests {
     #[test]
     fn pans_mono_to_stereo_and_ramps() {
         let a = args_with_defaults(&signature(), &[("azimuth", Arg::Num(90.0))]);
-        let h = Harness::new(&signature(), a, &[MONO], &[STEREO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(a)
+            .inputs(&[MONO])
+            .outputs(&[STEREO]);
+        let mut node = h.build().unwrap();
         let x = audio_frame(&[&[0.5; 480]]);
-        tick(node.as_mut(), &[&x], &mut out, 0);
-        assert!(out_audio(&out, 0).channel(0).iter().all(|s| s.abs() < 1e-7));
-        assert!(out_audio(&out, 0).channel(1).iter().all(|&s| s == 0.5));
+        node.run_at(0, &[&x]);
+        assert!(node.audio(0).channel(0).iter().all(|s| s.abs() < 1e-7));
+        assert!(node.audio(0).channel(1).iter().all(|&s| s == 0.5));
         node.set("azimuth", &Arg::Num(-90.0)).unwrap();
-        tick(node.as_mut(), &[&x], &mut out, 1);
-        let right = out_audio(&out, 0).channel(1);
+        node.run_at(1, &[&x]);
+        let right = node.audio(0).channel(1);
         assert_eq!(right[0], 0.5);
         assert!(right[479] < 0.01 && right.windows(2).all(|w| w[1] <= w[0]));
     }

@@ -103,34 +103,30 @@ impl Node for Remix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args, audio_frame, MONO, STEREO};
+    use sluice_runtime::testing::NodeHarness;
 
     #[test]
     fn mono_to_stereo_copies_and_stereo_to_mono_averages() {
-        let h = Harness::new(
-            &signature(),
-            args(&[("channels", Arg::Num(2.0))]),
-            &[MONO],
-            &[STEREO],
-        );
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("channels", Arg::Num(2.0))]))
+            .inputs(&[MONO])
+            .outputs(&[STEREO]);
+        let mut node = h.build().unwrap();
         let ramp: Vec<f32> = (0..480).map(|i| i as f32 / 480.0).collect();
-        tick(node.as_mut(), &[&audio_frame(&[&ramp])], &mut out, 0);
-        assert_eq!(out_audio(&out, 0).channel(0), &ramp[..]);
-        assert_eq!(out_audio(&out, 0).channel(1), &ramp[..]);
+        node.run_at(0, &[&audio_frame(&[&ramp])]);
+        assert_eq!(node.audio(0).channel(0), &ramp[..]);
+        assert_eq!(node.audio(0).channel(1), &ramp[..]);
 
-        let h = Harness::new(
-            &signature(),
-            args(&[("channels", Arg::Num(1.0))]),
-            &[STEREO],
-            &[MONO],
-        );
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("channels", Arg::Num(1.0))]))
+            .inputs(&[STEREO])
+            .outputs(&[MONO]);
+        let mut node = h.build().unwrap();
         let neg: Vec<f32> = ramp.iter().map(|s| 0.5 - s).collect();
-        tick(node.as_mut(), &[&audio_frame(&[&ramp, &neg])], &mut out, 0);
-        assert!(out_audio(&out, 0)
+        node.run_at(0, &[&audio_frame(&[&ramp, &neg])]);
+        assert!(node
+            .audio(0)
             .channel(0)
             .iter()
             .all(|s| (s - 0.25).abs() < 1e-6));
@@ -139,12 +135,10 @@ mod tests {
     #[test]
     fn refuses_surround_to_stereo() {
         let six = MediaType::Audio { channels: 6 };
-        let h = Harness::new(
-            &signature(),
-            args(&[("channels", Arg::Num(2.0))]),
-            &[six],
-            &[STEREO],
-        );
-        assert!(h.build(build).is_err());
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("channels", Arg::Num(2.0))]))
+            .inputs(&[six])
+            .outputs(&[STEREO]);
+        assert!(h.build().is_err());
     }
 }

@@ -3,9 +3,10 @@
 //! ... -D out.wav` to within one 16-bit LSB, overloads included (both
 //! clip). Skipped, saying so, when sox is not installed.
 
-use super::testing::*;
 use super::{mix, noise::Xoshiro128, wav_in, wav_out};
+use crate::test_support::{args, skip_unless_ci, MONO};
 use sluice_dsl::Arg;
+use sluice_runtime::testing::NodeHarness;
 use sluice_runtime::{Flow, Frame};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,31 +47,39 @@ fn mix_with_nodes(inputs: &[PathBuf], out: &Path) {
                 ("path", Arg::Str(p.to_str().unwrap().into())),
                 ("loop", Arg::Bool(false)),
             ]);
-            let h = Harness::new(&wav_in::signature(), a, &[], &[MONO]);
-            let node = h.build(wav_in::build).unwrap();
-            (node, h.output_frames())
+            NodeHarness::of(wav_in::signature(), wav_in::build)
+                .args(a)
+                .outputs(&[MONO])
+                .build()
+                .unwrap()
         })
         .collect();
     let types = vec![MONO; inputs.len()];
     let mix_args = args(&[("normalize", Arg::Bool(false)), ("limit", Arg::Bool(false))]);
-    let mh = Harness::new(&mix::signature(), mix_args, &types, &[MONO]);
-    let mut mixer = mh.build(mix::build).unwrap();
-    let mut mixed = mh.output_frames();
+    let mut mixer = NodeHarness::of(mix::signature(), mix::build)
+        .args(mix_args)
+        .inputs(&types)
+        .outputs(&[MONO])
+        .build()
+        .unwrap();
     let out_args = args(&[
         ("path", Arg::Str(out.to_str().unwrap().into())),
         ("format", Arg::Enum("s16".into())),
     ]);
-    let mut sink = Harness::new(&wav_out::signature(), out_args, &[MONO], &[])
-        .build(wav_out::build)
+    let mut sink = NodeHarness::of(wav_out::signature(), wav_out::build)
+        .args(out_args)
+        .inputs(&[MONO])
+        .outputs(&[])
+        .build()
         .unwrap();
     for t in 0.. {
         let mut ended = false;
-        for (node, frames) in &mut sources {
-            ended |= tick(node.as_mut(), &[], frames, t) == Flow::Ended;
+        for node in &mut sources {
+            ended |= node.run_at(t, &[]) == Flow::Ended;
         }
-        let ins: Vec<&Frame> = sources.iter().map(|(_, f)| &f[0]).collect();
-        tick(mixer.as_mut(), &ins, &mut mixed, t);
-        tick(sink.as_mut(), &[&mixed[0]], &mut [], t);
+        let ins: Vec<&Frame> = sources.iter().map(|n| n.output(0)).collect();
+        mixer.run_at(t, &ins);
+        sink.run_at(t, &[mixer.output(0)]);
         if ended {
             break;
         }
@@ -86,7 +95,7 @@ fn samples(path: &Path) -> Vec<i16> {
 #[test]
 fn mix_of_files_equals_sox_m_within_one_lsb() {
     if !sox_installed() {
-        crate::audio::testing::skip_unless_ci("sox not installed");
+        skip_unless_ci("sox not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -118,17 +118,17 @@ impl Node for Tone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args_with_defaults, MONO};
+    use sluice_runtime::testing::NodeHarness;
 
     #[test]
     fn phase_continuous_sine_at_the_requested_frequency_and_level() {
-        let h = Harness::new(&signature(), Args::default(), &[], &[MONO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build).outputs(&[MONO]);
+        let mut node = h.build().unwrap();
         let mut all = Vec::new();
         for t in 0..100 {
-            assert_eq!(tick(node.as_mut(), &[], &mut out, t), Flow::Continue);
-            all.extend_from_slice(out_audio(&out, 0).channel(0));
+            assert_eq!(node.run_at(t, &[]), Flow::Continue);
+            all.extend_from_slice(node.audio(0).channel(0));
         }
         let peak = all.iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!((peak - db_to_gain(-12.0)).abs() < 1e-3, "peak {peak}");
@@ -145,14 +145,13 @@ mod tests {
 
     #[test]
     fn frequency_change_keeps_the_phase() {
-        let h = Harness::new(&signature(), Args::default(), &[], &[MONO]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
-        tick(node.as_mut(), &[], &mut out, 0);
-        let last = *out_audio(&out, 0).channel(0).last().unwrap();
+        let h = NodeHarness::of(signature(), build).outputs(&[MONO]);
+        let mut node = h.build().unwrap();
+        node.run_at(0, &[]);
+        let last = *node.audio(0).channel(0).last().unwrap();
         node.set("freq", &Arg::Num(1000.0)).unwrap();
-        tick(node.as_mut(), &[], &mut out, 1);
-        let first = out_audio(&out, 0).channel(0)[0];
+        node.run_at(1, &[]);
+        let first = node.audio(0).channel(0)[0];
         let max_step = (TAU * 1000.0 / 48_000.0) as f32 * db_to_gain(-12.0);
         assert!((first - last).abs() <= max_step * 1.01);
     }
@@ -160,8 +159,10 @@ mod tests {
     #[test]
     fn rejects_frequencies_above_nyquist() {
         let a = args_with_defaults(&signature(), &[("freq", Arg::Num(30_000.0))]);
-        let err = Harness::new(&signature(), a, &[], &[MONO])
-            .build(build)
+        let err = NodeHarness::of(signature(), build)
+            .args(a)
+            .outputs(&[MONO])
+            .build()
             .err()
             .unwrap();
         assert!(err.0.contains("half the graph rate"), "{err}");
@@ -172,9 +173,8 @@ mod tests {
     /// a second, silent default.
     #[test]
     fn arguments_without_the_signature_defaults_are_an_error() {
-        let mut h = Harness::new(&signature(), Args::default(), &[], &[MONO]);
-        h.args = Args::default();
-        let err = h.build(build).err().unwrap();
+        let h = NodeHarness::of(signature(), build).outputs(&[MONO]);
+        let err = h.exact_args(Args::default()).build().err().unwrap();
         assert!(err.0.contains("`freq` is missing"), "{err}");
     }
 }

@@ -196,7 +196,8 @@ impl Node for WavIn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args, MONO};
+    use sluice_runtime::testing::NodeHarness;
     use std::f64::consts::TAU;
 
     fn write_sine(path: &std::path::Path, rate: u32, channels: u16, freq: f64, frames: usize) {
@@ -223,14 +224,13 @@ mod tests {
             ("loop", Arg::Bool(looping)),
         ]);
         let ty = MediaType::Audio { channels };
-        let h = Harness::new(&signature(), a, &[], &[ty]);
-        let mut node = h.build(build).unwrap();
-        let mut out = h.output_frames();
+        let h = NodeHarness::of(signature(), build).args(a).outputs(&[ty]);
+        let mut node = h.build().unwrap();
         let mut all = vec![Vec::new(); usize::from(channels)];
         for t in 0..max_ticks {
-            let flow = tick(node.as_mut(), &[], &mut out, t);
+            let flow = node.run_at(t, &[]);
             for (c, v) in all.iter_mut().enumerate() {
-                v.extend_from_slice(out_audio(&out, 0).channel(c));
+                v.extend_from_slice(node.audio(0).channel(c));
             }
             if flow == Flow::Ended {
                 return (all, t + 1);
@@ -329,12 +329,12 @@ mod tests {
         )]))
         .unwrap();
         assert!(ports.warnings[0].contains("nope.wav"));
-        let h = Harness::new(
-            &signature(),
-            args(&[("path", Arg::Str(missing.to_str().unwrap().into()))]),
-            &[],
-            &[MONO],
-        );
-        assert!(h.build(build).err().unwrap().0.contains("nope.wav"));
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[(
+                "path",
+                Arg::Str(missing.to_str().unwrap().into()),
+            )]))
+            .outputs(&[MONO]);
+        assert!(h.build().err().unwrap().0.contains("nope.wav"));
     }
 }

@@ -343,8 +343,9 @@ impl Node for BundleOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::testing::*;
+    use crate::test_support::{args, audio_frame, STEREO};
     use sluice_dsl::Arg;
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::Frame;
 
     fn read(path: &std::path::Path) -> (hound::WavSpec, Vec<i16>) {
@@ -361,13 +362,16 @@ mod tests {
             ("path", Arg::Str(path.to_str().unwrap().into())),
             ("format", Arg::Enum("s16".into())),
         ]);
-        let h = Harness::new(&signature(), a, &[STEREO], &[]);
-        let mut node = h.build(build).unwrap();
+        let h = NodeHarness::of(signature(), build)
+            .args(a)
+            .inputs(&[STEREO])
+            .outputs(&[]);
+        let mut node = h.build().unwrap();
         let left: Vec<f32> = (0..480).map(|i| i as f32 / 480.0).collect();
         let right: Vec<f32> = left.iter().map(|s| -s * 2.0).collect();
         let f = audio_frame(&[&left, &right]);
         for t in 0..3 {
-            tick(node.as_mut(), &[&f], &mut [], t);
+            node.run_at(t, &[&f]);
         }
         node.finish().unwrap();
         let (spec, s) = read(&path);
@@ -390,14 +394,17 @@ mod tests {
         template: &str,
         capacity: u32,
         script: &[&[(usize, &str, StreamState, f32)]],
-    ) -> Box<dyn Node> {
+    ) -> NodeHarness {
         let ty = MediaType::Bundle { capacity };
         let a = args(&[
             ("path", Arg::Str(template.into())),
             ("format", Arg::Enum("s16".into())),
         ]);
-        let h = Harness::new(&signature(), a, &[ty], &[]);
-        let mut node = h.build(build).unwrap();
+        let h = NodeHarness::of(signature(), build)
+            .args(a)
+            .inputs(&[ty])
+            .outputs(&[]);
+        let mut node = h.build().unwrap();
         let mut frame = Frame::for_type(&ty, 480);
         for (t, events) in script.iter().enumerate() {
             let Frame::Bundle(b) = &mut frame else {
@@ -410,7 +417,7 @@ mod tests {
                 s.state = state;
                 s.samples_mut().fill(v);
             }
-            tick(node.as_mut(), &[&frame], &mut [], t as u64);
+            node.run_at(t as u64, &[&frame]);
         }
         node.finish().unwrap();
         node
@@ -466,13 +473,11 @@ mod tests {
     #[test]
     fn bundle_without_id_in_the_path_is_an_error() {
         let ty = MediaType::Bundle { capacity: 4 };
-        let h = Harness::new(
-            &signature(),
-            args(&[("path", Arg::Str("out.wav".into()))]),
-            &[ty],
-            &[],
-        );
-        assert!(h.build(build).err().unwrap().0.contains("{id}"));
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("path", Arg::Str("out.wav".into()))]))
+            .inputs(&[ty])
+            .outputs(&[]);
+        assert!(h.build().err().unwrap().0.contains("{id}"));
     }
 
     #[test]

@@ -382,7 +382,7 @@ mod tests {
                 .is_ok()
         };
         if !has("ffprobe") || !has("sox") {
-            crate::audio::testing::skip_unless_ci("ffmpeg or sox not installed");
+            crate::test_support::skip_unless_ci("ffmpeg or sox not installed");
             return;
         }
         let dir = tempfile::tempdir().unwrap();

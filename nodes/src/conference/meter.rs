@@ -174,7 +174,8 @@ impl Node for Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conference::testkit::{args, build as build_node, tick, Rng, Script, TICK};
+    use crate::conference::testkit::{Rng, Script, TICK};
+    use crate::test_support::{args, kind};
 
     fn levels(f: &Frame) -> Vec<(Nanos, String, f32, f32, bool)> {
         let Frame::Events(e) = f else { panic!() };
@@ -195,9 +196,13 @@ mod tests {
     fn sine_levels_every_100ms_with_period_start_times() {
         let a = args(&[("every", Arg::Num(0.1))]);
         let ty = MediaType::Audio { channels: 2 };
-        let mut m = build_node("meter", &a, &[ty], &[MediaType::Events]).unwrap();
+        let mut m = kind("meter")
+            .args(a.clone())
+            .inputs(&[ty])
+            .outputs(&[MediaType::Events])
+            .build()
+            .unwrap();
         let mut input = Frame::for_type(&ty, TICK);
-        let mut out = [Frame::for_type(&MediaType::Events, TICK)];
         let mut got = Vec::new();
         let mut n = 0u64;
         for t in 0..30u64 {
@@ -209,8 +214,8 @@ mod tests {
                     }
                 }
             }
-            tick(m.as_mut(), &[&input], &mut out, t);
-            got.extend(levels(&out[0]));
+            m.run_at(t, &[&input]);
+            got.extend(levels(m.output(0)));
             n += 1;
         }
         assert_eq!(n, 30);
@@ -234,16 +239,20 @@ mod tests {
         s.noise(&mut rng, 2, 0.001);
         let ty = MediaType::Bundle { capacity: 3 };
         let a = args(&[("every", Arg::Num(0.1))]);
-        let mut m = build_node("meter", &a, &[ty], &[MediaType::Events]).unwrap();
+        let mut m = kind("meter")
+            .args(a.clone())
+            .inputs(&[ty])
+            .outputs(&[MediaType::Events])
+            .build()
+            .unwrap();
         let mut input = Frame::for_type(&ty, TICK);
-        let mut out = [Frame::for_type(&MediaType::Events, TICK)];
         let mut all = Vec::new();
         for t in 0..s.ticks {
             if let Frame::Bundle(b) = &mut input {
                 s.fill(b, t);
             }
-            tick(m.as_mut(), &[&input], &mut out, t as u64);
-            all.extend(levels(&out[0]));
+            m.run_at(t as u64, &[&input]);
+            all.extend(levels(m.output(0)));
         }
         let of = |id: &str| all.iter().filter(|e| e.1 == id).collect::<Vec<_>>();
         assert_eq!(of("p0").len(), 30);

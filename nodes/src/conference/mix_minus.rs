@@ -96,7 +96,8 @@ impl Node for MixMinus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conference::testkit::{args, build as build_node, bundle, tick, Rng, TICK};
+    use crate::conference::testkit::{Rng, TICK};
+    use crate::test_support::{args, bundle, kind};
     use sluice_runtime::{Frame, StreamId};
 
     fn naive(input: &sluice_runtime::BundleFrame, me: usize) -> Vec<f32> {
@@ -116,9 +117,13 @@ mod tests {
         let mut rng = Rng::new(1);
         for n in [1usize, 2, 5, 200] {
             let ty = MediaType::Bundle { capacity: n as u32 };
-            let mut node = build_node("mix_minus", &args(&[]), &[ty], &[ty]).unwrap();
+            let mut node = kind("mix_minus")
+                .args(args(&[]))
+                .inputs(&[ty])
+                .outputs(&[ty])
+                .build()
+                .unwrap();
             let mut input = Frame::for_type(&ty, TICK);
-            let mut out = [Frame::for_type(&ty, TICK)];
             for t in 0..5 {
                 if let Frame::Bundle(b) = &mut input {
                     for (i, s) in b.slots_mut().iter_mut().enumerate() {
@@ -140,8 +145,8 @@ mod tests {
                         }
                     }
                 }
-                tick(node.as_mut(), &[&input], &mut out, t);
-                let (inp, o) = (bundle(&input), bundle(&out[0]));
+                node.run_at(t, &[&input]);
+                let (inp, o) = (bundle(&input), bundle(node.output(0)));
                 for (i, s) in inp.slots().iter().enumerate() {
                     let got = &o.slots()[i];
                     assert_eq!(got.id, s.id);
@@ -166,7 +171,12 @@ mod tests {
     #[test]
     fn two_people_hear_each_other_exactly() {
         let ty = MediaType::Bundle { capacity: 2 };
-        let mut node = build_node("mix_minus", &args(&[]), &[ty], &[ty]).unwrap();
+        let mut node = kind("mix_minus")
+            .args(args(&[]))
+            .inputs(&[ty])
+            .outputs(&[ty])
+            .build()
+            .unwrap();
         let mut input = Frame::for_type(&ty, TICK);
         if let Frame::Bundle(b) = &mut input {
             for (i, s) in b.slots_mut().iter_mut().enumerate() {
@@ -176,9 +186,8 @@ mod tests {
                 }
             }
         }
-        let mut out = [Frame::for_type(&ty, TICK)];
-        tick(node.as_mut(), &[&input], &mut out, 0);
-        let (i, o) = (bundle(&input), bundle(&out[0]));
+        node.run_at(0, &[&input]);
+        let (i, o) = (bundle(&input), bundle(node.output(0)));
         // a + b - a is b up to one rounding of the sum.
         for (got, want) in o.slots()[0].samples().iter().zip(i.slots()[1].samples()) {
             assert!((got - want).abs() <= 2.0 * f32::EPSILON);

@@ -1,108 +1,13 @@
-//! Test helpers: building nodes from hand-made plans, running ticks, and
-//! scripted conversations where who speaks when is known.
+//! Test data: scripted conversations where who speaks when is known (the
+//! nodes are driven by `sluice_runtime::testing::NodeHarness`).
 
 pub use super::rng::Rng;
-use sluice_dsl::{Arg, Args, MediaType, PlanPort, Settings};
-use sluice_runtime::StreamState;
-use sluice_runtime::{BuildContext, BundleFrame, Clock, Frame, Node, NodeError, PortIo, StreamId};
+use sluice_runtime::{BundleFrame, StreamId, StreamState};
 
 /// Samples per tick in the tests (10 ms at 48 kHz).
 pub const TICK: usize = 480;
 /// Sample rate in the tests.
 pub const RATE: u32 = 48_000;
-
-fn ports(prefix: &str, types: &[MediaType]) -> Vec<PlanPort> {
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| PlanPort {
-            name: format!("{prefix}{i}"),
-            ty: *t,
-            connected: true,
-        })
-        .collect()
-}
-
-/// Arguments from `(name, value)` pairs.
-pub fn args(pairs: &[(&str, Arg)]) -> Args {
-    let mut a = Args::default();
-    for (k, v) in pairs {
-        a.set(k, v.clone());
-    }
-    a
-}
-
-/// Builds a node of `kind` from the node registry as the engine would:
-/// `given` over the signature's defaults, with the graph defaults (48 kHz,
-/// 10 ms).
-pub fn build(
-    kind: &str,
-    given: &Args,
-    inputs: &[MediaType],
-    outputs: &[MediaType],
-) -> Result<Box<dyn Node>, NodeError> {
-    let registry = crate::registry();
-    let k = registry
-        .kind(kind)
-        .ok_or_else(|| NodeError::new(format!("no kind `{kind}`")))?;
-    let f = k
-        .constructor(kind)
-        .map_err(|e| NodeError::new(e.to_string()))?;
-    let mut args = k.signature.default_args();
-    args.overlay(given);
-    let settings = Settings::default();
-    let ins = ports("in", inputs);
-    let outs = ports("out", outputs);
-    let names = vec!["node".to_string()];
-    let ctx = BuildContext {
-        name: "node",
-        index: 7,
-        args: &args,
-        inputs: &ins,
-        outputs: &outs,
-        settings: &settings,
-        node_names: &names,
-    };
-    f(&ctx)
-}
-
-/// The clock of tick `tick`.
-pub fn clock(tick: u64) -> Clock {
-    Clock {
-        tick,
-        time: tick * 10_000_000,
-        rate: RATE,
-        frame_samples: TICK,
-    }
-}
-
-/// Runs one tick: stamps the outputs' time as the engine does and calls
-/// `process`.
-pub fn tick(
-    node: &mut dyn Node,
-    inputs: &[&Frame],
-    outputs: &mut [Frame],
-    t: u64,
-) -> sluice_runtime::Flow {
-    let ins: Vec<Option<&Frame>> = inputs.iter().map(|f| Some(*f)).collect();
-    for o in outputs.iter_mut() {
-        o.set_time(clock(t).time);
-        if let Frame::Events(e) = o {
-            e.clear();
-        }
-    }
-    let mut outs: Vec<&mut Frame> = outputs.iter_mut().collect();
-    let mut io = PortIo::new(&ins, &mut outs, clock(t));
-    node.process(&mut io)
-}
-
-/// The bundle inside a frame.
-pub fn bundle(f: &Frame) -> &BundleFrame {
-    match f {
-        Frame::Bundle(b) => b,
-        _ => panic!("not a bundle"),
-    }
-}
 
 /// Speech-like modulated noise: low-passed noise under a syllable envelope
 /// (`syllable_hz` syllables a second, each a raised-cosine burst with a

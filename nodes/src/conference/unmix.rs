@@ -123,7 +123,8 @@ impl Node for Unmix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conference::testkit::{args, build as build_node, tick, Rng, Script, TICK};
+    use crate::conference::testkit::{Rng, Script, TICK};
+    use crate::test_support::{args, bundle, kind};
     use sluice_dsl::{Arg, MediaType};
     use sluice_runtime::Frame;
 
@@ -166,19 +167,23 @@ mod tests {
         let ty = MediaType::Bundle { capacity: 3 };
         let mono = MediaType::Audio { channels: 1 };
         let a = id_args(&["p1", "nobody", "p2"]);
-        let mut node = build_node("unmix", &a, &[ty], &[mono, mono, mono]).unwrap();
+        let mut node = kind("unmix")
+            .args(a.clone())
+            .inputs(&[ty])
+            .outputs(&[mono, mono, mono])
+            .build()
+            .unwrap();
         let mut input = Frame::for_type(&ty, TICK);
-        let mut out: Vec<Frame> = (0..3).map(|_| Frame::for_type(&mono, TICK)).collect();
         for t in 0..s.ticks {
             if let Frame::Bundle(b) = &mut input {
                 s.fill(b, t);
             }
-            tick(node.as_mut(), &[&input], &mut out, t as u64);
-            let samples = |k: usize| match &out[k] {
+            node.run_at(t as u64, &[&input]);
+            let samples = |k: usize| match node.output(k) {
                 Frame::Audio(a) => a.channel(0).to_vec(),
                 _ => panic!(),
             };
-            let inp = crate::conference::testkit::bundle(&input);
+            let inp = bundle(&input);
             let p1 = inp.slots()[1].samples();
             if (20..60).contains(&t) {
                 assert_eq!(samples(0), p1, "tick {t}");

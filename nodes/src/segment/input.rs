@@ -101,7 +101,7 @@ impl ModelInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::vt;
+    use crate::test_support::vt;
 
     #[test]
     fn shrinking_keeps_colours_in_every_format() {

@@ -21,9 +21,7 @@ pub(super) fn kemar() -> Option<Hrtf> {
     if std::path::Path::new(KEMAR).exists() {
         Some(Hrtf::Sofa(KEMAR.to_string()))
     } else {
-        crate::audio::testing::skip_unless_ci(&format!(
-            "libmysofa1 not installed ({KEMAR} missing)"
-        ));
+        crate::test_support::skip_unless_ci(&format!("libmysofa1 not installed ({KEMAR} missing)"));
         None
     }
 }

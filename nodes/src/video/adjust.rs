@@ -181,8 +181,9 @@ impl Node for Adjust {
 mod tests {
     use super::*;
     use crate::kernels::color::YuvSpec;
+    use crate::test_support::{args_with_defaults, rgba_frame, video, video_types, vt};
     use crate::video::convert::convert_frame;
-    use crate::video::testing::{args, build as harness, rgba_frame, vt};
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::VideoFrame;
 
     fn picture() -> VideoFrame {
@@ -192,10 +193,14 @@ mod tests {
     }
 
     fn adjust(src: &VideoFrame, given: &[(&str, Arg)]) -> VideoFrame {
-        let a = args(&signature(), given);
-        let mut n = harness(&signature(), build, &a, &[src.ty()]).unwrap();
-        n.run(&[src]);
-        n.out(0).clone()
+        let a = args_with_defaults(&signature(), given);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[src.ty()]))
+            .build()
+            .unwrap();
+        n.run(&[&video(src)]);
+        n.video(0).clone()
     }
 
     fn to(f: &VideoFrame, format: PixelFormat) -> VideoFrame {
@@ -250,15 +255,19 @@ mod tests {
     #[test]
     fn live_changes_apply_on_the_next_frame() {
         let p = picture();
-        let a = args(&signature(), &[]);
-        let mut n = harness(&signature(), build, &a, &[p.ty()]).unwrap();
-        n.node.set("contrast", &Arg::Num(0.0)).unwrap();
-        n.run(&[&p]);
+        let a = args_with_defaults(&signature(), &[]);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[p.ty()]))
+            .build()
+            .unwrap();
+        n.set("contrast", &Arg::Num(0.0)).unwrap();
+        n.run(&[&video(&p)]);
         assert!(n
-            .out(0)
+            .video(0)
             .plane(0)
             .chunks_exact(4)
             .all(|px| px[..3] == [128, 128, 128]));
-        assert!(n.node.set("nope", &Arg::Num(1.0)).is_err());
+        assert!(n.set("nope", &Arg::Num(1.0)).is_err());
     }
 }

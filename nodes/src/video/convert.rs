@@ -139,23 +139,32 @@ impl Node for Convert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, e, rgba_frame, vt};
+    use crate::test_support::{args_with_defaults, e, rgba_frame, video, video_types, vt};
+    use sluice_runtime::testing::NodeHarness;
 
     fn convert(src: &VideoFrame, to: &str, extra: &[(&str, sluice_dsl::Arg)]) -> VideoFrame {
         let mut given = vec![("format", e(to))];
         given.extend(extra.iter().cloned());
-        let a = args(&signature(), &given);
-        let mut n = harness(&signature(), build, &a, &[src.ty()]).unwrap();
-        assert_eq!(n.run(&[src]), Flow::Continue);
-        n.out(0).clone()
+        let a = args_with_defaults(&signature(), &given);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[src.ty()]))
+            .build()
+            .unwrap();
+        assert_eq!(n.run(&[&video(src)]), Flow::Continue);
+        n.video(0).clone()
     }
 
     #[test]
     fn output_type_keeps_size_and_fps_with_the_new_format() {
-        let a = args(&signature(), &[("format", e("nv12"))]);
-        let n = harness(&signature(), build, &a, &[vt(PixelFormat::Rgba, 33, 17)]).unwrap();
+        let a = args_with_defaults(&signature(), &[("format", e("nv12"))]);
+        let n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[vt(PixelFormat::Rgba, 33, 17)]))
+            .build()
+            .unwrap();
         assert_eq!(
-            n.out_types[0],
+            n.output_types()[0],
             MediaType::Video(vt(PixelFormat::Nv12, 33, 17))
         );
     }

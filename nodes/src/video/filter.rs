@@ -195,14 +195,19 @@ impl Node for Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{args_with_defaults, e, rgba_frame, video, video_types, vt};
     use crate::video::convert::convert_frame;
-    use crate::video::testing::{args, build as harness, e, rgba_frame, vt};
+    use sluice_runtime::testing::NodeHarness;
 
     fn run(kind: &str, src: &VideoFrame) -> VideoFrame {
-        let a = args(&signature(), &[("kind", e(kind))]);
-        let mut n = harness(&signature(), build, &a, &[src.ty()]).unwrap();
-        n.run(&[src]);
-        n.out(0).clone()
+        let a = args_with_defaults(&signature(), &[("kind", e(kind))]);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[src.ty()]))
+            .build()
+            .unwrap();
+        n.run(&[&video(src)]);
+        n.video(0).clone()
     }
 
     fn picture() -> VideoFrame {

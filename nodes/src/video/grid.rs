@@ -152,7 +152,8 @@ impl Node for Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, vt};
+    use crate::test_support::{args_with_defaults, video, video_types, vt};
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::VideoFrame;
 
     #[test]
@@ -184,15 +185,20 @@ mod tests {
                 f
             })
             .collect();
-        let a = args(
+        let a = args_with_defaults(
             &signature(),
             &[("columns", Arg::Num(2.0)), ("size", Arg::Size(200, 100))],
         );
         let tys: Vec<_> = inputs.iter().map(|f| f.ty()).collect();
-        let mut n = harness(&signature(), build, &a, &tys).unwrap();
-        let refs: Vec<&VideoFrame> = inputs.iter().collect();
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&tys))
+            .build()
+            .unwrap();
+        let frames: Vec<sluice_runtime::Frame> = inputs.iter().map(video).collect();
+        let refs: Vec<&sluice_runtime::Frame> = frames.iter().collect();
         n.run(&refs);
-        let out = n.out(0);
+        let out = n.video(0);
         for (rect, &v) in cells(3, 2, 200, 100).iter().zip(&shades) {
             let (cx, cy) = (rect.x + rect.w / 2, rect.y + rect.h / 2);
             assert_eq!(out.plane(0)[cy * 200 + cx], v);

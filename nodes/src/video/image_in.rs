@@ -169,7 +169,8 @@ impl Node for ImageIn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, s};
+    use crate::test_support::{args_with_defaults, s};
+    use sluice_runtime::testing::NodeHarness;
 
     fn write_png(
         path: &std::path::Path,
@@ -190,10 +191,13 @@ mod tests {
     }
 
     fn first_pixel(path: &str) -> [u8; 4] {
-        let a = args(&signature(), &[("path", s(path))]);
-        let mut n = harness(&signature(), build, &a, &[]).unwrap();
+        let a = args_with_defaults(&signature(), &[("path", s(path))]);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .build()
+            .unwrap();
         assert_eq!(n.run(&[]), Flow::Continue);
-        n.out(0).plane(0)[..4].try_into().unwrap()
+        n.video(0).plane(0)[..4].try_into().unwrap()
     }
 
     #[test]
@@ -243,12 +247,14 @@ mod tests {
         let p = dir.path().join("huge.png");
         std::fs::write(&p, &data).unwrap();
         let ps = p.to_string_lossy().into_owned();
-        let err = (signature().ports)(&args(&signature(), &[("path", s(&ps))])).unwrap_err();
+        let err = (signature().ports)(&args_with_defaults(&signature(), &[("path", s(&ps))]))
+            .unwrap_err();
         assert!(err.contains("100000x100000 is over the limit"), "{err}");
         let p = dir.path().join("junk.png");
         std::fs::write(&p, b"not a png at all").unwrap();
         let ps = p.to_string_lossy().into_owned();
-        let err = (signature().ports)(&args(&signature(), &[("path", s(&ps))])).unwrap_err();
+        let err = (signature().ports)(&args_with_defaults(&signature(), &[("path", s(&ps))]))
+            .unwrap_err();
         assert!(
             err.starts_with(&ps) && err.contains("not a readable PNG"),
             "{err}"
@@ -288,8 +294,15 @@ mod tests {
     #[test]
     fn is_endless_and_warns_when_missing() {
         let sig = signature();
-        assert!((sig.endless)(&args(&sig, &[("path", s("x.png"))])));
-        let ports = (sig.ports)(&args(&sig, &[("path", s("/nonexistent.png"))])).unwrap();
+        assert!((sig.endless)(&args_with_defaults(
+            &sig,
+            &[("path", s("x.png"))]
+        )));
+        let ports = (sig.ports)(&args_with_defaults(
+            &sig,
+            &[("path", s("/nonexistent.png"))],
+        ))
+        .unwrap();
         assert!(ports.warnings[0].contains("does not exist"));
     }
 }

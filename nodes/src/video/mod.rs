@@ -20,9 +20,6 @@ pub mod y4m_header;
 pub mod y4m_in;
 pub mod y4m_out;
 
-#[cfg(test)]
-pub(crate) mod testing;
-
 /// Largest width or height a file may declare: larger headers are refused
 /// before anything is allocated (16384 x 16384 RGBA is already 1 GiB).
 pub const MAX_SIDE: u32 = 16384;

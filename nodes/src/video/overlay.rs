@@ -163,14 +163,19 @@ impl Node for Overlay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, rgba_frame, vt};
+    use crate::test_support::{args_with_defaults, rgba_frame, video, video_types, vt};
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::VideoFrame;
 
     fn run(base: &VideoFrame, top: &VideoFrame, given: &[(&str, Arg)]) -> VideoFrame {
-        let a = args(&signature(), given);
-        let mut n = harness(&signature(), build, &a, &[base.ty(), top.ty()]).unwrap();
-        n.run(&[base, top]);
-        n.out(0).clone()
+        let a = args_with_defaults(&signature(), given);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[base.ty(), top.ty()]))
+            .build()
+            .unwrap();
+        n.run(&[&video(base), &video(top)]);
+        n.video(0).clone()
     }
 
     #[test]
@@ -239,12 +244,16 @@ mod tests {
     fn live_position_moves_the_top() {
         let base = rgba_frame(8, 8, |_, _| [0, 0, 0, 255]);
         let top = rgba_frame(2, 2, |_, _| [255, 255, 255, 255]);
-        let a = args(&signature(), &[]);
-        let mut n = harness(&signature(), build, &a, &[base.ty(), top.ty()]).unwrap();
-        n.node.set("x", &Arg::Num(6.0)).unwrap();
-        n.run(&[&base, &top]);
-        assert_eq!(n.out(0).plane(0)[0], 0);
-        assert_eq!(n.out(0).plane(0)[6 * 4], 255);
-        assert!(n.node.set("scale", &Arg::Num(2.0)).is_err());
+        let a = args_with_defaults(&signature(), &[]);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[base.ty(), top.ty()]))
+            .build()
+            .unwrap();
+        n.set("x", &Arg::Num(6.0)).unwrap();
+        n.run(&[&video(&base), &video(&top)]);
+        assert_eq!(n.video(0).plane(0)[0], 0);
+        assert_eq!(n.video(0).plane(0)[6 * 4], 255);
+        assert!(n.set("scale", &Arg::Num(2.0)).is_err());
     }
 }

@@ -245,8 +245,9 @@ impl Node for PngOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{args_with_defaults, e, rgba_frame, s, video, video_types, vt};
     use crate::video::image_in;
-    use crate::video::testing::{args, build as harness, e, rgba_frame, s, vt};
+    use sluice_runtime::testing::NodeHarness;
 
     #[test]
     fn numbered_paths() {
@@ -267,16 +268,20 @@ mod tests {
             .join("out/f_%03d.png")
             .to_string_lossy()
             .into_owned();
-        let a = args(
+        let a = args_with_defaults(
             &signature(),
             &[("path", s(&pattern)), ("every", Arg::Num(2.0))],
         );
         let f = rgba_frame(5, 3, |x, y| [(x * 50) as u8, (y * 80) as u8, 7, 200]);
-        let mut n = harness(&signature(), build, &a, &[f.ty()]).unwrap();
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[f.ty()]))
+            .build()
+            .unwrap();
         for _ in 0..5 {
-            n.run(&[&f]);
+            n.run(&[&video(&f)]);
         }
-        n.node.finish().unwrap();
+        n.finish().unwrap();
         let mut names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -305,13 +310,17 @@ mod tests {
         for level in COMPRESSIONS {
             let path = dir.path().join(format!("{level}.png"));
             let path = path.to_string_lossy().into_owned();
-            let a = args(
+            let a = args_with_defaults(
                 &signature(),
                 &[("path", s(&path)), ("compression", e(level))],
             );
-            let mut n = harness(&signature(), build, &a, &[f.ty()]).unwrap();
-            n.run(&[&f]);
-            n.node.finish().unwrap();
+            let mut n = NodeHarness::of(signature(), build)
+                .args(a.clone())
+                .inputs(&video_types(&[f.ty()]))
+                .build()
+                .unwrap();
+            n.run(&[&video(&f)]);
+            n.finish().unwrap();
             let (w, h, rgba) = image_in::decode_png(&path).unwrap();
             assert_eq!((w, h), (64, 36));
             assert_eq!(rgba, want, "{level}");
@@ -329,7 +338,7 @@ mod tests {
 
     #[test]
     fn the_default_compression_is_fast() {
-        let a = args(&signature(), &[("path", s("x.png"))]);
+        let a = args_with_defaults(&signature(), &[("path", s("x.png"))]);
         assert_eq!(a.str("compression"), Some(DEFAULT_COMPRESSION));
         assert!(matches!(
             settings(DEFAULT_COMPRESSION),

@@ -242,22 +242,27 @@ impl Node for Scale {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, e, rgba_frame, vt};
+    use crate::test_support::{args_with_defaults, e, rgba_frame, video, video_types, vt};
     use sluice_dsl::Arg;
+    use sluice_runtime::testing::NodeHarness;
 
     fn scale(src: &VideoFrame, w: u32, h: u32, fit: &str) -> VideoFrame {
-        let a = args(&signature(), &[("size", Arg::Size(w, h)), ("fit", e(fit))]);
-        let mut n = harness(&signature(), build, &a, &[src.ty()]).unwrap();
+        let a = args_with_defaults(&signature(), &[("size", Arg::Size(w, h)), ("fit", e(fit))]);
+        let mut n = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[src.ty()]))
+            .build()
+            .unwrap();
         assert_eq!(
-            n.out_types[0],
+            n.output_types()[0],
             MediaType::Video(VideoType {
                 width: w,
                 height: h,
                 ..src.ty()
             })
         );
-        n.run(&[src]);
-        n.out(0).clone()
+        n.run(&[&video(src)]);
+        n.video(0).clone()
     }
 
     #[test]

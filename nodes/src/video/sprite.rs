@@ -184,7 +184,7 @@ fn blend_rect(dst: &mut [u8], dstride: usize, src: &[u8], alpha: &[u8], sstride:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::vt;
+    use crate::test_support::vt;
 
     fn red_square(n: usize, a: u8) -> Sprite {
         let mut s = Sprite::new(n, n);

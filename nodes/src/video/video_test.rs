@@ -180,15 +180,19 @@ impl Node for VideoTest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, e};
+    use crate::test_support::{args_with_defaults, e};
+    use sluice_runtime::testing::NodeHarness;
 
-    fn make(pattern: &str, frames: Option<f64>) -> crate::video::testing::Built {
+    fn make(pattern: &str, frames: Option<f64>) -> NodeHarness {
         let mut given = vec![("pattern", e(pattern)), ("size", Arg::Size(160, 90))];
         if let Some(n) = frames {
             given.push(("frames", Arg::Num(n)));
         }
-        let a = args(&signature(), &given);
-        harness(&signature(), build, &a, &[]).unwrap()
+        let a = args_with_defaults(&signature(), &given);
+        NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -198,15 +202,18 @@ mod tests {
         assert_eq!(n.run(&[]), Flow::Continue);
         assert_eq!(n.run(&[]), Flow::Ended);
         let sig = signature();
-        assert!((sig.endless)(&args(&sig, &[])));
-        assert!(!(sig.endless)(&args(&sig, &[("frames", Arg::Num(5.0))])));
+        assert!((sig.endless)(&args_with_defaults(&sig, &[])));
+        assert!(!(sig.endless)(&args_with_defaults(
+            &sig,
+            &[("frames", Arg::Num(5.0))]
+        )));
     }
 
     #[test]
     fn bars_have_the_standard_codes() {
         let mut n = make("bars", None);
         n.run(&[]);
-        let f = n.out(0);
+        let f = n.video(0);
         // 75% white is Y 180 in BT.601 limited; 75% blue is Y 35, V 114.
         assert_eq!(f.plane(0)[5], 180);
         assert_eq!(f.plane(0)[155], 35);
@@ -217,11 +224,11 @@ mod tests {
     fn moving_has_a_still_background_and_a_moving_subject() {
         let mut n = make("moving", None);
         n.run(&[]);
-        let a = n.out(0).plane(0).to_vec();
+        let a = n.video(0).plane(0).to_vec();
         for _ in 0..15 {
             n.run(&[]);
         }
-        let b = n.out(0).plane(0).to_vec();
+        let b = n.video(0).plane(0).to_vec();
         let changed: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
         // Something moved, but most of the frame (the room) did not.
         assert!(changed.len() > a.len() / 50, "{}", changed.len());
@@ -238,9 +245,9 @@ mod tests {
     fn checker_scrolls() {
         let mut n = make("checker", None);
         n.run(&[]);
-        let a = n.out(0).plane(0).to_vec();
+        let a = n.video(0).plane(0).to_vec();
         n.run(&[]);
-        assert_ne!(a, n.out(0).plane(0));
+        assert_ne!(a, n.video(0).plane(0));
         assert!(a.iter().all(|&v| v == 16 || v == 235));
     }
 
@@ -248,7 +255,7 @@ mod tests {
     fn gradient_runs_dark_to_bright() {
         let mut n = make("gradient", None);
         n.run(&[]);
-        let y = n.out(0).plane(0);
+        let y = n.video(0).plane(0);
         assert!(y[y.len() - 1] > y[0] + 100);
     }
 }

@@ -370,7 +370,8 @@ impl Node for Y4mIn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, s};
+    use crate::test_support::{args_with_defaults, s};
+    use sluice_runtime::testing::NodeHarness;
 
     /// A Y4M stream of `frames` frames where every sample of frame `n`
     /// plane `p` is `n * 10 + p`.
@@ -394,12 +395,12 @@ mod tests {
         p.to_string_lossy().into_owned()
     }
 
-    fn open_node(path: &str, looping: bool) -> Result<crate::video::testing::Built, NodeError> {
-        let a = args(
+    fn open_node(path: &str, looping: bool) -> Result<NodeHarness, NodeError> {
+        let a = args_with_defaults(
             &signature(),
             &[("path", s(path)), ("loop", Arg::Bool(looping))],
         );
-        harness(&signature(), build, &a, &[])
+        NodeHarness::of(signature(), build).args(a.clone()).build()
     }
 
     #[test]
@@ -407,16 +408,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(&dir, "a.y4m", &y4m_bytes(6, 3, 3, "C420jpeg"));
         let mut n = open_node(&p, false).unwrap();
-        assert_eq!(n.out_types[0].to_string(), "video(i420 6x3 25fps)");
+        assert_eq!(n.output_types()[0].to_string(), "video(i420 6x3 25fps)");
         for k in 0..3u8 {
             let flow = n.run(&[]);
             assert_eq!(flow, if k == 2 { Flow::Ended } else { Flow::Continue });
-            let f = n.out(0);
+            let f = n.video(0);
             assert!(f.plane(0).iter().all(|&v| v == k * 10));
             assert!(f.plane(1).iter().all(|&v| v == k * 10 + 1));
             assert!(f.plane(2).iter().all(|&v| v == k * 10 + 2));
         }
-        assert!(n.node.finish().is_ok());
+        assert!(n.finish().is_ok());
     }
 
     #[test]
@@ -426,7 +427,7 @@ mod tests {
         let mut n = open_node(&p, false).unwrap();
         n.run(&[]);
         assert_eq!(n.run(&[]), Flow::Ended);
-        let f = n.out(0);
+        let f = n.video(0);
         assert!(f.plane(0).iter().all(|&v| v == 10));
         assert!(f.plane(1).iter().chain(f.plane(2)).all(|&v| v == 128));
     }
@@ -438,7 +439,7 @@ mod tests {
         let mut n = open_node(&p, true).unwrap();
         for k in 0..7u8 {
             assert_eq!(n.run(&[]), Flow::Continue);
-            assert_eq!(n.out(0).plane(0)[0], (k % 2) * 10);
+            assert_eq!(n.video(0).plane(0)[0], (k % 2) * 10);
         }
     }
 
@@ -450,7 +451,7 @@ mod tests {
         let p = write(&dir, "t.y4m", &data);
         let mut n = open_node(&p, false).unwrap();
         assert_eq!(n.run(&[]), Flow::Ended);
-        let err = n.node.finish().unwrap_err().to_string();
+        let err = n.finish().unwrap_err().to_string();
         assert!(err.contains("frame 1 is cut short"), "{err}");
         // A file whose only frame is cut short fails at build.
         let mut data = y4m_bytes(8, 4, 1, "C420jpeg");
@@ -464,14 +465,14 @@ mod tests {
     fn check_time_probe_types_the_output_or_warns() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(&dir, "p.y4m", &y4m_bytes(10, 6, 1, "C420mpeg2"));
-        let a = args(&signature(), &[("path", s(&p))]);
+        let a = args_with_defaults(&signature(), &[("path", s(&p))]);
         let ports = (signature().ports)(&a).unwrap();
         assert!(ports.warnings.is_empty());
-        let a = args(&signature(), &[("path", s("/nonexistent/x.y4m"))]);
+        let a = args_with_defaults(&signature(), &[("path", s("/nonexistent/x.y4m"))]);
         let ports = (signature().ports)(&a).unwrap();
         assert!(ports.warnings[0].contains("does not exist"));
         let p = write(&dir, "c444.y4m", b"YUV4MPEG2 W4 H4 F25:1 C444\n");
-        let a = args(&signature(), &[("path", s(&p))]);
+        let a = args_with_defaults(&signature(), &[("path", s(&p))]);
         assert!((signature().ports)(&a)
             .unwrap_err()
             .contains("C444 is not supported"));
@@ -525,7 +526,7 @@ mod tests {
                         ticks += 1;
                         assert!(ticks < 10);
                     }
-                    if let Err(e) = n.node.finish() {
+                    if let Err(e) = n.finish() {
                         assert!(e.to_string().starts_with(&p), "{e}");
                     }
                 }

@@ -110,24 +110,29 @@ impl Node for Y4mOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::testing::{args, build as harness, s, vt};
+    use crate::test_support::{args_with_defaults, s, video, video_types, vt};
     use crate::video::y4m_in;
+    use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::VideoFrame;
     use std::process::Command;
 
     fn write_frames(path: &str, w: u32, h: u32, n: u8) {
-        let a = args(&signature(), &[("path", s(path))]);
+        let a = args_with_defaults(&signature(), &[("path", s(path))]);
         let ty = vt(PixelFormat::I420, w, h);
-        let mut node = harness(&signature(), build, &a, &[ty]).unwrap();
+        let mut node = NodeHarness::of(signature(), build)
+            .args(a.clone())
+            .inputs(&video_types(&[ty]))
+            .build()
+            .unwrap();
         let mut f = VideoFrame::new(ty);
         for k in 0..n {
             f.data_mut()
                 .iter_mut()
                 .enumerate()
                 .for_each(|(i, v)| *v = (i as u8).wrapping_add(k));
-            node.run(&[&f]);
+            node.run(&[&video(&f)]);
         }
-        node.node.finish().unwrap();
+        node.finish().unwrap();
     }
 
     #[test]
@@ -141,11 +146,14 @@ mod tests {
         write_frames(&p, 7, 5, 3);
         let data = std::fs::read(&p).unwrap();
         assert!(data.starts_with(b"YUV4MPEG2 W7 H5 F30:1 C420jpeg\n"));
-        let a = args(&y4m_in::signature(), &[("path", s(&p))]);
-        let mut r = harness(&y4m_in::signature(), y4m_in::build, &a, &[]).unwrap();
+        let a = args_with_defaults(&y4m_in::signature(), &[("path", s(&p))]);
+        let mut r = NodeHarness::of(y4m_in::signature(), y4m_in::build)
+            .args(a.clone())
+            .build()
+            .unwrap();
         for k in 0..3u8 {
             r.run(&[]);
-            assert_eq!(r.out(0).data()[10], 10u8.wrapping_add(k));
+            assert_eq!(r.video(0).data()[10], 10u8.wrapping_add(k));
         }
     }
 
@@ -158,7 +166,7 @@ mod tests {
     #[test]
     fn ffmpeg_round_trip() {
         if !have("ffmpeg") || !have("ffprobe") {
-            crate::audio::testing::skip_unless_ci("ffmpeg not installed");
+            crate::test_support::skip_unless_ci("ffmpeg not installed");
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -179,27 +187,34 @@ mod tests {
             .unwrap();
         assert!(st.success());
         let src = src.to_string_lossy().into_owned();
-        let a = args(&y4m_in::signature(), &[("path", s(&src))]);
-        let mut reader = harness(&y4m_in::signature(), y4m_in::build, &a, &[]).unwrap();
-        let ty = match reader.out_types[0] {
+        let a = args_with_defaults(&y4m_in::signature(), &[("path", s(&src))]);
+        let mut reader = NodeHarness::of(y4m_in::signature(), y4m_in::build)
+            .args(a.clone())
+            .build()
+            .unwrap();
+        let ty = match reader.output_types()[0] {
             sluice_dsl::MediaType::Video(v) => v,
             _ => unreachable!(),
         };
         assert_eq!((ty.width, ty.height, ty.fps), (176, 100, (25, 1)));
         let dst = dir.path().join("dst.y4m").to_string_lossy().into_owned();
-        let wa = args(&signature(), &[("path", s(&dst))]);
-        let mut writer = harness(&signature(), build, &wa, &[ty]).unwrap();
+        let wa = args_with_defaults(&signature(), &[("path", s(&dst))]);
+        let mut writer = NodeHarness::of(signature(), build)
+            .args(wa.clone())
+            .inputs(&video_types(&[ty]))
+            .build()
+            .unwrap();
         let mut frames = 0;
         loop {
             let flow = reader.run(&[]);
-            let f = reader.out(0).clone();
-            writer.run(&[&f]);
+            let f = reader.video(0).clone();
+            writer.run(&[&video(&f)]);
             frames += 1;
             if flow == Flow::Ended {
                 break;
             }
         }
-        writer.node.finish().unwrap();
+        writer.finish().unwrap();
         assert_eq!(frames, 12);
         let out = Command::new("ffprobe")
             .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])

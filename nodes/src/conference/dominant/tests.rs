@@ -2,7 +2,8 @@
 //! known, so the chosen set can be scored against the truth.
 
 use super::*;
-use crate::conference::testkit::{args, build as build_node, bundle, tick, Rng, Script, TICK};
+use crate::conference::testkit::{Rng, Script, TICK};
+use crate::test_support::{args, bundle, kind};
 use sluice_runtime::Frame;
 use std::collections::BTreeSet;
 
@@ -29,9 +30,13 @@ pub(super) fn run(script: &mut Script, top: u32, hold: f64) -> Run {
         capacity: n.min(top),
     };
     let a = args(&[("top", Arg::Num(top as f64)), ("hold", Arg::Num(hold))]);
-    let mut node = build_node("dominant", &a, &[ty], &[out_ty]).unwrap();
+    let mut node = kind("dominant")
+        .args(a.clone())
+        .inputs(&[ty])
+        .outputs(&[out_ty])
+        .build()
+        .unwrap();
     let mut input = Frame::for_type(&ty, TICK);
-    let mut out = [Frame::for_type(&out_ty, TICK)];
     let mut r = Run {
         chosen: Vec::new(),
         slots: Vec::new(),
@@ -45,12 +50,12 @@ pub(super) fn run(script: &mut Script, top: u32, hold: f64) -> Run {
         if let Frame::Bundle(b) = &mut input {
             script.fill(b, t);
         }
-        tick(node.as_mut(), &[&input], &mut out, t as u64);
+        node.run_at(t as u64, &[&input]);
         let now = energy_ranking(bundle(&input), top as usize);
         r.energy_entries += now.difference(&ranked).count();
         r.ranked.push(now.clone());
         ranked = now;
-        let o = bundle(&out[0]);
+        let o = bundle(node.output(0));
         let mut set = BTreeSet::new();
         let mut slots = Vec::new();
         let mut mix = vec![0.0f32; TICK];
@@ -409,9 +414,13 @@ fn a_reloaded_instance_keeps_the_set() {
     let ty = MediaType::Bundle { capacity: 6 };
     let out_ty = MediaType::Bundle { capacity: 2 };
     let a = args(&[("top", Arg::Num(2.0))]);
-    let mut old = build_node("dominant", &a, &[ty], &[out_ty]).unwrap();
+    let mut old = kind("dominant")
+        .args(a.clone())
+        .inputs(&[ty])
+        .outputs(&[out_ty])
+        .build()
+        .unwrap();
     let mut input = Frame::for_type(&ty, TICK);
-    let mut out = [Frame::for_type(&out_ty, TICK)];
     let seated = |f: &Frame| -> Vec<(StreamState, String)> {
         bundle(f)
             .slots()
@@ -423,17 +432,23 @@ fn a_reloaded_instance_keeps_the_set() {
         if let Frame::Bundle(b) = &mut input {
             s.fill(b, t);
         }
-        tick(old.as_mut(), &[&input], &mut out, t as u64);
+        old.run_at(t as u64, &[&input]);
     }
-    let before = seated(&out[0]);
+    let before = seated(old.output(0));
     assert!(before.iter().any(|x| x.0.present()));
-    let mut new = build_node("dominant", &a, &[ty], &[out_ty]).unwrap();
-    new.restore_state(old.take_state().unwrap());
+    let mut new = kind("dominant")
+        .args(a.clone())
+        .inputs(&[ty])
+        .outputs(&[out_ty])
+        .build()
+        .unwrap();
+    new.node_mut()
+        .restore_state(old.node_mut().take_state().unwrap());
     if let Frame::Bundle(b) = &mut input {
         s.fill(b, 1000);
     }
-    tick(new.as_mut(), &[&input], &mut out, 1000);
-    let after = seated(&out[0]);
+    new.run_at(1000, &[&input]);
+    let after = seated(new.output(0));
     for (b, a) in before.iter().zip(&after) {
         if matches!(b.0, StreamState::Active | StreamState::Silent) {
             assert_eq!(b.1, a.1, "a seat changed hands on reload");

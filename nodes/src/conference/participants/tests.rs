@@ -1,5 +1,6 @@
 use super::*;
-use crate::conference::testkit::{args, build as build_node, bundle, tick, TICK};
+use crate::conference::testkit::TICK;
+use crate::test_support::{args, bundle, kind};
 use hound::{SampleFormat, WavSpec, WavWriter};
 use sluice_runtime::Frame;
 use std::path::Path;
@@ -60,13 +61,11 @@ fn exactly_one_source_is_required() {
     assert!(!(signature().endless)(&none));
     let p = ports(&none).unwrap();
     assert!(p.warnings[0].contains("no file matches"));
-    assert!(build_node(
-        "participants",
-        &none,
-        &[],
-        &[MediaType::Bundle { capacity: 1 }]
-    )
-    .is_err());
+    assert!(kind("participants")
+        .args(none.clone())
+        .outputs(&[MediaType::Bundle { capacity: 1 }])
+        .build()
+        .is_err());
     assert!(ports(&args(&[("path", Arg::Str("[".into()))]))
         .unwrap_err()
         .contains("bad glob"));
@@ -82,16 +81,19 @@ fn files_become_streams_that_leave_when_they_end() {
     let a = args(&[("path", Arg::Str(format!("{}/*.wav", d.display())))]);
     assert_eq!(cap(&a), 3);
     let ty = MediaType::Bundle { capacity: 3 };
-    let mut node = build_node("participants", &a, &[], &[ty]).unwrap();
-    let mut out = [Frame::for_type(&ty, TICK)];
+    let mut node = kind("participants")
+        .args(a.clone())
+        .outputs(&[ty])
+        .build()
+        .unwrap();
     let lengths = [
         (48_000usize, 1u16, 1.0 / 32768.0),
         (24_100, 2, 1e-6),
         (200, 1, 1.0 / 8_388_608.0),
     ];
     for t in 0..100 {
-        let flow = tick(node.as_mut(), &[], &mut out, t as u64);
-        let b = bundle(&out[0]);
+        let flow = node.run_at(t as u64, &[]);
+        let b = bundle(node.output(0));
         for (k, &(frames, ch, tol)) in lengths.iter().enumerate() {
             let s = &b.slots()[k];
             let last_tick = frames.div_ceil(TICK).max(2) - 1;
@@ -127,7 +129,13 @@ fn bad_files_get_clear_errors() {
     let ty = [MediaType::Bundle { capacity: 1 }];
     let err = |p: &Path| {
         let a = args(&[("paths", Arg::List(vec![Arg::Str(p.display().to_string())]))]);
-        build_node("participants", &a, &[], &ty).err().unwrap().0
+        kind("participants")
+            .args(a.clone())
+            .outputs(&ty)
+            .build()
+            .err()
+            .unwrap()
+            .0
     };
     write_wav(&d.join("crazy.wav"), 1, 999, 16, false, 10);
     let e = err(&d.join("crazy.wav"));
@@ -148,15 +156,13 @@ fn bad_files_get_clear_errors() {
             Arg::Str(d.join("fast.wav").display().to_string()),
         ]),
     )]);
-    let e = build_node(
-        "participants",
-        &two,
-        &[],
-        &[MediaType::Bundle { capacity: 3 }],
-    )
-    .err()
-    .unwrap()
-    .0;
+    let e = kind("participants")
+        .args(two.clone())
+        .outputs(&[MediaType::Bundle { capacity: 3 }])
+        .build()
+        .err()
+        .unwrap()
+        .0;
     assert!(e.contains("same stem `fast`"), "{e}");
 }
 
@@ -165,21 +171,27 @@ fn synthetic_voices_converse_join_and_leave() {
     let n = 6;
     let ty = MediaType::Bundle { capacity: n };
     let a = args(&[("synth", Arg::Num(n as f64)), ("seed", Arg::Num(7.0))]);
-    let mut node = build_node("participants", &a, &[], &[ty]).unwrap();
-    let mut twin = build_node("participants", &a, &[], &[ty]).unwrap();
-    let mut out = [Frame::for_type(&ty, TICK)];
-    let mut out2 = [Frame::for_type(&ty, TICK)];
+    let mut node = kind("participants")
+        .args(a.clone())
+        .outputs(&[ty])
+        .build()
+        .unwrap();
+    let mut twin = kind("participants")
+        .args(a.clone())
+        .outputs(&[ty])
+        .build()
+        .unwrap();
     let mut prev = vec![StreamState::Absent; n as usize];
     let (mut joins, mut leaves, mut sounding) = (0, 0, [0usize; 7]);
     for t in 0..100 * 300 {
-        assert_eq!(tick(node.as_mut(), &[], &mut out, t), Flow::Continue);
-        tick(twin.as_mut(), &[], &mut out2, t);
-        let b = bundle(&out[0]);
+        assert_eq!(node.run_at(t, &[]), Flow::Continue);
+        twin.run_at(t, &[]);
+        let b = bundle(node.output(0));
         let mut active = 0;
         for (i, s) in b.slots().iter().enumerate() {
             assert_eq!(
                 s.samples(),
-                bundle(&out2[0]).slots()[i].samples(),
+                bundle(twin.output(0)).slots()[i].samples(),
                 "same seed, same voices"
             );
             let p = prev[i];
@@ -248,13 +260,16 @@ fn files_at_another_rate_are_resampled_in_time() {
         Arg::List(vec![Arg::Str(path.display().to_string())]),
     )]);
     let ty = MediaType::Bundle { capacity: 1 };
-    let mut node = build_node("participants", &a, &[], &[ty]).unwrap();
-    let mut out = [Frame::for_type(&ty, TICK)];
+    let mut node = kind("participants")
+        .args(a.clone())
+        .outputs(&[ty])
+        .build()
+        .unwrap();
     let mut got = Vec::new();
     let mut states = Vec::new();
     for t in 0..101 {
-        tick(node.as_mut(), &[], &mut out, t);
-        let s = &bundle(&out[0]).slots()[0];
+        node.run_at(t, &[]);
+        let s = &bundle(node.output(0)).slots()[0];
         states.push(s.state);
         got.extend_from_slice(s.samples());
     }
@@ -300,20 +315,26 @@ fn a_file_reads_the_same_as_through_wav_in() {
         let path = d.join(name).display().to_string();
         let a = args(&[("paths", Arg::List(vec![Arg::Str(path.clone())]))]);
         let ty = MediaType::Bundle { capacity: 1 };
-        let mut people = build_node("participants", &a, &[], &[ty]).unwrap();
+        let mut people = kind("participants")
+            .args(a.clone())
+            .outputs(&[ty])
+            .build()
+            .unwrap();
         let mono = MediaType::Audio { channels: 1 };
         let w = args(&[("path", Arg::Str(path))]);
-        let mut wav_in = build_node("wav_in", &w, &[], &[mono]).unwrap();
-        let mut out = [Frame::for_type(&ty, TICK)];
-        let mut out_w = [Frame::for_type(&mono, TICK)];
+        let mut wav_in = kind("wav_in")
+            .args(w.clone())
+            .outputs(&[mono])
+            .build()
+            .unwrap();
         let mut ticks = 0;
         loop {
-            tick(people.as_mut(), &[], &mut out, ticks);
-            let flow = tick(wav_in.as_mut(), &[], &mut out_w, ticks);
-            let Frame::Audio(a) = &out_w[0] else {
+            people.run_at(ticks, &[]);
+            let flow = wav_in.run_at(ticks, &[]);
+            let Frame::Audio(a) = wav_in.output(0) else {
                 panic!("not audio")
             };
-            let s = &bundle(&out[0]).slots()[0];
+            let s = &bundle(people.output(0)).slots()[0];
             assert_eq!(s.samples(), a.channel(0), "{name} tick {ticks}");
             ticks += 1;
             if flow == Flow::Ended {
