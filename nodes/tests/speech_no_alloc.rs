@@ -20,7 +20,7 @@ fn port(ty: MediaType) -> PlanPort {
 
 fn node(kind: &str, args: &Args, ty: MediaType, out: MediaType, rate: u32) -> Box<dyn Node> {
     let reg = sluice_nodes::registry();
-    let build = reg.kind(kind).and_then(|k| k.build).expect(kind);
+    let build = reg.kind(kind).and_then(|k| k.build.clone()).expect(kind);
     let sig = &reg.kind(kind).expect(kind).signature;
     let mut full = Args::default();
     for p in &sig.params {
