@@ -114,8 +114,8 @@ fn the_python_level_analyser_turns_audio_into_events() {
 #[test]
 fn returned_audio_comes_back_delay_later_sample_for_sample() {
     let dir = workdir();
-    let graph = r#"tone(freq: 300Hz, amp: -6dB) -> exec(cmd: ["cat"], returns: audio, delay: 50ms) -> wav_out(path: "o.wav")
-tone(freq: 300Hz, amp: -6dB) -> wav_out(path: "i.wav")"#;
+    let graph = r#"tone(freq: 300Hz, amp: -6dB) -> exec(cmd: ["cat"], returns: audio, delay: 50ms) -> wav_out(path: "o.wav", format: f32)
+tone(freq: 300Hz, amp: -6dB) -> wav_out(path: "i.wav", format: f32)"#;
     let (out, _) = run(dir.path(), graph, &["--duration", "1s"]);
     let read = |f: &str| -> Vec<f32> {
         hound::WavReader::open(dir.path().join(f))

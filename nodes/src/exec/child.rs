@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 
 /// How long a program has after its input closes before it is killed.
 pub const GRACE: Duration = Duration::from_millis(500);
+/// How long, once the graph has ended, what is queued may still take to
+/// reach the program before the rest is dropped and its input closed (a
+/// program that never reads would otherwise hold the end forever).
+const FLUSH: Duration = Duration::from_millis(250);
 /// First wait before a restart; doubles up to `MAX_BACKOFF`.
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -293,13 +297,18 @@ impl Supervisor {
     /// Feeds the program until it exits, its participant leaves or the
     /// graph ends; then closes it.
     fn pump(&mut self, mut running: Running) -> Outcome {
+        let mut flush_until = None;
         let outcome = loop {
             self.take_media();
             if let Some(o) = self.control() {
                 break o;
             }
-            if self.closing() && self.queue.is_empty() && self.pos == self.pending.len() {
-                break Outcome::Closing;
+            if self.closing() {
+                let until = *flush_until.get_or_insert_with(|| Instant::now() + FLUSH);
+                if self.flushed() || Instant::now() >= until {
+                    self.drop_queued();
+                    break Outcome::Closing;
+                }
             }
             if let Ok(Some(_)) = running.child.try_wait() {
                 break Outcome::Exited;
@@ -314,6 +323,20 @@ impl Supervisor {
             self.ends.reader = Some(ends);
         }
         outcome
+    }
+
+    /// Whether everything taken has been written to the program.
+    fn flushed(&self) -> bool {
+        self.queue.is_empty() && self.pos == self.pending.len()
+    }
+
+    /// Counts what the program never took as dropped (the graph ended).
+    fn drop_queued(&mut self) {
+        while let Some(p) = self.queue.pop_front() {
+            Counters::bump(&self.shared.counters.dropped);
+            let _ = self.ends.media.free.push(p);
+        }
+        self.discard_media();
     }
 
     /// Start and stop messages while a program runs.

@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 const EVENT_RING: usize = 256 * 1024;
 /// The longest an unpaced run waits for a program before dropping.
 const STALL: Duration = Duration::from_secs(1);
+/// Blocks an unpaced run queues for a program: it drops nothing, so a
+/// longer queue would only let the graph run further ahead of the program
+/// (and lose more of its last answers when the graph ends first).
+const UNPACED_QUEUE: usize = 2;
 
 /// Builds an `exec`: checks the program exists, starts a supervisor per
 /// slot (and the program itself, unless it waits for a participant).
@@ -161,7 +165,11 @@ fn spec_of(ctx: &BuildContext, input: MediaType, returns: Returns) -> Result<Spe
         node: ctx.name.to_string(),
         input: io,
         mode,
-        queue: ((queue_s / tick_seconds(ctx, input)).ceil() as usize).max(2),
+        queue: if ctx.settings.realtime {
+            ((queue_s / tick_seconds(ctx, input)).ceil() as usize).max(2)
+        } else {
+            UNPACED_QUEUE
+        },
         realtime: ctx.settings.realtime,
         per_participant: matches!(input, MediaType::Bundle { .. }),
     })
