@@ -80,7 +80,8 @@ struct Lane {
     down: Rerate,
     frame_in: [f32; FRAME],
     frame_out: [f32; FRAME],
-    /// Samples the output waits for before it starts (the queue's delay).
+    /// Graph-rate samples the output waits for before it starts (the
+    /// queue's delay).
     lead: usize,
     started: bool,
 }
@@ -90,9 +91,11 @@ impl Lane {
         let tick48 = tick * RATE as usize / rate as usize;
         let direct = rate == RATE && tick.is_multiple_of(FRAME);
         // Enough that a tick's output is always there once started: one
-        // frame of queue, plus the resamplers' blocks.
-        let lead = if direct { 0 } else { 2 * FRAME + 2 * tick48 };
-        let queue = 4 * (tick48 + FRAME) + lead;
+        // frame of queue plus a tick for the resamplers' blocks; counted at
+        // 48 kHz, waited for at the graph rate.
+        let lead48 = if direct { 0 } else { FRAME + tick48 };
+        let lead = lead48 * rate as usize / RATE as usize;
+        let queue = 4 * (tick48 + FRAME) + lead48;
         Ok(Lane {
             state: DenoiseState::with_model(model()),
             up: Rerate::new(rate, RATE, tick, queue)?,
