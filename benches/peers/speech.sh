@@ -3,6 +3,7 @@
 #   denoise: a mix of 32 participants each through denoise, real-time factor
 #   vad: Silero per stream (CPU seconds per second of audio per stream)
 #   exec: the graph side's CPU per stream (children excluded: `cat > /dev/null`)
+#   latency: media into exec to its event out (the stdlib level analyser)
 # Run from the repository root: benches/peers/speech.sh
 set -euo pipefail
 cargo build --release --quiet
@@ -22,3 +23,5 @@ for n in 1 8 32; do
     echo "exec: $n participants x 10 s real time, children: cat > /dev/null (graph side only)"
     cpu $S run -e "participants(synth: $n) -> exec(cmd: [\"sh\", \"-c\", \"cat > /dev/null\"]) -> null" --duration 10s --realtime
 done
+echo "latency: tone -> exec(levels.py) -> events_out, 10 s real time (exec's summary line)"
+$S run -e 'tone -> exec(cmd: ["python3", "examples/exec/levels.py"]) -> events_out(path: "-")' --duration 10s --realtime 2>&1 >/dev/null | grep '^exec: '
