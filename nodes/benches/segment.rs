@@ -48,7 +48,7 @@ fn scene(ty: VideoType) -> VideoFrame {
 
 /// A person mask that has answered for `frame` (the model has run on it).
 fn settled(ty: VideoType, frame: &VideoFrame) -> PersonMask {
-    let model = ModelChoice::from_arg(None, ty);
+    let model = ModelChoice::from_arg("auto", ty);
     let mut person = PersonMask::new(ty, grid_of(ty), radius_cells(8.0), model, "bench")
         .expect("the vendored model loads");
     assert!(person.settle(frame), "the model answers");
