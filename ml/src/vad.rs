@@ -49,6 +49,16 @@ pub struct SileroVad {
     state: Vec<f32>,
 }
 
+impl std::fmt::Debug for SileroVad {
+    /// The stream's buffers, not the model's graph (thousands of lines).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SileroVad")
+            .field("input", &self.input.len())
+            .field("state", &self.state.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl SileroVad {
     /// A fresh stream on the shared model.
     pub fn new(model: Model) -> SileroVad {

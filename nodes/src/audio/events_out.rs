@@ -103,7 +103,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let (label, target) = match ctx.args.str("url") {
         Some(url) => (url.to_string(), http_target(url, max_line)?),
         None => {
-            let path = ctx.args.str("path").unwrap_or("-").to_string();
+            let path = ctx.args.need_str("path")?.to_string();
             let target = file_target(&path)?;
             (path, target)
         }
@@ -392,6 +392,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.jsonl");
         let h = Harness::new(
+            &signature(),
             args(&[("path", Arg::Str(path.to_str().unwrap().into()))]),
             &[MediaType::Events],
             &[],

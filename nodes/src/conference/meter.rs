@@ -367,7 +367,7 @@ mod tests {
             let sig = signature();
             let a =
                 crate::audio::testing::args_with_defaults(&sig, &[("vad", Arg::Enum(vad.into()))]);
-            let mut m = build_node(build, &a, &[ty], &[MediaType::Events]).unwrap();
+            let mut m = build_node("meter", &a, &[ty], &[MediaType::Events]).unwrap();
             let mut input = Frame::for_type(&ty, TICK);
             let mut out = [Frame::for_type(&MediaType::Events, TICK)];
             let mut all = Vec::new();

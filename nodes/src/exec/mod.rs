@@ -122,7 +122,7 @@ impl Returns {
 }
 
 fn ports(args: &Args) -> Result<Ports, String> {
-    let cmd = args.list("cmd").unwrap_or(&[]);
+    let cmd = args.need_list("cmd")?;
     if cmd.is_empty() || cmd[0].as_str().is_none_or(str::is_empty) {
         return Err(
             "`cmd` needs at least the program to run: cmd: [\"python3\", \"model.py\"]".into(),

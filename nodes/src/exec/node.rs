@@ -8,7 +8,7 @@ use super::link::{events, packets, Control, EventReader, Packet, PacketPool, Pac
 use super::media::{bytes_of, samples_of, Pcm};
 use super::reader::{ReadMode, ReaderEnds, Written, MAX_LINE};
 use super::stats::Counters;
-use super::{Returns, CALL_PLACEHOLDER, DEFAULT_DELAY, DEFAULT_QUEUE};
+use super::{Returns, CALL_PLACEHOLDER};
 use rtrb::{Producer, RingBuffer};
 use sluice_dsl::MediaType;
 use sluice_runtime::{BuildContext, Flow, Frame, Node, NodeError, PortIo, StreamId, StreamState};
@@ -40,7 +40,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         MediaType::Bundle { capacity } => capacity as usize,
         _ => 1,
     };
-    let delay = ctx.args.num("delay").unwrap_or(DEFAULT_DELAY);
+    let delay = ctx.args.need_num("delay")?;
     let delay_ticks = (delay / tick_seconds(ctx, input)).round() as usize;
     let block = block_bytes(ctx, input);
     let shared = Arc::new(Shared {
@@ -103,7 +103,7 @@ fn spec_of(ctx: &BuildContext, input: MediaType, returns: Returns) -> Result<Spe
         .first()
         .ok_or_else(|| NodeError::new("`cmd` is empty"))?;
     find_program(program)?;
-    let call = ctx.args.str("call").unwrap_or(CALL_PLACEHOLDER);
+    let call = ctx.args.need_str("call")?;
     let call = if call == CALL_PLACEHOLDER { "" } else { call };
     let graph_rate = ctx.settings.rate;
     let rate = ctx
@@ -152,7 +152,7 @@ fn spec_of(ctx: &BuildContext, input: MediaType, returns: Returns) -> Result<Spe
             )
         }
     };
-    let queue_s = ctx.args.num("queue").unwrap_or(DEFAULT_QUEUE);
+    let queue_s = ctx.args.need_num("queue")?;
     Ok(Spec {
         env: vec![
             ("SLUICE_RATE".into(), rate.to_string()),

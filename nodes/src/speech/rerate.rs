@@ -26,6 +26,18 @@ pub struct Rerate {
     skip: usize,
 }
 
+impl std::fmt::Debug for Rerate {
+    /// Whether it resamples and what it holds (rubato's state is not `Debug`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rerate")
+            .field("resampling", &self.rs.is_some())
+            .field("pending", &self.pending_len)
+            .field("ready", &self.ready_len)
+            .field("skip", &self.skip)
+            .finish()
+    }
+}
+
 impl Rerate {
     /// A converter from `from` Hz to `to` Hz taking at most `max_push`
     /// samples a call and holding up to `max_ready` converted samples.

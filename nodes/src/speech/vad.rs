@@ -75,8 +75,8 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         }
     };
     let tick = ctx.settings.frame_samples as usize;
-    let every = ctx.args.num("every").unwrap_or(DEFAULT_EVERY);
-    let threshold = ctx.args.num("threshold").unwrap_or(DEFAULT_THRESHOLD) as f32;
+    let every = ctx.args.need_num("every")?;
+    let threshold = ctx.args.need_num("threshold")? as f32;
     let tick_s = tick as f64 / ctx.settings.rate as f64;
     let link = VadLink::start(
         ctx.name,

@@ -7,7 +7,7 @@ use sluice_runtime::StreamId;
 /// Runs `input` through a mono `denoise` at `rate` with `frame` samples
 /// a tick; the output, as long as the input (whole ticks).
 fn run(input: &[f32], rate: u32, frame: usize) -> Vec<f32> {
-    let mut h = Harness::new(Args::default(), &[MONO], &[MONO]);
+    let mut h = Harness::new(&signature(), Args::default(), &[MONO], &[MONO]);
     h.settings.rate = rate;
     h.settings.frame_samples = frame as u32;
     let mut node = h.build(build).unwrap();
@@ -187,7 +187,7 @@ fn at_48_khz_in_10_ms_ticks_the_output_is_not_delayed_by_a_queue() {
 #[test]
 fn each_participant_is_cleaned_on_its_own_and_keeps_its_id() {
     let ty = MediaType::Bundle { capacity: 2 };
-    let h = Harness::new(Args::default(), &[ty], &[ty]);
+    let h = Harness::new(&signature(), Args::default(), &[ty], &[ty]);
     let mut node = h.build(build).unwrap();
     let mut out = h.output_frames();
     // The sentence, then a second of nothing, over white noise.

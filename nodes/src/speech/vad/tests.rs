@@ -1,15 +1,12 @@
 use super::*;
-use crate::audio::testing::{args_with_defaults, tick, Harness, MONO};
+use crate::audio::testing::{tick, Harness, MONO};
 use crate::speech::testdata::{level, padded_speech, speech, white};
+use sluice_dsl::Args;
 use sluice_runtime::{AudioFrame, EventData};
 
 /// Runs `input` (48 kHz mono) through a `vad`; every event as JSON.
 fn events(input: &[f32]) -> Vec<serde_json::Value> {
-    let h = Harness::new(
-        args_with_defaults(&signature(), &[]),
-        &[MONO],
-        &[MediaType::Events],
-    );
+    let h = Harness::new(&signature(), Args::default(), &[MONO], &[MediaType::Events]);
     let mut node = h.build(build).unwrap();
     let mut out = h.output_frames();
     let mut all = Vec::new();
@@ -94,11 +91,7 @@ fn white_noise_louder_than_speech_is_rarely_speaking() {
 #[test]
 fn each_participant_gets_its_own_events() {
     let ty = MediaType::Bundle { capacity: 3 };
-    let h = Harness::new(
-        args_with_defaults(&signature(), &[]),
-        &[ty],
-        &[MediaType::Events],
-    );
+    let h = Harness::new(&signature(), Args::default(), &[ty], &[MediaType::Events]);
     let mut node = h.build(build).unwrap();
     let mut out = h.output_frames();
     let talk = padded_speech(48_000, 0.5);

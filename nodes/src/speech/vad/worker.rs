@@ -73,6 +73,17 @@ pub struct VadLink {
     thread: Option<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for VadLink {
+    /// The slots it tracks and its mode, not the rings' contents.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VadLink")
+            .field("known", &self.known)
+            .field("realtime", &self.realtime)
+            .field("tick_len", &self.tick_len)
+            .finish_non_exhaustive()
+    }
+}
+
 impl VadLink {
     /// Loads the model (once per process) and starts a worker for `streams`
     /// slots of `tick` samples at `rate`; `threshold` is the probability
