@@ -147,6 +147,21 @@ const NEGATIVE: &[(&str, &str, &str)] = &[
         "`path` expects a path string",
     ),
     (
+        "exec",
+        "tone -> exec(cmd: 5) -> null",
+        "`cmd` expects a list",
+    ),
+    (
+        "denoise",
+        "tone -> denoise(x: 1) -> null",
+        "unknown parameter `x` for `denoise`",
+    ),
+    (
+        "vad",
+        "tone -> vad(every: 5) -> null",
+        "`every` needs a unit",
+    ),
+    (
         "null",
         "tone -> null(x: 1)",
         "unknown parameter `x` for `null`",

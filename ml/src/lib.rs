@@ -12,6 +12,8 @@
 
 mod onnx;
 mod segment;
+mod vad;
 
 pub use onnx::{load_onnx, sha256_hex, Model, ModelError};
 pub use segment::{Segmenter, SelfieModel};
+pub use vad::{silero_model, SileroVad, SILERO_CONTEXT, SILERO_FRAME, SILERO_RATE};

@@ -78,10 +78,25 @@ pub fn load_onnx(
 
 fn build(bytes: &[u8], inputs: &[&[usize]]) -> TractResult<Model> {
     let mut model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes))?;
+    unique_names(&mut model);
     for (i, shape) in inputs.iter().enumerate() {
         model.set_input_fact(i, f32::fact(shape.to_vec()).into())?;
     }
     model.into_optimized()?.into_runnable()
+}
+
+/// Gives nodes that share a name (exporters leave some unnamed, and the
+/// parser calls them all `F0::anon`: Silero's OpenVINO export has 15)
+/// a suffix, since tract's graph compaction refuses duplicate names.
+fn unique_names(model: &mut InferenceModel) {
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..model.nodes().len() {
+        let node = model.node_mut(i);
+        if !seen.insert(node.name.clone()) {
+            node.name = format!("{}#{i}", node.name);
+            seen.insert(node.name.clone());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,13 @@ pub mod app;
 pub mod audio;
 pub mod blur;
 pub mod conference;
+pub mod exec;
 pub mod kernels;
 pub mod live;
 pub mod segment;
 pub mod sig;
 pub mod spatial;
+pub mod speech;
 pub mod video;
 
 #[cfg(test)]
@@ -31,5 +33,7 @@ pub fn registry() -> Registry {
     acs::register(&mut r);
     live::register(&mut r);
     app::register(&mut r);
+    speech::register(&mut r);
+    exec::register(&mut r);
     r
 }

@@ -34,7 +34,7 @@ pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
 pub use observation::stats::{Stats, Summary};
 pub use registry::{BuildFn, Constructor, Kind, Registry, SharedBuild};
 pub use transport::frame::{
-    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, Nanos, Stream, StreamId,
-    StreamState, VideoFrame,
+    AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream,
+    StreamId, StreamState, VideoFrame,
 };
 pub use transport::host::{EndpointError, HostMedia, Input, Output, Popped, PushError};

@@ -1,63 +1,94 @@
 //! `events_out`: events as JSON lines, one object per event, for whatever
-//! consumes levels and speaker activity (dashboards, captions, tests).
+//! consumes levels and speaker activity (dashboards, captions, tests): to
+//! a file, standard output, or posted in batches to an HTTP endpoint.
 
-use crate::sig::{input, required, signature as sig};
+mod post;
+
+use crate::sig::{input, optional, signature as sig};
+use post::{Poster, Url};
 use sluice_dsl::{Accepts, Args, ParamType, Ports, Role, Signature};
-use sluice_runtime::{BuildContext, Event, EventData, Flow, Node, NodeError, PortIo};
+use sluice_runtime::{
+    BuildContext, Event, EventData, EventFrame, Flow, Frame, Node, NodeError, PortIo,
+};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 /// The `events_out` kind.
 pub fn signature() -> Signature {
     let mut s = sig(
         "events_out",
-        "Writes events as JSON lines to a file, or to standard output with \
-         \"-\". Level events: {\"t\": seconds, \"node\", \"id\", \
+        "Writes events as JSON lines to a file, to standard output with \"-\", or \
+         (`url`) posts them in batches to an HTTP endpoint (`Content-Type: \
+         application/x-ndjson`, a batch every 200 ms or 64 KiB, whichever comes \
+         first). Level events: {\"t\": seconds, \"node\", \"id\", \
          \"rms_dbfs\", \"peak_dbfs\", \"speaking\"}; joins and leaves: \
          {\"t\", \"node\", \"id\", \"event\": \"joined\" | \"left\"}; DTMF: \
-         {\"t\", \"node\", \"id\", \"dtmf\": \"5\"}. Standard output is \
-         flushed every tick, a file in large blocks.",
+         {\"t\", \"node\", \"id\", \"dtmf\": \"5\"}; speech and `exec` \
+         results are their own objects. Standard output is flushed every tick, a \
+         file in large blocks. Posting happens on a thread of its own through a \
+         bounded queue: a slow or absent server loses batches (counted and \
+         reported at the end), never time.",
         Role::Sink,
         ports,
     );
-    s.params = vec![required(
-        "path",
-        ParamType::Path,
-        "JSON-lines file, or \"-\" for standard output",
-    )];
+    s.params = vec![
+        optional(
+            "path",
+            ParamType::Path,
+            "JSON-lines file, or \"-\" for standard output",
+        ),
+        optional(
+            "url",
+            ParamType::Str,
+            "http://host:port/path to post batches of JSON lines to (instead of `path`)",
+        ),
+    ];
     s.io = true;
     s
 }
 
-fn ports(_: &Args) -> Result<Ports, String> {
+fn ports(args: &Args) -> Result<Ports, String> {
+    match (args.str("path"), args.str("url")) {
+        (Some(_), Some(_)) => return Err("give `path` or `url`, not both".into()),
+        (None, None) => {
+            return Err("events_out needs `path` (a file, or \"-\") or `url` (http://...)".into())
+        }
+        (None, Some(url)) => {
+            Url::parse(url)?;
+        }
+        (Some(_), None) => {}
+    }
     Ok(Ports {
         inputs: vec![input("in", Accepts::Events)],
         ..Ports::default()
     })
 }
 
-/// Bytes buffered before a file write.
+/// Bytes buffered before a file write or an HTTP post.
 const BLOCK: usize = 1 << 16;
+/// The longest a batch waits before it is posted.
+const BATCH_WAIT: Duration = Duration::from_millis(200);
+/// Batches waiting for the poster before new ones are dropped.
+const POST_QUEUE: usize = 16;
+/// How long `finish` waits for queued batches to be posted.
+const POST_GRACE: Duration = Duration::from_secs(2);
+
+/// Where the lines go.
+enum Target {
+    File {
+        file: File,
+        stdout: bool,
+    },
+    Http {
+        poster: Poster,
+        since: Option<Instant>,
+    },
+}
 
 /// Opens the output and escapes every node name once.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let path = ctx.args.need_str("path")?.to_string();
-    let stdout = path == "-";
-    let file = if stdout {
-        let fd = std::io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| NodeError::new(format!("standard output: {e}")))?;
-        File::from(fd)
-    } else {
-        if let Some(dir) = std::path::Path::new(&path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| NodeError::new(format!("{path}: {e}")))?;
-            }
-        }
-        File::create(&path).map_err(|e| NodeError::new(format!("{path}: {e}")))?
-    };
     let names: Vec<Vec<u8>> = ctx
         .node_names
         .iter()
@@ -69,19 +100,60 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         .collect();
     let longest = names.iter().map(Vec::len).max().unwrap_or(0);
     let max_line = 160 + longest + 6 * sluice_runtime::StreamId::CAPACITY;
+    let (label, target) = match ctx.args.str("url") {
+        Some(url) => (url.to_string(), http_target(url, max_line)?),
+        None => {
+            let path = ctx.args.need_str("path")?.to_string();
+            let target = file_target(&path)?;
+            (path, target)
+        }
+    };
     Ok(Box::new(EventsOut {
-        path,
-        file,
-        stdout,
+        label,
+        target,
         names,
-        buf: Vec::with_capacity(BLOCK + max_line),
+        buf: Vec::with_capacity(BLOCK + max_line + json_capacity()),
         max_line,
         failure: None,
     }))
 }
 
-/// Writes `s` as the inside of a JSON string.
-fn escape_into(out: &mut Vec<u8>, s: &str) {
+/// The most JSON text one event frame holds (a single event's bound).
+fn json_capacity() -> usize {
+    Frame::EVENT_CAPACITY * EventFrame::TEXT_PER_EVENT
+}
+
+fn file_target(path: &str) -> Result<Target, NodeError> {
+    let stdout = path == "-";
+    let file = if stdout {
+        let fd = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| NodeError::new(format!("standard output: {e}")))?;
+        File::from(fd)
+    } else {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| NodeError::new(format!("{path}: {e}")))?;
+            }
+        }
+        File::create(path).map_err(|e| NodeError::new(format!("{path}: {e}")))?
+    };
+    Ok(Target::File { file, stdout })
+}
+
+fn http_target(url: &str, max_line: usize) -> Result<Target, NodeError> {
+    let url = Url::parse(url).map_err(NodeError::new)?;
+    let batch = BLOCK + max_line + json_capacity();
+    Ok(Target::Http {
+        poster: Poster::start(url, POST_QUEUE, batch)?,
+        since: None,
+    })
+}
+
+/// Writes `s` as the inside of a JSON string (shared with the nodes that
+/// write their own JSON events).
+pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
     for &b in s.as_bytes() {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -110,9 +182,9 @@ fn json_level(db: f32) -> f32 {
 }
 
 struct EventsOut {
-    path: String,
-    file: File,
-    stdout: bool,
+    /// The path or URL, for messages.
+    label: String,
+    target: Target,
     names: Vec<Vec<u8>>,
     /// Lines not yet written; never grows past its capacity.
     buf: Vec<u8>,
@@ -122,8 +194,13 @@ struct EventsOut {
 
 impl EventsOut {
     /// Appends one event's line to the buffer (capacity is ensured).
-    fn line(&mut self, e: &Event) -> std::io::Result<()> {
+    fn line(&mut self, frame: &EventFrame, e: &Event) -> std::io::Result<()> {
         let b = &mut self.buf;
+        if let EventData::Json(text) = e.data {
+            b.extend_from_slice(frame.json(text).as_bytes());
+            b.push(b'\n');
+            return Ok(());
+        }
         write!(b, "{{\"t\": {:.3}, \"node\": \"", e.time as f64 * 1e-9)?;
         if let Some(name) = self.names.get(e.node as usize) {
             b.extend_from_slice(name);
@@ -150,25 +227,52 @@ impl EventsOut {
             }
             EventData::Joined => b.extend_from_slice(b"\"event\": \"joined\"}"),
             EventData::Left => b.extend_from_slice(b"\"event\": \"left\"}"),
+            EventData::Json(_) => {}
         }
         b.push(b'\n');
         Ok(())
     }
 
+    /// The most bytes `e`'s line can take.
+    fn bound(&self, frame: &EventFrame, e: &Event) -> usize {
+        match e.data {
+            EventData::Json(text) => frame.json(text).len() + 1,
+            _ => self.max_line,
+        }
+    }
+
+    /// Writes or hands on what is buffered (a post that finds the queue
+    /// full is dropped and counted by the poster).
     fn flush(&mut self) -> std::io::Result<()> {
-        let result = self.file.write_all(&self.buf);
+        let result = match &mut self.target {
+            Target::File { file, .. } => file.write_all(&self.buf),
+            Target::Http { poster, since } => {
+                if !self.buf.is_empty() {
+                    poster.send(&self.buf);
+                }
+                *since = None;
+                Ok(())
+            }
+        };
         self.buf.clear();
         result
     }
 
-    fn write_events(&mut self, events: &[Event]) -> std::io::Result<()> {
-        for e in events {
-            if self.buf.len() + self.max_line > self.buf.capacity() {
+    fn write_events(&mut self, frame: &EventFrame) -> std::io::Result<()> {
+        for e in frame.events() {
+            if self.buf.len() + self.bound(frame, e) > self.buf.capacity() {
                 self.flush()?;
             }
-            self.line(e)?;
+            self.line(frame, e)?;
         }
-        if self.stdout && !self.buf.is_empty() {
+        let due = match &mut self.target {
+            Target::File { stdout, .. } => *stdout,
+            Target::Http { since, .. } => {
+                let first = *since.get_or_insert_with(Instant::now);
+                first.elapsed() >= BATCH_WAIT
+            }
+        };
+        if due && !self.buf.is_empty() {
             self.flush()?;
         }
         Ok(())
@@ -181,7 +285,7 @@ impl Node for EventsOut {
             return Flow::Continue;
         };
         if self.failure.is_none() {
-            if let Err(e) = self.write_events(frame.events()) {
+            if let Err(e) = self.write_events(frame) {
                 self.failure = Some(e);
             }
         }
@@ -189,10 +293,19 @@ impl Node for EventsOut {
     }
 
     fn finish(&mut self) -> Result<(), NodeError> {
-        let flushed = self.flush().and_then(|()| self.file.flush());
-        match self.failure.take().map_or(flushed, Err) {
+        let flushed = self.flush();
+        let closed = match &mut self.target {
+            Target::File { file, .. } => file.flush(),
+            Target::Http { poster, .. } => {
+                if let Some(report) = poster.finish(POST_GRACE) {
+                    eprintln!("warning: events_out {}: {report}", self.label);
+                }
+                Ok(())
+            }
+        };
+        match self.failure.take().map_or(flushed.and(closed), Err) {
             Ok(()) => Ok(()),
-            Err(e) => Err(NodeError::new(format!("{}: {e}", self.path))),
+            Err(e) => Err(NodeError::new(format!("{}: {e}", self.label))),
         }
     }
 }
@@ -200,7 +313,7 @@ impl Node for EventsOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::args;
+    use crate::test_support::{args, args_with_defaults};
     use sluice_dsl::{Arg, MediaType};
     use sluice_runtime::testing::NodeHarness;
     use sluice_runtime::{Frame, StreamId};
@@ -270,5 +383,54 @@ mod tests {
         assert_eq!(lines[3]["rms_dbfs"], -120.0);
         assert_eq!(lines[3]["peak_dbfs"], 200.0);
         assert_eq!(lines[4]["dtmf"], "#");
+    }
+
+    #[test]
+    fn json_events_are_written_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        let h = NodeHarness::of(signature(), build)
+            .args(args(&[("path", Arg::Str(path.to_str().unwrap().into()))]))
+            .inputs(&[MediaType::Events])
+            .outputs(&[]);
+        let mut node = h.build().unwrap();
+        let mut frame = Frame::for_type(&MediaType::Events, 480);
+        let Frame::Events(ev) = &mut frame else {
+            unreachable!()
+        };
+        let big = format!("{{\"t\": 1, \"text\": \"{}\"}}", "y".repeat(60_000));
+        ev.push_json(
+            0,
+            1,
+            StreamId::new("a"),
+            "{\"t\": 0.5, \"word\": \"hello\"}",
+        );
+        ev.push_json(0, 1, StreamId::new("a"), &big);
+        for t in 0..5 {
+            node.run_at(t, &[&frame]);
+        }
+        node.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 10);
+        assert_eq!(lines[0], "{\"t\": 0.5, \"word\": \"hello\"}");
+        assert_eq!(lines[1], big, "a line longer than the block survives whole");
+    }
+
+    #[test]
+    fn path_or_url_but_not_both_nor_neither() {
+        let s = signature();
+        let both = args_with_defaults(
+            &s,
+            &[
+                ("path", Arg::Str("a".into())),
+                ("url", Arg::Str("http://127.0.0.1:1/".into())),
+            ],
+        );
+        assert!((s.ports)(&both).unwrap_err().contains("not both"));
+        let neither = args_with_defaults(&s, &[]);
+        assert!((s.ports)(&neither).unwrap_err().contains("needs `path`"));
+        let https = args_with_defaults(&s, &[("url", Arg::Str("https://x/".into()))]);
+        assert!((s.ports)(&https).unwrap_err().contains("http://"));
     }
 }

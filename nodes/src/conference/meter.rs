@@ -4,6 +4,8 @@
 use super::vad::Vad;
 use crate::kernels::level::{dbfs, energy, peak};
 use crate::sig;
+#[cfg(feature = "ml")]
+use crate::speech::vad::worker::VadLink;
 use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
     BuildContext, Event, EventData, EventFrame, Flow, Frame, Nanos, Node, NodeError, PortIo,
@@ -29,8 +31,22 @@ pub fn signature() -> Signature {
         Arg::Num(0.1),
         "metering period",
     ));
+    s.params.push(sig::param(
+        "vad",
+        sig::choice(VADS),
+        sig::choice_arg(VADS[0]),
+        "what decides `speaking`: energy (level above the stream's noise floor, free) \
+         or silero (the speech model of `vad`, on a worker thread: tells speech from \
+         loud noise)",
+    ));
     s
 }
+
+/// The ways `speaking` can be decided; the first is the default.
+#[cfg(feature = "ml")]
+const VADS: &[&str] = &["energy", "silero"];
+#[cfg(not(feature = "ml"))]
+const VADS: &[&str] = &["energy"];
 
 fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
@@ -58,7 +74,55 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         period_ticks: ((every / tick).round() as u64).max(1),
         period_start: 0,
         acc: vec![Acc::new(tick as f32); streams],
+        silero: silero(ctx, streams)?,
     }))
+}
+
+/// The speech model's worker, when `vad: silero`.
+#[cfg(feature = "ml")]
+fn silero(ctx: &BuildContext, streams: usize) -> Result<Option<VadLink>, NodeError> {
+    if ctx.args.str("vad") != Some("silero") {
+        return Ok(None);
+    }
+    let threshold = crate::speech::vad::DEFAULT_THRESHOLD as f32;
+    let s = ctx.settings;
+    VadLink::start(
+        ctx.name,
+        streams,
+        s.rate,
+        s.frame_samples as usize,
+        threshold,
+        s.realtime,
+    )
+    .map(Some)
+}
+
+#[cfg(not(feature = "ml"))]
+fn silero(_: &BuildContext, _: usize) -> Result<Option<VadLink>, NodeError> {
+    Ok(None)
+}
+
+/// Without the `ml` feature there is no model: a link that cannot exist.
+#[cfg(not(feature = "ml"))]
+enum VadLink {}
+
+#[cfg(not(feature = "ml"))]
+impl VadLink {
+    fn settle(&self, _: u64) {
+        match *self {}
+    }
+    fn take(&self, _: usize) -> (f32, bool) {
+        match *self {}
+    }
+    fn push_mono(&mut self, _: u64, _: &[f32]) {
+        match *self {}
+    }
+    fn push_bundle(&mut self, _: u64, _: &sluice_runtime::BundleFrame) {
+        match *self {}
+    }
+    fn close(&mut self) -> Result<(), NodeError> {
+        match *self {}
+    }
 }
 
 /// One stream's sums over the current period.
@@ -96,8 +160,9 @@ impl Acc {
         }
     }
 
-    /// Emits the period's event (if the stream was present) and restarts.
-    fn flush(&mut self, out: &mut EventFrame, time: Nanos, node: u32) {
+    /// Emits the period's event (if the stream was present) and restarts;
+    /// `speaking` overrides the energy decision (the speech model's).
+    fn flush(&mut self, out: &mut EventFrame, time: Nanos, node: u32, speaking: Option<bool>) {
         if self.ticks == 0 {
             return;
         }
@@ -109,7 +174,7 @@ impl Acc {
             data: EventData::Level {
                 rms_dbfs: dbfs(rms),
                 peak_dbfs: dbfs(self.peak),
-                speaking: self.voiced > 0 && self.voiced * 5 >= self.ticks,
+                speaking: speaking.unwrap_or(self.voiced > 0 && self.voiced * 5 >= self.ticks),
             },
         });
         self.energy = 0.0;
@@ -125,6 +190,18 @@ struct Meter {
     period_ticks: u64,
     period_start: Nanos,
     acc: Vec<Acc>,
+    silero: Option<VadLink>,
+}
+
+impl Meter {
+    /// Stream `i`'s period event, with the model's `speaking` if it runs.
+    fn flush(&mut self, i: usize, out: &mut EventFrame, tick: u64) {
+        let speaking = self.silero.as_ref().map(|l| {
+            l.settle(tick);
+            l.take(i).1
+        });
+        self.acc[i].flush(out, self.period_start, self.node, speaking);
+    }
 }
 
 impl Node for Meter {
@@ -134,7 +211,6 @@ impl Node for Meter {
         if phase == 0 {
             self.period_start = clock.time;
         }
-        let (start, node) = (self.period_start, self.node);
         let input = io.input(0);
         let out = io.events_out(0);
         match input {
@@ -142,32 +218,43 @@ impl Node for Meter {
                 let e = (0..a.channels()).map(|c| energy(a.channel(c))).sum();
                 let p = (0..a.channels()).fold(0.0f32, |m, c| m.max(peak(a.channel(c))));
                 self.acc[0].add(e, a.data().len(), p);
+                if let Some(l) = &mut self.silero {
+                    l.push_mono(clock.tick, a.channel(0));
+                }
             }
             Some(Frame::Bundle(b)) => {
-                for (acc, s) in self.acc.iter_mut().zip(b.slots()) {
+                if let Some(l) = &mut self.silero {
+                    l.push_bundle(clock.tick, b);
+                }
+                for (i, s) in b.slots().iter().enumerate() {
                     match s.state {
                         StreamState::Absent => continue,
                         StreamState::Joined => {
-                            acc.flush(out, start, node);
-                            acc.vad.reset();
-                            acc.id = s.id;
+                            self.flush(i, out, clock.tick);
+                            self.acc[i].vad.reset();
+                            self.acc[i].id = s.id;
                         }
                         _ => {}
                     }
-                    acc.add(energy(s.samples()), s.samples().len(), peak(s.samples()));
+                    let samples = s.samples();
+                    self.acc[i].add(energy(samples), samples.len(), peak(samples));
                     if s.state == StreamState::Left {
-                        acc.flush(out, start, node);
+                        self.flush(i, out, clock.tick);
                     }
                 }
             }
             _ => {}
         }
         if phase + 1 == self.period_ticks {
-            for acc in &mut self.acc {
-                acc.flush(out, start, node);
+            for i in 0..self.acc.len() {
+                self.flush(i, out, clock.tick);
             }
         }
         Flow::Continue
+    }
+
+    fn finish(&mut self) -> Result<(), NodeError> {
+        self.silero.as_mut().map_or(Ok(()), VadLink::close)
     }
 }
 
@@ -271,5 +358,52 @@ mod tests {
         for e in of("p1") {
             assert!((e.2 + 34.0).abs() < 1.0, "{}", e.2);
         }
+    }
+
+    /// Speech-like modulated noise (syllable-rate bursts) fools the
+    /// energy flag; the speech model is not fooled, and still hears the
+    /// committed espeak-ng sentence.
+    #[cfg(feature = "ml")]
+    #[test]
+    fn the_speech_model_tells_speech_from_bursts_of_noise() {
+        let speech = crate::speech::testdata::padded_speech(48_000, 0.3);
+        let mut rng = Rng::new(7);
+        let seconds = speech.len() as f32 / 48_000.0;
+        let mut s = Script::new(2, seconds);
+        s.speak(&mut rng, 1, 0.0, seconds, 0.3);
+        let ty = MediaType::Bundle { capacity: 2 };
+        let mut spoke = |vad: &str| {
+            let mut m = kind("meter")
+                .args(args(&[("vad", Arg::Enum(vad.into()))]))
+                .inputs(&[ty])
+                .outputs(&[MediaType::Events])
+                .build()
+                .unwrap();
+            let mut input = Frame::for_type(&ty, TICK);
+            let mut all = Vec::new();
+            for t in 0..s.ticks.min(speech.len() / TICK) {
+                if let Frame::Bundle(b) = &mut input {
+                    s.fill(b, t);
+                    let slot = &mut b.slots_mut()[0];
+                    slot.id = StreamId::new("talker");
+                    slot.samples_mut()
+                        .copy_from_slice(&speech[t * TICK..(t + 1) * TICK]);
+                }
+                m.run_at(t as u64, &[&input]);
+                all.extend(levels(m.output(0)));
+            }
+            m.finish().unwrap();
+            let share = |id: &str| {
+                let of: Vec<_> = all.iter().filter(|e| e.1 == id).collect();
+                of.iter().filter(|e| e.4).count() as f32 / of.len() as f32
+            };
+            (share("talker"), share("p1"))
+        };
+        let (talker, bursts) = spoke("energy");
+        assert!(bursts > 0.3, "energy flags the bursts in {bursts}");
+        let (talker_m, bursts_m) = spoke("silero");
+        eprintln!("meter speaking: energy talker {talker:.2} bursts {bursts:.2}; silero talker {talker_m:.2} bursts {bursts_m:.2}");
+        assert!(talker_m > 0.5, "silero heard the talker in {talker_m}");
+        assert!(bursts_m < 0.1, "silero flagged the bursts in {bursts_m}");
     }
 }

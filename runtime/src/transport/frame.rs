@@ -398,6 +398,18 @@ pub enum EventData {
     Joined,
     /// A participant left the bundle.
     Left,
+    /// A whole JSON object (one line, already carrying `t`, `node` and
+    /// `id`), written as is: an external program's result, a speech
+    /// probability. The text lives in the frame that holds the event
+    /// ([`EventFrame::json`]), so events stay small and `Copy`.
+    Json(JsonText),
+}
+
+/// Where a [`EventData::Json`] event's text is in its frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonText {
+    start: u32,
+    len: u32,
 }
 
 /// One timestamped record.
@@ -417,6 +429,8 @@ pub struct Event {
 #[derive(Debug)]
 pub struct EventFrame {
     events: Vec<Event>,
+    /// The text of the frame's JSON events; never grows past its capacity.
+    text: Vec<u8>,
     dropped: u64,
     /// Media time of the tick.
     pub time: Nanos,
@@ -428,8 +442,11 @@ impl Clone for EventFrame {
     fn clone(&self) -> Self {
         let mut events = Vec::with_capacity(self.events.capacity());
         events.extend_from_slice(&self.events);
+        let mut text = Vec::with_capacity(self.text.capacity());
+        text.extend_from_slice(&self.text);
         EventFrame {
             events,
+            text,
             dropped: self.dropped,
             time: self.time,
         }
@@ -437,10 +454,16 @@ impl Clone for EventFrame {
 }
 
 impl EventFrame {
-    /// An empty frame that holds up to `capacity` events (allocates: build time only).
+    /// Bytes of JSON text a frame holds per event it can hold.
+    pub const TEXT_PER_EVENT: usize = 64;
+
+    /// An empty frame that holds up to `capacity` events and
+    /// `capacity * TEXT_PER_EVENT` bytes of JSON text (allocates: build
+    /// time only).
     pub fn new(capacity: usize) -> EventFrame {
         EventFrame {
             events: Vec::with_capacity(capacity),
+            text: Vec::with_capacity(capacity * Self::TEXT_PER_EVENT),
             dropped: 0,
             time: 0,
         }
@@ -458,6 +481,48 @@ impl EventFrame {
         }
     }
 
+    /// Appends a JSON event whose text is `json` (one object, no newline);
+    /// when the events or the text are full it is counted as dropped
+    /// instead (never reallocates).
+    pub fn push_json(&mut self, time: Nanos, node: u32, id: StreamId, json: &str) -> bool {
+        let start = self.text.len();
+        if self.events.len() == self.events.capacity() || json.len() > self.text.capacity() - start
+        {
+            self.dropped += 1;
+            return false;
+        }
+        self.text.extend_from_slice(json.as_bytes());
+        self.events.push(Event {
+            time,
+            node,
+            id,
+            data: EventData::Json(JsonText {
+                start: start as u32,
+                len: json.len() as u32,
+            }),
+        });
+        true
+    }
+
+    /// The text of a JSON event of this frame (empty for a reference
+    /// that is not this frame's).
+    pub fn json(&self, text: JsonText) -> &str {
+        let (start, end) = (text.start as usize, (text.start + text.len) as usize);
+        self.text
+            .get(start..end)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    /// Copies `e` from `from` into this frame (a JSON event's text too);
+    /// false, and counted as dropped, when it does not fit.
+    pub fn push_from(&mut self, from: &EventFrame, e: &Event) -> bool {
+        match e.data {
+            EventData::Json(t) => self.push_json(e.time, e.node, e.id, from.json(t)),
+            _ => self.push(*e),
+        }
+    }
+
     /// The events of this tick.
     pub fn events(&self) -> &[Event] {
         &self.events
@@ -471,6 +536,7 @@ impl EventFrame {
     /// Empties the frame for reuse.
     pub fn clear(&mut self) {
         self.events.clear();
+        self.text.clear();
         self.dropped = 0;
     }
 }
@@ -493,6 +559,41 @@ mod tests {
         }
         assert!(!frame.push(event));
         assert_eq!(frame.dropped(), 1);
+    }
+
+    #[test]
+    fn json_events_keep_their_text_until_the_frame_is_full() {
+        let mut frame = EventFrame::new(2).clone();
+        let id = StreamId::new("a");
+        assert!(frame.push_json(5, 1, id, "{\"x\": 1}"));
+        let big = "x".repeat(2 * EventFrame::TEXT_PER_EVENT);
+        assert!(
+            !frame.push_json(5, 1, id, &big),
+            "more text than the frame holds"
+        );
+        assert!(frame.push_json(6, 1, id, "{}"));
+        assert!(
+            !frame.push_json(7, 1, id, "{}"),
+            "more events than the frame holds"
+        );
+        assert_eq!(frame.dropped(), 2);
+        let texts: Vec<&str> = frame
+            .events()
+            .iter()
+            .map(|e| match e.data {
+                EventData::Json(t) => frame.json(t),
+                _ => panic!("not json"),
+            })
+            .collect();
+        assert_eq!(texts, ["{\"x\": 1}", "{}"]);
+        let mut copy = EventFrame::new(2);
+        assert!(copy.push_from(&frame, &frame.events()[0]));
+        let EventData::Json(t) = copy.events()[0].data else {
+            panic!()
+        };
+        assert_eq!(copy.json(t), "{\"x\": 1}");
+        frame.clear();
+        assert_eq!(frame.json(t), "", "cleared text is gone");
     }
 }
 
