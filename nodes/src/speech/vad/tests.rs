@@ -57,7 +57,10 @@ fn speech_is_speaking_for_most_of_its_length() {
     );
     assert_eq!(ev.len(), input.len() / 4_800, "one event per 100 ms");
     let e = &ev[15];
-    assert_eq!(e["node"], "node");
+    assert_eq!(
+        e["node"], "vad",
+        "the harness names the node after its kind"
+    );
     assert_eq!(e["id"], "");
     assert!((e["t"].as_f64().unwrap() - 1.5).abs() < 1e-9);
     let share = speaking_share(&ev, pad, pad + len);
