@@ -2,7 +2,7 @@
 //! offsets into the text) so diagnostics can point at it and `fmt` can put
 //! comments back where they were.
 
-use crate::plan::Span;
+use crate::span::Span;
 use crate::value::Value;
 
 /// A parsed graph file.

@@ -6,9 +6,9 @@
 //! constructor would reject at `sluice run`, at the argument at fault.
 
 use crate::diagnostic::Severity;
-use crate::normalize::show;
-use crate::plan::Settings;
-use crate::signature::{MediaType, Signature};
+use crate::media::MediaType;
+use crate::settings::Settings;
+use crate::value::show;
 use crate::value::{Args, UnitKind};
 
 /// One constraint on an instance.
@@ -144,43 +144,6 @@ fn below_half_rate(param: &'static str, input: &RuleInput) -> Vec<Finding> {
         None => format!("lower `{param}` below {}", hz(rate / 2.0)),
     };
     vec![finding.with_help(help)]
-}
-
-/// Every finding for one instance of `sig` with `args`, in a graph with
-/// `settings`, whose inputs carry `inputs`: an error from its ports fn,
-/// its port warnings, then its constraints (all but `OnePerGraph` and
-/// `Unique`, which need the whole graph). For values that come from outside the graph
-/// text, such as `sluice run --set`.
-pub fn check_instance(
-    sig: &Signature,
-    args: &Args,
-    settings: &Settings,
-    inputs: &[Option<MediaType>],
-) -> Vec<Finding> {
-    let ports = match (sig.ports)(args) {
-        Ok(p) => p,
-        Err(msg) => {
-            return vec![Finding::error(
-                None,
-                format!("invalid arguments for `{}`: {msg}", sig.kind),
-                "these arguments",
-            )]
-        }
-    };
-    let input = RuleInput {
-        args,
-        settings,
-        inputs,
-    };
-    let mut found: Vec<Finding> = ports
-        .warnings
-        .iter()
-        .map(|w| Finding::warning(None, w.clone(), format!("reported by `{}`", sig.kind)))
-        .collect();
-    for c in &ports.constraints {
-        found.extend(apply(c, &input));
-    }
-    found
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Plans shown to people: `sluice plan` (a readable schedule) and
 //! `sluice dot` (Graphviz).
 
-use crate::normalize::show;
 use crate::plan::{Domain, Plan, PlanNode};
 use crate::signature::Role;
+use crate::value::show;
 use crate::value::UnitKind;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;

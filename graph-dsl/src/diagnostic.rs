@@ -2,7 +2,7 @@
 //! the file, line and column, the source line with a caret span and a
 //! label, then `help:`. Every stage reports all of its errors together.
 
-use crate::plan::Span;
+use crate::span::Span;
 use crate::SourceFile;
 use ariadne::{CharSet, Color, Config, IndexType, Label, Report, ReportKind, Source};
 

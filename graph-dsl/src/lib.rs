@@ -14,30 +14,35 @@ pub mod constraint;
 mod describe;
 pub mod diagnostic;
 mod format;
+pub mod media;
 mod nodes_doc;
 mod normalize;
 mod parse;
 pub mod plan;
 mod schedule;
+pub mod settings;
 pub mod signature;
+pub mod span;
 mod suggest;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod value;
 
+pub use check::check_instance;
 pub use check::Checked;
-pub use constraint::{check_instance, Constraint, Finding, RuleFn, RuleInput};
+pub use constraint::{Constraint, Finding, RuleFn, RuleInput};
 pub use describe::{describe, to_dot};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use media::{MediaType, PixelFormat, VideoType};
 pub use nodes_doc::{describe_kind, list_kinds, markdown};
 pub use normalize::ValueError;
-pub use plan::{
-    Domain, Plan, PlanEdge, PlanNode, PlanPort, Settings, Span, CALL_RATES, CALL_RATE_ELSEWHERE,
-};
+pub use plan::{Domain, Plan, PlanEdge, PlanNode, PlanPort};
+pub use settings::{Settings, CALL_RATES, CALL_RATE_ELSEWHERE};
 pub use signature::{
-    Accepts, Catalogue, DeriveType, InPort, MediaType, OutPort, OutType, ParamSig, ParamType,
-    PixelFormat, Ports, PortsFn, Role, Signature, VideoType,
+    Accepts, Catalogue, DeriveType, InPort, OutPort, OutType, ParamSig, ParamType, Ports, PortsFn,
+    Role, Signature,
 };
+pub use span::Span;
 pub use suggest::did_you_mean;
 pub use value::{Arg, Args, Unit, UnitKind, Value};
 

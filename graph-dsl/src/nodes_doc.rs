@@ -1,9 +1,11 @@
 //! `sluice nodes`: the catalogue, generated from the signatures (so the
 //! documentation cannot drift from what the checker accepts).
 
-use crate::normalize::{expected, show};
+use crate::normalize::expected;
+
 use crate::signature::{Catalogue, OutType, ParamSig, ParamType, Ports, Role, Signature};
 use crate::suggest;
+use crate::value::show;
 use crate::value::Arg;
 use std::fmt::Write;
 

@@ -6,7 +6,7 @@ use crate::ast::{
     ArgNode, Call, Chain, Comment, Decl, Endpoint, File, Group, Header, Ident, PortRef, Stmt,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::plan::Span;
+use crate::span::Span;
 use crate::suggest::did_you_mean;
 use crate::value::{Unit, Value};
 use pest::iterators::Pair;

@@ -4,57 +4,13 @@
 //! port-to-port edges, a topological order, parallel levels and clock
 //! domains. It holds no node code.
 
-use crate::signature::{MediaType, Role};
+use crate::media::MediaType;
+use crate::settings::Settings;
+use crate::signature::Role;
+use crate::span::Span;
 use crate::value::Args;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
-
-/// A byte range in the source text, for pointing diagnostics at nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub struct Span {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-}
-
-/// Graph-wide settings from the `graph name(...)` header.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    /// Audio sample rate in Hz (default 48000).
-    pub rate: u32,
-    /// Samples per audio tick (rate x frame; default 480).
-    pub frame_samples: u32,
-    /// Whether sources are paced by a clock or device.
-    pub realtime: bool,
-    /// Stop after this many seconds of media time, if set.
-    pub duration: Option<f64>,
-    /// `rate: call`: under `sluice serve` the graph runs at each call's
-    /// own rate (16 or 24 kHz), so nothing is resampled; `rate` then holds
-    /// [`CALL_RATE_ELSEWHERE`], the rate used outside `serve`.
-    #[serde(default)]
-    pub call_rate: bool,
-}
-
-/// The rate a `rate: call` graph runs at outside `sluice serve` (the
-/// platform's default call rate).
-pub const CALL_RATE_ELSEWHERE: u32 = 16_000;
-
-/// The rates a `rate: call` graph may run at: the frame must give a whole
-/// number of samples at each.
-pub const CALL_RATES: [u32; 2] = [16_000, 24_000];
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            rate: 48_000,
-            frame_samples: 480,
-            realtime: false,
-            duration: None,
-            call_rate: false,
-        }
-    }
-}
 
 /// A clock domain: the nodes that tick together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

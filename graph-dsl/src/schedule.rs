@@ -4,8 +4,11 @@
 //! domains as they are) all read it from here, so `sluice plan` shows the
 //! order the engine runs.
 
-use crate::plan::{Domain, Plan, PlanEdge, PlanNode, Settings};
-use crate::signature::{MediaType, Role, VideoType};
+use crate::plan::{Domain, Plan, PlanEdge, PlanNode};
+
+use crate::media::{MediaType, VideoType};
+use crate::settings::Settings;
+use crate::signature::Role;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;

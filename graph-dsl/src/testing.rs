@@ -3,9 +3,10 @@
 //! the node library (which depends on this crate, not the other way).
 
 use crate::constraint::Constraint;
+use crate::media::{MediaType, PixelFormat, VideoType};
 use crate::signature::{
-    Accepts, Catalogue, InPort, MediaType, OutPort, OutType, ParamSig, ParamType, PixelFormat,
-    Ports, PortsFn, Role, Signature, VideoType,
+    Accepts, Catalogue, InPort, OutPort, OutType, ParamSig, ParamType, Ports, PortsFn, Role,
+    Signature,
 };
 use crate::value::{Arg, Args, UnitKind};
 use std::collections::HashMap;

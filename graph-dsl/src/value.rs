@@ -386,6 +386,23 @@ impl Args {
     }
 }
 
+/// A normalised quantity in a readable unit (`0.01` seconds is `10ms`).
+pub(crate) fn show(base: f64, kind: UnitKind) -> String {
+    let r = plain_number;
+    match kind {
+        UnitKind::Time if base.abs() < 1.0 && base != 0.0 => format!("{}ms", r(base * 1e3)),
+        UnitKind::Time => format!("{}s", r(base)),
+        UnitKind::Frequency if base.abs() >= 1000.0 => format!("{}kHz", r(base / 1e3)),
+        UnitKind::Frequency => format!("{}Hz", r(base)),
+        UnitKind::Level => format!("{}dB", r(base)),
+        UnitKind::Angle => format!("{}deg", r(base)),
+        UnitKind::Pixels => format!("{}px", r(base)),
+        UnitKind::Fps => format!("{}fps", r(base)),
+        UnitKind::Ratio | UnitKind::Count => r(base),
+        UnitKind::Distance => format!("{}m", r(base)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Arg, Args};

@@ -7,7 +7,8 @@
 use crate::call::{BuiltCall, CallFactory, CallGraph};
 use crate::ids::{CallIds, Claim};
 use sluice_dsl::{Arg, Plan, CALL_RATE_ELSEWHERE};
-use sluice_nodes::acs::call::{bind, CallSetup};
+use sluice_nodes::acs::bind;
+use sluice_nodes::acs::call::CallSetup;
 use sluice_nodes::acs::protocol::AudioMetadata;
 use sluice_runtime::{Engine, PaceClock, Registry, Stats, StopHandle};
 use std::sync::Arc;

@@ -4,8 +4,9 @@
 
 use super::types::{placeholder, Typed};
 use super::Ctx;
+use crate::media::MediaType;
 use crate::plan::{Plan, PlanEdge, PlanNode, PlanPort};
-use crate::signature::{MediaType, OutType};
+use crate::signature::OutType;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// Builds the plan from a graph with no errors.

@@ -4,7 +4,7 @@
 
 use super::{Conn, Ctx, Term};
 use crate::diagnostic::Diagnostic;
-use crate::plan::Span;
+use crate::span::Span;
 use crate::suggest;
 
 /// Connects every chain, arrow by arrow.

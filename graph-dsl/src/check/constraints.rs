@@ -6,8 +6,11 @@ use super::types::Typed;
 use super::{Ctx, Inst};
 use crate::constraint::{apply, Constraint, Finding, RuleInput};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::plan::Span;
-use crate::signature::MediaType;
+use crate::media::MediaType;
+use crate::settings::Settings;
+use crate::signature::Signature;
+use crate::span::Span;
+use crate::value::Args;
 use std::collections::HashMap;
 
 /// Applies every instance's constraints.
@@ -124,4 +127,41 @@ pub fn diagnostic(inst: &Inst, f: Finding) -> Diagnostic {
         Severity::Warning => Diagnostic::warning(f.message, span, label),
     };
     d.with_help_opt(f.help)
+}
+
+/// Every finding for one instance of `sig` with `args`, in a graph with
+/// `settings`, whose inputs carry `inputs`: an error from its ports fn,
+/// its port warnings, then its constraints (all but `OnePerGraph` and
+/// `Unique`, which need the whole graph). For values that come from outside the graph
+/// text, such as `sluice run --set`.
+pub fn check_instance(
+    sig: &Signature,
+    args: &Args,
+    settings: &Settings,
+    inputs: &[Option<MediaType>],
+) -> Vec<Finding> {
+    let ports = match (sig.ports)(args) {
+        Ok(p) => p,
+        Err(msg) => {
+            return vec![Finding::error(
+                None,
+                format!("invalid arguments for `{}`: {msg}", sig.kind),
+                "these arguments",
+            )]
+        }
+    };
+    let input = RuleInput {
+        args,
+        settings,
+        inputs,
+    };
+    let mut found: Vec<Finding> = ports
+        .warnings
+        .iter()
+        .map(|w| Finding::warning(None, w.clone(), format!("reported by `{}`", sig.kind)))
+        .collect();
+    for c in &ports.constraints {
+        found.extend(apply(c, &input));
+    }
+    found
 }

@@ -8,6 +8,7 @@
 mod build;
 mod connect;
 mod constraints;
+pub use constraints::check_instance;
 mod resolve;
 mod settings;
 
@@ -16,8 +17,11 @@ mod types;
 
 use crate::ast;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::plan::{Plan, Settings, Span};
-use crate::signature::{Catalogue, MediaType, Ports, Signature};
+use crate::media::MediaType;
+use crate::plan::Plan;
+use crate::settings::Settings;
+use crate::signature::{Catalogue, Ports, Signature};
+use crate::span::Span;
 use crate::value::Args;
 use crate::SourceFile;
 

@@ -3,10 +3,11 @@
 
 use crate::ast::ArgNode;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::normalize::{check_value, show};
-use crate::plan::{Settings, CALL_RATES, CALL_RATE_ELSEWHERE};
+use crate::normalize::check_value;
+use crate::settings::{Settings, CALL_RATES, CALL_RATE_ELSEWHERE};
 use crate::signature::{ParamSig, ParamType};
 use crate::suggest;
+use crate::value::show;
 use crate::value::Value;
 use crate::value::{Arg, UnitKind};
 

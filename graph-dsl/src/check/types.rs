@@ -3,7 +3,8 @@
 
 use super::{Conversion, Ctx};
 use crate::diagnostic::Diagnostic;
-use crate::signature::{Accepts, MediaType, OutType, PixelFormat, VideoType};
+use crate::media::{MediaType, PixelFormat, VideoType};
+use crate::signature::{Accepts, OutType};
 use crate::value::Arg;
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

@@ -1,7 +1,7 @@
 //! How a call's connection and its graph instance find each other, with
 //! nothing global: the host (`sluice serve`) makes a [`CallSetup`] for
 //! the call's format and registers `acs_in` and `acs_out` constructors
-//! bound to it ([`bind`]) in the registry it builds the call's graph
+//! bound to it ([`super::bind`]) in the registry it builds the call's graph
 //! with. While the graph is built, those constructors create their rings
 //! (sized from their own arguments and the graph settings) and leave the
 //! connection's ends in the setup; the host then takes them
@@ -11,8 +11,7 @@ use super::inbound::Assembler;
 use super::outbound::Outbound;
 use super::protocol::AudioMetadata;
 use super::stats::CallStats;
-use super::{acs_in, acs_out};
-use sluice_runtime::{NodeError, Registry};
+use sluice_runtime::NodeError;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The call's format, as the nodes' constructors see it.
@@ -97,13 +96,4 @@ impl CallSetup {
         ends.1 = Some(o);
         Ok(())
     }
-}
-
-/// Registers `acs_in` and `acs_out` in `registry` with constructors bound
-/// to `setup`: a graph built from it exchanges audio with that call.
-pub fn bind(registry: &mut Registry, setup: &Arc<CallSetup>) {
-    let s = setup.clone();
-    registry.register(acs_in::signature(), move |ctx: &_| acs_in::build(ctx, &s));
-    let s = setup.clone();
-    registry.register(acs_out::signature(), move |ctx: &_| acs_out::build(ctx, &s));
 }

@@ -166,7 +166,7 @@ fn outside_serve_acs_nodes_check_but_say_where_they_run() {
 fn a_bound_registry_builds_one_acs_in_per_call() {
     let mut reg = crate::registry();
     let setup = CallSetup::new(&meta(16_000));
-    super::call::bind(&mut reg, &setup);
+    super::bind(&mut reg, &setup);
     let a = acs_in::signature().default_args();
     let s = settings(16_000);
     let ctx = BuildContext {
