@@ -91,11 +91,38 @@ fn plan(text: &str, registry: &Registry) -> Plan {
 /// Runs `before`, holds it at hold point `hold`, hands `after` over (the
 /// outcome of that goes to `reloaded`), releases, and waits for the end.
 fn run_reloading(hold: usize, before: &str, after: &str) -> Result<Changes, ReloadError> {
+    run_counting_drops(hold, before, after).0
+}
+
+/// As [`run_reloading`], for a real-time run whose output must be whole.
+/// While the gate holds the graph, real time goes on; on a loaded machine
+/// the catch-up afterwards can overflow the I/O thread's ring, and a run
+/// that dropped frames says nothing about the reload. Such a run is made
+/// again, up to three times; a run without drops must be exact.
+fn run_reloading_whole(hold: usize, before: &str, after: &str) -> Changes {
+    for attempt in 1..=3 {
+        let (changes, drops) = run_counting_drops(hold, before, after);
+        if drops == 0 {
+            return changes.unwrap();
+        }
+        eprintln!("attempt {attempt}: {drops} frames dropped (machine loaded); again");
+    }
+    panic!("every attempt dropped frames: the machine is too loaded to keep real time");
+}
+
+/// [`run_reloading`], with the frames the run dropped.
+fn run_counting_drops(
+    hold: usize,
+    before: &str,
+    after: &str,
+) -> (Result<Changes, ReloadError>, u64) {
+    let h = &HOLDS[hold];
+    h.reached.store(false, Ordering::Release);
+    h.released.store(false, Ordering::Release);
     let reg = registry();
     let engine = Engine::build(&plan(before, &reg), &reg).unwrap();
     let mut reloader = engine.reloader();
     let running = engine.start();
-    let h = &HOLDS[hold];
     let start = Instant::now();
     while !h.reached.load(Ordering::Acquire) {
         assert!(
@@ -106,9 +133,9 @@ fn run_reloading(hold: usize, before: &str, after: &str) -> Result<Changes, Relo
     }
     let changes = reloader.prepare(&plan(after, &reg), &reg);
     h.released.store(true, Ordering::Release);
-    running.wait().unwrap();
+    let summary = running.wait().unwrap();
     assert!(reloader.applied(), "an accepted plan was never swapped in");
-    changes
+    (changes, summary.drops)
 }
 
 fn read(path: &Path) -> Vec<f32> {
@@ -159,12 +186,11 @@ fn gains_at(x: &[f32], freq: f64) -> Vec<f32> {
 fn check_gain_change(realtime: bool, hold: usize) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.wav");
-    let changes = run_reloading(
+    let changes = run_reloading_whole(
         hold,
         &graph(realtime, &out, hold, "-6dB"),
         &graph(realtime, &out, hold, "-12dB"),
-    )
-    .unwrap();
+    );
     assert_eq!(changes.kept, ["g", "t", "w"]);
     assert_eq!(changes.faded, ["a"]);
     let x = read(&out);
@@ -236,7 +262,7 @@ fn frames_read_ahead_are_carried_across_a_reload() {
             out.display()
         )
     };
-    let changes = run_reloading(2, &graph(""), &graph("src -> null")).unwrap();
+    let changes = run_reloading_whole(2, &graph(""), &graph("src -> null"));
     assert_eq!(changes.added, ["null"]);
     assert_eq!(read(&out), ramp);
 }
