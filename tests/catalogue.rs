@@ -444,6 +444,12 @@ fn refused_at_run(m: &Media) -> Vec<(&'static str, String, &'static str, String)
             "too small for 2 videos",
             "2x2".into(),
         ),
+        (
+            "app_in on the graph's clock in a graph that is not real time",
+            r#"app_in(name: "c", type: video, pacing: graph) -> null"#.into(),
+            "`pacing: graph` runs the graph on its own real-time clock",
+            "graph)".into(),
+        ),
     ]
 }
 

@@ -164,6 +164,21 @@ fn a_slow_reader_loses_the_oldest_media_and_the_graph_keeps_time() {
     assert!(count(&report, "blocks in") > 10, "{report}");
 }
 
+/// A program that answers only at the end of its input (a summary, a
+/// transcript's last words): in an unpaced run its line still reaches the
+/// events file, and it had every byte of the media first.
+#[test]
+fn a_line_printed_after_the_input_ends_reaches_the_events_file() {
+    let dir = workdir();
+    let graph = r#"tone -> exec(cmd: ["sh", "-c", "echo \"{\\\"bytes\\\": $(wc -c)}\""]) -> events_out(path: "e.jsonl")"#;
+    let (out, _) = run(dir.path(), graph, &["--duration", "1s"]);
+    let ev = json_lines(&dir.path().join("e.jsonl"));
+    assert_eq!(ev.len(), 1, "{ev:?}\n{}", stderr(&out));
+    // One second of 48 kHz mono s16le.
+    assert_eq!(ev[0]["bytes"], 96_000, "{}", stderr(&out));
+    assert_eq!(ev[0]["node"], "exec");
+}
+
 #[test]
 fn a_crashing_child_is_restarted_and_its_events_kept() {
     let dir = workdir();

@@ -31,7 +31,7 @@ pub use execution::{
     Scheduling, StopHandle, ThreadEvent, ThreadHook, ThreadRole,
 };
 pub use node::{BuildContext, Clock, Flow, Node, NodeError, PortIo};
-pub use observation::stats::{Stats, Summary};
+pub use observation::stats::{Report, Stats, Summary};
 pub use registry::{BuildFn, Constructor, Kind, Registry, SharedBuild};
 pub use transport::frame::{
     AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream,

@@ -8,6 +8,7 @@
 //! may do file or socket I/O there, still without allocating).
 
 use crate::clock::pace::PaceClock;
+use crate::observation::stats::Report;
 use crate::transport::frame::{AudioFrame, BundleFrame, EventFrame, Frame, Nanos, VideoFrame};
 use crate::transport::host::HostEnd;
 use sluice_dsl::{Arg, Args, PlanNode, PlanPort, Settings};
@@ -310,6 +311,25 @@ pub trait Node: Send {
     /// embeds the engine can push or pop by the endpoint's name
     /// ([`crate::Engine::input`]). `None` (the default) for other nodes.
     fn host_end(&mut self) -> Option<HostEnd> {
+        None
+    }
+
+    /// Whether the node has results that trail its input: once every
+    /// input has ended it is called on, each tick with no input frames
+    /// (`io.input(i)` is `None`), until it returns [`Flow::Ended`]. For a
+    /// program still answering the last media it was given. Asked each
+    /// tick after the inputs end; `false` (the default) ends the node
+    /// with its inputs.
+    fn trails(&self) -> bool {
+        false
+    }
+
+    /// What the node counts beyond the engine's own figures (a child
+    /// program's restarts, the media it dropped, its latency), shown by
+    /// `--stats` under the node table. Asked once after build; the engine
+    /// keeps the `Arc` and formats it from another thread while the node
+    /// runs, so it must read atomics only. `None` (the default): nothing.
+    fn report(&self) -> Option<Report> {
         None
     }
 }

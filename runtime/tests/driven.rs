@@ -188,6 +188,49 @@ fn a_reload_posted_between_steps_is_swapped_in_by_the_next() {
     assert_eq!(got[8..], after[..]);
 }
 
+/// A node's own counters ([`sluice_runtime::Node::report`]) are in the
+/// stats table (what `--stats` prints), live, and still there after a
+/// reload that keeps the node running.
+#[test]
+fn a_nodes_own_counters_are_in_the_stats_table_across_a_reload() {
+    let r = registry();
+    let graph = |gain: f64| {
+        let mut b = PlanBuilder::new(&r);
+        b.node(
+            "d8_src",
+            "counter",
+            args(&[("id", 3.0), ("count", 12.0)]),
+            &[],
+            &[MONO],
+        )
+        .node("d8_tally", "tally", args(&[]), &[MONO], &[MONO])
+        .node("d8_gain", "gain", args(&[("gain", gain)]), &[MONO], &[MONO])
+        .node("d8_sink", "collect", args(&[]), &[MONO], &[])
+        .connect("d8_src", 0, "d8_tally", 0)
+        .connect("d8_tally", 0, "d8_gain", 0)
+        .connect("d8_gain", 0, "d8_sink", 0);
+        b.build()
+    };
+    let e = Engine::build(&graph(1.0), &r).unwrap();
+    let mut reloader = e.reloader();
+    let mut d = e.drive();
+    for _ in 0..4 {
+        d.step(Domain::Audio);
+    }
+    assert!(
+        d.stats().table().contains("d8_tally: 4 frames tallied"),
+        "{}",
+        d.stats().table()
+    );
+    let changes = reloader.prepare(&graph(2.0), &r).unwrap();
+    assert_eq!(changes.kept, ["d8_src", "d8_tally", "d8_sink"]);
+    d.step_until(u64::MAX);
+    assert!(reloader.applied());
+    let table = reloader.stats().table();
+    assert!(table.contains("d8_tally: 12 frames tallied"), "{table}");
+    d.finish().unwrap();
+}
+
 #[test]
 fn a_panicking_node_ends_the_run_and_every_sink_finishes() {
     let r = registry();

@@ -9,7 +9,7 @@ use sluice_dsl::{
     RuleInput, Signature, UnitKind, VideoType,
 };
 use sluice_runtime::transport::host::{input_endpoint, HostEnd, InputFeed};
-use sluice_runtime::{BuildContext, Flow, Frame, Node, NodeError, PortIo};
+use sluice_runtime::{BuildContext, Flow, Frame, Nanos, Node, NodeError, PortIo};
 
 /// The checker's view of `app_in`.
 pub fn signature() -> Signature {
@@ -18,10 +18,15 @@ pub fn signature() -> Signature {
         "Frames the program that embeds the graph pushes, wait-free, through \
          `engine.input(name)` (or `sluice_push_video`/`sluice_push_audio` in C): \
          `type: video` with `size`, `format` and `fps`, or `type: audio` with \
-         `rate` (the graph's) and `channels`. Each tick takes the oldest frame \
-         pushed; a tick with none gives black or silence (counted), a push with \
-         the queue full is dropped (counted). Endless: the host stops the graph. \
-         Endpoint names are unique in a graph.",
+         `rate` (the graph's) and `channels`. With `pacing: host` (the default) \
+         the host's pushes drive the clock (it steps the graph after each) and \
+         each tick takes the oldest frame pushed. With `pacing: graph` a real-time \
+         graph runs on its own clock: video takes the newest frame (older ones \
+         are passed over and counted) and repeats it until a newer one comes; \
+         audio takes the oldest, passing over the oldest while the host runs more \
+         than two frames ahead. A tick with nothing gives black or silence \
+         (counted), a push with the queue full is dropped (counted). Endless: the \
+         host stops the graph. Endpoint names are unique in a graph.",
         Role::Source,
         ports,
     );
@@ -56,8 +61,18 @@ fn params() -> Vec<sluice_dsl::ParamSig> {
             "audio: sample rate (the graph's)",
         ),
         sig::param("channels", sig::int(1, 8), Arg::Num(1.0), "audio: channels"),
+        sig::param(
+            "pacing",
+            sig::choice(PACINGS),
+            sig::choice_arg(PACINGS[0]),
+            "whose clock runs the graph: the host's pushes, or the graph's own \
+             (`realtime: true`)",
+        ),
     ]
 }
+
+/// Whose clock runs the graph; the first is the default.
+const PACINGS: &[&str] = &["host", "graph"];
 
 /// What the endpoint carries, from its arguments.
 fn media(args: &Args) -> Result<MediaType, String> {
@@ -80,7 +95,11 @@ fn ports(args: &Args) -> Result<Ports, String> {
     Ok(Ports {
         inputs: Vec::new(),
         outputs: vec![sig::output("out", OutType::Fixed(media(args)?))],
-        constraints: vec![UNIQUE_NAME, Constraint::Rule(rate_is_the_graphs)],
+        constraints: vec![
+            UNIQUE_NAME,
+            Constraint::Rule(rate_is_the_graphs),
+            Constraint::Rule(graph_pacing_is_real_time),
+        ],
         ..Ports::default()
     })
 }
@@ -102,6 +121,18 @@ fn rate_is_the_graphs(input: &RuleInput) -> Vec<Finding> {
     vec![Finding::error(Some("rate"), message, label).with_help(help)]
 }
 
+/// The graph's own clock paces only a real-time graph: unpaced, it would
+/// run as fast as it can on frames the host has not pushed yet.
+fn graph_pacing_is_real_time(input: &RuleInput) -> Vec<Finding> {
+    if input.args.need_str("pacing") != Ok("graph") || input.settings.realtime {
+        return Vec::new();
+    }
+    let message = "`pacing: graph` runs the graph on its own real-time clock";
+    let label = "this graph is not real time";
+    let help = "set `graph NAME(realtime: true) { ... }`, or leave `pacing` to the host";
+    vec![Finding::error(Some("pacing"), message, label).with_help(help)]
+}
+
 /// Builds an `app_in`: its frames, sized from its output's type.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     let name = ctx.args.need_str("name")?;
@@ -111,23 +142,33 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         .ok_or_else(|| NodeError::new("`app_in` has one output"))?;
     let template = Frame::for_type(&port.ty, ctx.settings.frame_samples as usize);
     let (end, feed) = input_endpoint(name, &template);
+    let take = match (ctx.args.need_str("pacing")?, &template) {
+        ("graph", Frame::Video(_)) => InputFeed::take_newest,
+        ("graph", _) => InputFeed::take_bounded,
+        _ => InputFeed::take_into,
+    };
     Ok(Box::new(AppIn {
         feed,
         end: Some(end),
+        take,
     }))
 }
+
+/// How a tick takes a pushed frame into the output (by pacing and media).
+type Take = fn(&mut InputFeed, &mut Frame, Nanos) -> bool;
 
 /// Moves each pushed frame into its output.
 struct AppIn {
     feed: InputFeed,
     end: Option<HostEnd>,
+    take: Take,
 }
 
 impl Node for AppIn {
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
         let time = io.clock().time;
         let out = io.output(0);
-        if self.feed.take_into(out, time) {
+        if (self.take)(&mut self.feed, out, time) {
             return Flow::Continue;
         }
         blank(out);

@@ -1,11 +1,10 @@
 //! `meter`: RMS and peak levels in dBFS and a speaking flag, one event per
 //! stream per period, for dashboards and "who is talking" indicators.
 
+use super::speech_model::{self, VadLink};
 use super::vad::Vad;
 use crate::kernels::level::{dbfs, energy, peak};
 use crate::sig;
-#[cfg(feature = "ml")]
-use crate::speech::vad::worker::VadLink;
 use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
     BuildContext, Event, EventData, EventFrame, Flow, Frame, Nanos, Node, NodeError, PortIo,
@@ -31,22 +30,9 @@ pub fn signature() -> Signature {
         Arg::Num(0.1),
         "metering period",
     ));
-    s.params.push(sig::param(
-        "vad",
-        sig::choice(VADS),
-        sig::choice_arg(VADS[0]),
-        "what decides `speaking`: energy (level above the stream's noise floor, free) \
-         or silero (the speech model of `vad`, on a worker thread: tells speech from \
-         loud noise)",
-    ));
+    s.params.push(speech_model::param());
     s
 }
-
-/// The ways `speaking` can be decided; the first is the default.
-#[cfg(feature = "ml")]
-const VADS: &[&str] = &["energy", "silero"];
-#[cfg(not(feature = "ml"))]
-const VADS: &[&str] = &["energy"];
 
 fn ports(_: &Args) -> Result<Ports, String> {
     Ok(Ports {
@@ -74,55 +60,8 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         period_ticks: ((every / tick).round() as u64).max(1),
         period_start: 0,
         acc: vec![Acc::new(tick as f32); streams],
-        silero: silero(ctx, streams)?,
+        silero: speech_model::start(ctx, streams)?,
     }))
-}
-
-/// The speech model's worker, when `vad: silero`.
-#[cfg(feature = "ml")]
-fn silero(ctx: &BuildContext, streams: usize) -> Result<Option<VadLink>, NodeError> {
-    if ctx.args.str("vad") != Some("silero") {
-        return Ok(None);
-    }
-    let threshold = crate::speech::vad::DEFAULT_THRESHOLD as f32;
-    let s = ctx.settings;
-    VadLink::start(
-        ctx.name,
-        streams,
-        s.rate,
-        s.frame_samples as usize,
-        threshold,
-        s.realtime,
-    )
-    .map(Some)
-}
-
-#[cfg(not(feature = "ml"))]
-fn silero(_: &BuildContext, _: usize) -> Result<Option<VadLink>, NodeError> {
-    Ok(None)
-}
-
-/// Without the `ml` feature there is no model: a link that cannot exist.
-#[cfg(not(feature = "ml"))]
-enum VadLink {}
-
-#[cfg(not(feature = "ml"))]
-impl VadLink {
-    fn settle(&self, _: u64) {
-        match *self {}
-    }
-    fn take(&self, _: usize) -> (f32, bool) {
-        match *self {}
-    }
-    fn push_mono(&mut self, _: u64, _: &[f32]) {
-        match *self {}
-    }
-    fn push_bundle(&mut self, _: u64, _: &sluice_runtime::BundleFrame) {
-        match *self {}
-    }
-    fn close(&mut self) -> Result<(), NodeError> {
-        match *self {}
-    }
 }
 
 /// One stream's sums over the current period.

@@ -7,6 +7,7 @@ pub mod meter;
 pub mod mix_minus;
 pub mod participants;
 pub mod rng;
+pub mod speech_model;
 pub mod unmix;
 pub mod vad;
 pub mod voices;

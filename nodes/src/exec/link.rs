@@ -106,6 +106,11 @@ impl EventWriter {
 }
 
 impl EventReader {
+    /// Whether no event is queued.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+
     /// Takes the next event into `scratch`, if one is queued and `fits`
     /// says there is room for a line of its length; returns its time and
     /// length. Never allocates.

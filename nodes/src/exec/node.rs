@@ -11,7 +11,9 @@ use super::stats::Counters;
 use super::{Returns, CALL_PLACEHOLDER};
 use rtrb::{Producer, RingBuffer};
 use sluice_dsl::MediaType;
-use sluice_runtime::{BuildContext, Flow, Frame, Node, NodeError, PortIo, StreamId, StreamState};
+use sluice_runtime::{
+    BuildContext, Flow, Frame, Node, NodeError, PortIo, Report, StreamId, StreamState,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -25,6 +27,12 @@ const STALL: Duration = Duration::from_secs(1);
 /// longer queue would only let the graph run further ahead of the program
 /// (and lose more of its last answers when the graph ends first).
 const UNPACED_QUEUE: usize = 2;
+/// The longest the programs get to finish once the graph ends: each its
+/// grace period after its input closes, for input still being written and
+/// then for the program itself, and a second for the readers.
+const CLOSE_LIMIT: Duration = Duration::from_millis(2 * GRACE.as_millis() as u64 + 1000);
+/// How long an unpaced tail waits between looks at the programs.
+const TAIL_WAIT: Duration = Duration::from_millis(1);
 
 /// Builds an `exec`: checks the program exists, starts a supervisor per
 /// slot (and the program itself, unless it waits for a participant).
@@ -73,6 +81,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         supervisors,
         mono: vec![0.0; ctx.settings.frame_samples as usize],
         scratch: vec![0; MAX_LINE + 256],
+        tail_until: None,
     }))
 }
 
@@ -372,14 +381,20 @@ struct Exec {
     mono: Vec<f32>,
     /// One event line.
     scratch: Vec<u8>,
+    /// When the tail gives up on the programs (set at its first tick).
+    tail_until: Option<Instant>,
 }
 
 impl Exec {
-    /// Moves queued event lines into the output frame.
-    fn events(&mut self, out: &mut sluice_runtime::EventFrame) {
+    /// Moves queued event lines into the output frame. With `keep`, lines
+    /// that no longer fit stay queued for the next tick (the tail, where
+    /// nothing new arrives behind them); otherwise they are dropped and
+    /// counted.
+    fn events(&mut self, out: &mut sluice_runtime::EventFrame, keep: bool) {
         let counters = &self.shared.counters;
         for lane in &mut self.lanes {
-            while let Some((time, len)) = lane.events.pop(&mut self.scratch, |_| true) {
+            let fits = |len: usize| !keep || out.fits_json(len);
+            while let Some((time, len)) = lane.events.pop(&mut self.scratch, fits) {
                 let text = std::str::from_utf8(&self.scratch[..len]).unwrap_or("{}");
                 if !out.push_json(time, self.node, lane.id, text) {
                     Counters::bump(&counters.events_dropped);
@@ -475,11 +490,34 @@ impl Exec {
         }
     }
 
+    /// A tick after the input has ended (events only): the programs'
+    /// input is closed once, then the lines they still print are handed
+    /// on until every program has exited and its lines are out, or
+    /// [`CLOSE_LIMIT`] has passed. An unpaced run waits a moment between
+    /// looks; a real-time one looks once a tick.
+    fn tail(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        let shared = &self.shared;
+        let until = *self.tail_until.get_or_insert_with(|| {
+            shared.closing.store(true, Ordering::Release);
+            Instant::now() + CLOSE_LIMIT
+        });
+        let exited = self.supervisors.iter().all(JoinHandle::is_finished);
+        self.events(io.events_out(0), true);
+        let empty = self.lanes.iter().all(|l| l.events.is_empty());
+        if (exited && empty) || Instant::now() >= until {
+            return Flow::Ended;
+        }
+        if !self.realtime {
+            std::thread::sleep(TAIL_WAIT);
+        }
+        Flow::Continue
+    }
+
     /// Closes every program (input closed, grace, kill) and joins the
     /// supervisors.
     fn close(&mut self) {
         self.shared.closing.store(true, Ordering::Release);
-        let until = Instant::now() + GRACE * 2 + Duration::from_secs(1);
+        let until = Instant::now() + CLOSE_LIMIT;
         for s in self.supervisors.drain(..) {
             while !s.is_finished() && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(2));
@@ -497,13 +535,22 @@ impl Node for Exec {
             Some(Frame::Audio(a)) => self.audio(io, a),
             Some(Frame::Bundle(b)) => self.bundle(io, b),
             Some(Frame::Video(v)) => self.video(io, v),
+            None => return self.tail(io),
             _ => {}
         }
         if self.returns == Returns::None {
             let out = io.events_out(0);
-            self.events(out);
+            self.events(out, false);
         }
         Flow::Continue
+    }
+
+    fn trails(&self) -> bool {
+        self.returns == Returns::None
+    }
+
+    fn report(&self) -> Option<Report> {
+        Some(self.shared.counters.clone())
     }
 
     fn finish(&mut self) -> Result<(), NodeError> {

@@ -372,7 +372,6 @@ fn make_tasks(
         };
         made.routes.insert(n.name.clone(), route);
         per_thread[thread] += 1;
-        made.node_stats.push(NodeStats::new(&n.name, &n.kind));
         let node = match &r.origin {
             Origin::New | Origin::Changed { .. } => {
                 let ctx = BuildContext::of(n, i.index() as u32, &plan.settings, names);
@@ -384,6 +383,11 @@ fn make_tasks(
             }
             Origin::Kept | Origin::Deferred(_) => vacant(),
         };
+        let stats = NodeStats::new(&n.name, &n.kind);
+        if let Some(r) = node.report() {
+            stats.set_report(r);
+        }
+        made.node_stats.push(stats);
         let domain = placement.domain_of[i.index()];
         let mut task = Task::new(TaskParts {
             name: n.name.clone(),

@@ -249,6 +249,7 @@ impl Reloader {
         let order: Vec<String> = graph.tasks.iter().map(|t| t.name.clone()).collect();
         let changes = Changes::between(&self.layout, &order, &origins);
         graph.stats.carry(&self.stats);
+        graph.stats.carry_reports(&self.stats);
         self.stats = graph.stats.clone();
         self.layout = graph.layout.clone();
         self.mailbox.post(Prepared {

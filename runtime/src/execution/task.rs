@@ -197,6 +197,11 @@ impl Task {
         } else {
             match self.poll_inputs() {
                 Ok(t) => t,
+                Err(Step::Ended) if self.node.trails() => None,
+                Err(Step::Ended) => {
+                    self.end();
+                    return Step::Ended;
+                }
                 Err(step) => return step,
             }
         };
@@ -227,7 +232,8 @@ impl Task {
 
     /// Polls every connected input, pointing `in_ptrs` at the frames held:
     /// the first frame's time, or why the node does not run (an input is
-    /// still empty: `Idle`; every input has ended: the node ends).
+    /// still empty: `Idle`; every input has ended: `Ended`, and every
+    /// pointer is null, so a node that trails runs with no inputs).
     #[inline]
     fn poll_inputs(&mut self) -> Result<Option<u64>, Step> {
         let mut first_time = None;
@@ -252,7 +258,6 @@ impl Task {
             }
         }
         if !live {
-            self.end();
             return Err(Step::Ended);
         }
         if ready {

@@ -6,7 +6,7 @@ use crate::execution::priority::Scheduling;
 use crate::transport::edge::EdgeShared;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Sub-buckets per power of two: values are kept within 1/8 (12.5%).
@@ -123,8 +123,11 @@ impl fmt::Debug for Histogram {
     }
 }
 
+/// A node's own counters as text ([`crate::Node::report`]): formatted
+/// from the thread that prints the stats while the node runs.
+pub type Report = Arc<dyn fmt::Display + Send + Sync>;
+
 /// Live counters of one node.
-#[derive(Debug)]
 pub struct NodeStats {
     /// Instance name.
     pub name: String,
@@ -134,6 +137,20 @@ pub struct NodeStats {
     /// the sampled ticks (see [`crate::observation::timing`]).
     pub time: Histogram,
     calls: AtomicU64,
+    /// The node's own counters, set once its instance is known.
+    report: OnceLock<Report>,
+}
+
+impl fmt::Debug for NodeStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeStats")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("time", &self.time)
+            .field("calls", &self.calls())
+            .field("report", &self.report().map(|r| r.to_string()))
+            .finish()
+    }
 }
 
 impl NodeStats {
@@ -144,7 +161,18 @@ impl NodeStats {
             kind: kind.to_string(),
             time: Histogram::new(),
             calls: AtomicU64::new(0),
+            report: OnceLock::new(),
         }
+    }
+
+    /// Attaches the node's own counters (once; later calls are ignored).
+    pub fn set_report(&self, report: Report) {
+        let _ = self.report.set(report);
+    }
+
+    /// The node's own counters, if it keeps any.
+    pub fn report(&self) -> Option<&Report> {
+        self.report.get()
     }
 
     /// `process` calls so far, timed or not.
@@ -256,6 +284,18 @@ impl Stats {
             (&self.carried_drops, old.drops()),
         ] {
             new.fetch_max(old, Ordering::Relaxed);
+        }
+    }
+
+    /// Gives each node that a reload keeps running the counters its
+    /// instance reported when it was built (the instance moves into the
+    /// new graph; its report stays valid). Off the real-time path.
+    pub(crate) fn carry_reports(&self, old: &Stats) {
+        for n in self.nodes.iter().filter(|n| n.report().is_none()) {
+            let same = old.nodes.iter().find(|o| o.name == n.name && o.kind == n.kind);
+            if let Some(r) = same.and_then(NodeStats::report) {
+                n.set_report(r.clone());
+            }
         }
     }
 
@@ -388,6 +428,11 @@ impl Stats {
                 fmt_ns(n.time.quantile(0.99)),
                 fmt_ns(n.time.max()),
             );
+        }
+        for n in &self.nodes {
+            if let Some(r) = n.report() {
+                let _ = writeln!(s, "{}: {r}", n.name);
+            }
         }
         for e in self.edges.iter().filter(|e| e.shared.drops() > 0) {
             let _ = writeln!(s, "drops on {}: {}", e.label, e.shared.drops());

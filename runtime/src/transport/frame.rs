@@ -504,6 +504,12 @@ impl EventFrame {
         true
     }
 
+    /// Whether one more JSON event of `len` bytes fits: a producer that
+    /// can wait for the next frame leaves it queued instead of dropping it.
+    pub fn fits_json(&self, len: usize) -> bool {
+        self.events.len() < self.events.capacity() && len <= self.text.capacity() - self.text.len()
+    }
+
     /// The text of a JSON event of this frame (empty for a reference
     /// that is not this frame's).
     pub fn json(&self, text: JsonText) -> &str {

@@ -39,6 +39,9 @@ struct Counters {
     dropped: AtomicU64,
     /// Ticks of an `app_in` that found nothing queued.
     underruns: AtomicU64,
+    /// Frames an `app_in` on the graph's clock passed over unread: a newer
+    /// video frame came in the same tick, or the host ran ahead with audio.
+    replaced: AtomicU64,
 }
 
 impl Counters {
@@ -90,6 +93,7 @@ pub fn input_endpoint(name: &str, template: &Frame) -> (HostEnd, InputFeed) {
         InputFeed {
             ring: node,
             counters,
+            held: None,
         },
     )
 }
@@ -145,7 +149,17 @@ impl fmt::Debug for HostEnd {
 pub struct InputFeed {
     ring: Ring,
     counters: Arc<Counters>,
+    /// On the graph's clock, the newest video frame, repeated until a
+    /// newer one comes.
+    held: Option<Box<Frame>>,
 }
+
+/// Audio frames an `app_in` on the graph's clock lets queue before it
+/// passes over the oldest: all but one, so a host whose clock runs ahead
+/// of the graph's always finds room for its newest frame (the oldest is
+/// passed over instead) and adds at most this many ticks of delay, while
+/// a host that pushes in bursts of up to this many loses nothing.
+pub const AHEAD_FRAMES: usize = HOST_FRAMES - 1;
 
 impl InputFeed {
     /// Moves the oldest pushed frame into `out` by swapping their buffers
@@ -162,6 +176,48 @@ impl InputFeed {
         // The free ring holds every frame: cannot fail.
         let _ = self.ring.tx.push(frame);
         true
+    }
+
+    /// Video on the graph's clock: the newest pushed frame wins. Frames
+    /// queued behind a newer one go back unread (counted as replaced);
+    /// the newest is kept and copied into `out`, so a tick with nothing
+    /// new repeats it (counted as an underrun) rather than going black.
+    /// False, with an underrun, before the first push.
+    pub fn take_newest(&mut self, out: &mut Frame, time: Nanos) -> bool {
+        let mut fresh = false;
+        while let Ok(frame) = self.ring.rx.pop() {
+            if let Some(old) = self.held.replace(frame) {
+                if fresh {
+                    Counters::add(&self.counters.replaced);
+                }
+                // The free ring holds every frame: cannot fail.
+                let _ = self.ring.tx.push(old);
+            }
+            fresh = true;
+        }
+        if !fresh {
+            Counters::add(&self.counters.underruns);
+        }
+        let Some(held) = &self.held else {
+            return false;
+        };
+        out.copy_from(held);
+        out.set_time(time);
+        true
+    }
+
+    /// Audio on the graph's clock: the oldest frame, as on the host's
+    /// clock, after passing over (and counting as replaced) the oldest
+    /// while more than [`AHEAD_FRAMES`] are queued, so a host that runs
+    /// ahead adds a bounded delay and no gap.
+    pub fn take_bounded(&mut self, out: &mut Frame, time: Nanos) -> bool {
+        while self.ring.rx.slots() > AHEAD_FRAMES {
+            let Ok(frame) = self.ring.rx.pop() else { break };
+            Counters::add(&self.counters.replaced);
+            // The free ring holds every frame: cannot fail.
+            let _ = self.ring.tx.push(frame);
+        }
+        self.take_into(out, time)
     }
 }
 
@@ -338,9 +394,17 @@ impl<T: HostMedia> Input<T> {
     }
 
     /// Ticks of the endpoint that found no frame pushed (they give black
-    /// video or silence).
+    /// video or silence; on the graph's clock, video repeats its last
+    /// frame).
     pub fn underruns(&self) -> u64 {
         self.end.counters.underruns.load(Ordering::Relaxed)
+    }
+
+    /// On the graph's clock (`pacing: graph`), frames passed over unread:
+    /// a newer video frame came in the same tick, or the host ran more
+    /// than [`AHEAD_FRAMES`] audio frames ahead.
+    pub fn replaced(&self) -> u64 {
+        self.end.counters.replaced.load(Ordering::Relaxed)
     }
 }
 
@@ -626,3 +690,79 @@ impl fmt::Display for EndpointError {
 }
 
 impl std::error::Error for EndpointError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audio_input() -> (Input<AudioFrame>, InputFeed, Frame) {
+        let template = Frame::Audio(AudioFrame::new(1, 4));
+        let (HostEnd::Input(end), feed) = input_endpoint("mic", &template) else {
+            unreachable!("an input endpoint")
+        };
+        (Input::typed(end).unwrap(), feed, template)
+    }
+
+    fn video_input() -> (Input<VideoFrame>, InputFeed, Frame) {
+        let template = Frame::Video(VideoFrame::new(sluice_dsl::VideoType {
+            format: PixelFormat::I420,
+            width: 4,
+            height: 2,
+            fps: (30, 1),
+        }));
+        let (HostEnd::Input(end), feed) = input_endpoint("camera", &template) else {
+            unreachable!("an input endpoint")
+        };
+        (Input::typed(end).unwrap(), feed, template)
+    }
+
+    fn first(f: &Frame) -> f32 {
+        match f {
+            Frame::Audio(a) => a.data()[0],
+            Frame::Video(v) => f32::from(v.plane(0)[0]),
+            _ => f32::NAN,
+        }
+    }
+
+    #[test]
+    fn graph_paced_video_takes_the_newest_and_repeats_it() {
+        let (mut camera, mut feed, mut out) = video_input();
+        assert!(!feed.take_newest(&mut out, 0), "nothing pushed yet");
+        for k in 1..=3u8 {
+            assert!(camera.push_with(|v| v.plane_mut(0).fill(k)));
+        }
+        assert!(feed.take_newest(&mut out, 10));
+        assert_eq!((first(&out), out.time()), (3.0, 10));
+        assert_eq!(camera.replaced(), 2, "frames 1 and 2 were passed over");
+        assert!(feed.take_newest(&mut out, 20));
+        assert_eq!(first(&out), 3.0, "nothing new: the newest repeats");
+        assert_eq!(camera.underruns(), 2);
+        for k in 4..=6u8 {
+            assert!(camera.push_with(|v| v.plane_mut(0).fill(k)), "frame {k}");
+        }
+        assert!(!camera.push_with(|_| {}), "one frame is held: three free");
+        assert!(feed.take_newest(&mut out, 30));
+        assert_eq!(first(&out), 6.0);
+        assert_eq!(camera.replaced(), 4);
+    }
+
+    #[test]
+    fn graph_paced_audio_passes_over_the_oldest_only_when_full() {
+        let (mut mic, mut feed, mut out) = audio_input();
+        for k in 1..=3 {
+            assert!(mic.push_interleaved(&[k as f32; 4]).unwrap());
+        }
+        assert!(feed.take_bounded(&mut out, 0));
+        assert_eq!((first(&out), mic.replaced()), (1.0, 0), "a burst of three is kept");
+        for k in 4..=5 {
+            assert!(mic.push_interleaved(&[k as f32; 4]).unwrap());
+        }
+        assert!(feed.take_bounded(&mut out, 10));
+        assert_eq!((first(&out), mic.replaced()), (3.0, 1), "full: 2 passed over");
+        assert!(feed.take_bounded(&mut out, 20));
+        assert!(feed.take_bounded(&mut out, 30));
+        assert_eq!(first(&out), 5.0);
+        assert!(!feed.take_bounded(&mut out, 40));
+        assert_eq!(mic.underruns(), 1);
+    }
+}

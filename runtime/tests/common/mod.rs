@@ -6,10 +6,10 @@
 #![allow(dead_code)]
 
 use sluice_dsl::{Arg, Args, MediaType, ParamSig, ParamType, Ports, Role, Signature, UnitKind};
-use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Registry};
+use sluice_runtime::{BuildContext, Flow, Node, NodeError, PortIo, Registry, Report};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub const MONO: MediaType = MediaType::Audio { channels: 1 };
 
@@ -431,8 +431,43 @@ fn build_trace(ctx: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
     }))
 }
 
+/// `tally`: a pass-through that counts its frames and reports the count
+/// ([`Node::report`]) as `N frames tallied`.
+struct Tally {
+    frames: Arc<Frames>,
+}
+
+/// What a `tally` reports.
+struct Frames(AtomicU64);
+
+impl std::fmt::Display for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} frames tallied", self.0.load(Ordering::Relaxed))
+    }
+}
+
+impl Node for Tally {
+    fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
+        if let Some(a) = io.audio_in(0) {
+            io.audio_out(0).data_mut().copy_from_slice(a.data());
+        }
+        self.frames.0.fetch_add(1, Ordering::Relaxed);
+        Flow::Continue
+    }
+
+    fn report(&self) -> Option<Report> {
+        Some(self.frames.clone())
+    }
+}
+
+fn build_tally(_: &BuildContext<'_>) -> Result<Box<dyn Node>, NodeError> {
+    Ok(Box::new(Tally {
+        frames: Arc::new(Frames(AtomicU64::new(0))),
+    }))
+}
+
 /// The test kinds: counter, pass, sum, gain, collect, io_collect, sleepy,
-/// trace, and `planned` (declared, not runnable).
+/// trace, tally, and `planned` (declared, not runnable).
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(
@@ -445,6 +480,7 @@ pub fn registry() -> Registry {
         build_counter,
     );
     r.register(sig("pass", Role::Process, false, vec![]), build_pass);
+    r.register(sig("tally", Role::Process, false, vec![]), build_tally);
     let mut io_counter = sig(
         "io_counter",
         Role::AudioSource,

@@ -5,7 +5,8 @@
 //! the decision scale) and a long (about a sentence) time scale, so a
 //! click or a cough moves only the immediate score, and a speaker who
 //! holds the floor keeps a long score through the pauses between phrases.
-//! Each tick's input is the tick's voice activity (from [`Vad`], 0..1)
+//! Each tick's input is the tick's voice activity (from [`Vad`], or the
+//! speech model's probability with `vad: silero`; 0..1)
 //! weighted by its loudness, so among several voices the louder ranks
 //! higher (WebRTC's mixer: voice-active before passive, then by energy),
 //! while loud stationary noise ranks nowhere. Beside the speech scores a
@@ -91,10 +92,15 @@ impl Activity {
         self.level_db.map_or(0.0, loudness)
     }
 
-    /// Feeds one tick's mean square.
-    pub fn update(&mut self, rates: &Rates, mean_square: f32) {
+    /// Feeds one tick's mean square, with the speech model's probability
+    /// for the tick when `vad: silero` runs it (`None`: the energy
+    /// detector decides).
+    pub fn update(&mut self, rates: &Rates, mean_square: f32, model: Option<f32>) {
         let level = fast_power_dbfs(mean_square);
-        let voice = self.vad.update_db(level);
+        let voice = match model {
+            Some(p) => p,
+            None => self.vad.update_db(level),
+        };
         let x = voice * loudness(level);
         self.immediate += rates.immediate * (x - self.immediate);
         self.medium += rates.medium * (x - self.medium);

@@ -28,6 +28,7 @@ mod sound_tests;
 #[cfg(test)]
 mod tests;
 
+use crate::conference::speech_model::{self, VadLink};
 use crate::kernels::level::energy;
 use crate::sig;
 use activity::{Activity, Rates};
@@ -65,7 +66,8 @@ pub fn signature() -> Signature {
          stays in (or out of) the set at least `hold` before it switches (a stream \
          that is not speaking yields its seat to a speaker at once); entering and \
          leaving are ramped over one tick (no clicks). Output slots are stable per \
-         participant.",
+         participant. With `vad: silero` the speech model decides what is speech, \
+         so loud bursts of noise (typing, a door) rank as noise, not as a speaker.",
         Role::Process,
         ports,
     );
@@ -81,6 +83,7 @@ pub fn signature() -> Signature {
         Arg::Num(0.3),
         "least time in (or out of) the set before a switch",
     ));
+    s.params.push(speech_model::param());
     s
 }
 
@@ -125,6 +128,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         rates,
         hold_ticks: (hold / tick).round() as u64,
         now: 0,
+        silero: speech_model::start(ctx, capacity as usize)?,
     }))
 }
 
@@ -240,6 +244,8 @@ struct Dominant {
     rates: Rates,
     hold_ticks: u64,
     now: u64,
+    /// The speech model's worker, with `vad: silero`.
+    silero: Option<VadLink>,
 }
 
 impl Dominant {
@@ -271,7 +277,8 @@ impl Dominant {
             if !s.state.present() {
                 continue;
             }
-            t.act.update(&self.rates, ms);
+            let model = self.silero.as_ref().map(|l| l.take(i).0);
+            t.act.update(&self.rates, ms, model);
             if better_candidate(t, best, now, hold) {
                 best = Some((i, t.candidate_rank()));
             }
@@ -397,6 +404,10 @@ struct Saved {
 }
 
 impl Node for Dominant {
+    fn finish(&mut self) -> Result<(), NodeError> {
+        self.silero.as_mut().map_or(Ok(()), VadLink::close)
+    }
+
     fn take_state(&mut self) -> Option<Box<dyn Any + Send>> {
         Some(Box::new(Saved {
             tracks: self.tracks.clone(),
@@ -428,6 +439,10 @@ impl Node for Dominant {
             return Flow::Continue;
         };
         self.now = io.clock().tick;
+        if let Some(l) = &mut self.silero {
+            l.push_bundle(self.now, input);
+            l.settle(self.now);
+        }
         let best = self.observe(input.slots());
         self.decide(best);
         let out = io.bundle_out(0);

@@ -208,3 +208,60 @@ fn synthetic_voices_with_music_and_a_tone_in_four_seats() {
         quiet.len()
     );
 }
+
+/// Per tick, whether participant 0 holds the one seat of
+/// `dominant(top: 1, vad: VAD)` over the script.
+#[cfg(feature = "ml")]
+fn seated_first(s: &mut Script, vad: &str) -> Vec<bool> {
+    use crate::test_support::{args, bundle, kind};
+    use sluice_dsl::{Arg, MediaType};
+    use sluice_runtime::Frame;
+    let ty = MediaType::Bundle { capacity: 2 };
+    let mut node = kind("dominant")
+        .args(args(&[("top", Arg::Num(1.0)), ("vad", Arg::Enum(vad.into()))]))
+        .inputs(&[ty])
+        .outputs(&[MediaType::Bundle { capacity: 1 }])
+        .build()
+        .unwrap();
+    let mut input = Frame::for_type(&ty, TICK);
+    let mut seated = Vec::with_capacity(s.ticks);
+    for t in 0..s.ticks {
+        if let Frame::Bundle(b) = &mut input {
+            s.fill(b, t);
+        }
+        node.run_at(t as u64, &[&input]);
+        let out = bundle(node.output(0));
+        seated.push(
+            out.slots()
+                .iter()
+                .any(|o| o.state.present() && o.id.as_str() == "p0"),
+        );
+    }
+    node.finish().unwrap();
+    seated
+}
+
+/// A real talker (the committed espeak-ng sentence) beside louder
+/// syllable-rate bursts of noise, one seat: the energy detector takes the
+/// bursts for a speaker and seats them for much of the sentence; with
+/// `vad: silero` the talker keeps the seat.
+#[cfg(feature = "ml")]
+#[test]
+fn the_speech_model_seats_the_talker_over_louder_bursts_of_noise() {
+    let speech = crate::speech::testdata::padded_speech(RATE, 0.3);
+    let seconds = speech.len() as f32 / RATE as f32;
+    let mut s = Script::new(2, seconds);
+    let n = s.samples_mut(0).len().min(speech.len());
+    s.samples_mut(0)[..n].copy_from_slice(&speech[..n]);
+    s.speak(&mut Rng::new(7), 1, 0.0, seconds, 0.5);
+    // The sentence, after the first half second of it (the scores settle).
+    let part = (80..s.ticks - 30).collect::<Vec<_>>();
+    let share = |seated: &[bool]| {
+        part.iter().filter(|&&t| seated[t]).count() as f32 / part.len() as f32
+    };
+    let energy = share(&seated_first(&mut s, "energy"));
+    let model = share(&seated_first(&mut s, "silero"));
+    eprintln!("talker seated: energy {energy:.2}, silero {model:.2}");
+    assert!(energy < 0.6, "energy seated the talker in {energy}");
+    assert!(model > 0.85, "silero seated the talker in {model} only");
+}
