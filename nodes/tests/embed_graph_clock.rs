@@ -37,7 +37,10 @@ fn the_graph_clock_takes_the_newest_frame_and_repeats_it() {
     running.wait().expect("runs");
     assert!(seen.len() >= 5, "{seen:?}");
     assert_eq!(seen[0], 3, "frames 1 and 2 were passed over: {seen:?}");
-    assert!(seen.iter().all(|&y| y == 3), "repeated, never black: {seen:?}");
+    assert!(
+        seen.iter().all(|&y| y == 3),
+        "repeated, never black: {seen:?}"
+    );
     assert_eq!(camera.replaced(), 2);
     assert!(camera.underruns() >= 4, "{}", camera.underruns());
 }

@@ -393,8 +393,10 @@ impl Exec {
     fn events(&mut self, out: &mut sluice_runtime::EventFrame, keep: bool) {
         let counters = &self.shared.counters;
         for lane in &mut self.lanes {
-            let fits = |len: usize| !keep || out.fits_json(len);
-            while let Some((time, len)) = lane.events.pop(&mut self.scratch, fits) {
+            while let Some((time, len)) = lane
+                .events
+                .pop(&mut self.scratch, |len| !keep || out.fits_json(len))
+            {
                 let text = std::str::from_utf8(&self.scratch[..len]).unwrap_or("{}");
                 if !out.push_json(time, self.node, lane.id, text) {
                     Counters::bump(&counters.events_dropped);

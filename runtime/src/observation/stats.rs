@@ -292,7 +292,10 @@ impl Stats {
     /// new graph; its report stays valid). Off the real-time path.
     pub(crate) fn carry_reports(&self, old: &Stats) {
         for n in self.nodes.iter().filter(|n| n.report().is_none()) {
-            let same = old.nodes.iter().find(|o| o.name == n.name && o.kind == n.kind);
+            let same = old
+                .nodes
+                .iter()
+                .find(|o| o.name == n.name && o.kind == n.kind);
             if let Some(r) = same.and_then(NodeStats::report) {
                 n.set_report(r.clone());
             }

@@ -753,12 +753,20 @@ mod tests {
             assert!(mic.push_interleaved(&[k as f32; 4]).unwrap());
         }
         assert!(feed.take_bounded(&mut out, 0));
-        assert_eq!((first(&out), mic.replaced()), (1.0, 0), "a burst of three is kept");
+        assert_eq!(
+            (first(&out), mic.replaced()),
+            (1.0, 0),
+            "a burst of three is kept"
+        );
         for k in 4..=5 {
             assert!(mic.push_interleaved(&[k as f32; 4]).unwrap());
         }
         assert!(feed.take_bounded(&mut out, 10));
-        assert_eq!((first(&out), mic.replaced()), (3.0, 1), "full: 2 passed over");
+        assert_eq!(
+            (first(&out), mic.replaced()),
+            (3.0, 1),
+            "full: 2 passed over"
+        );
         assert!(feed.take_bounded(&mut out, 20));
         assert!(feed.take_bounded(&mut out, 30));
         assert_eq!(first(&out), 5.0);

@@ -218,7 +218,10 @@ fn seated_first(s: &mut Script, vad: &str) -> Vec<bool> {
     use sluice_runtime::Frame;
     let ty = MediaType::Bundle { capacity: 2 };
     let mut node = kind("dominant")
-        .args(args(&[("top", Arg::Num(1.0)), ("vad", Arg::Enum(vad.into()))]))
+        .args(args(&[
+            ("top", Arg::Num(1.0)),
+            ("vad", Arg::Enum(vad.into())),
+        ]))
         .inputs(&[ty])
         .outputs(&[MediaType::Bundle { capacity: 1 }])
         .build()
@@ -256,9 +259,8 @@ fn the_speech_model_seats_the_talker_over_louder_bursts_of_noise() {
     s.speak(&mut Rng::new(7), 1, 0.0, seconds, 0.5);
     // The sentence, after the first half second of it (the scores settle).
     let part = (80..s.ticks - 30).collect::<Vec<_>>();
-    let share = |seated: &[bool]| {
-        part.iter().filter(|&&t| seated[t]).count() as f32 / part.len() as f32
-    };
+    let share =
+        |seated: &[bool]| part.iter().filter(|&&t| seated[t]).count() as f32 / part.len() as f32;
     let energy = share(&seated_first(&mut s, "energy"));
     let model = share(&seated_first(&mut s, "silero"));
     eprintln!("talker seated: energy {energy:.2}, silero {model:.2}");
