@@ -223,7 +223,7 @@ fn a_nodes_own_counters_are_in_the_stats_table_across_a_reload() {
         d.stats().table()
     );
     let changes = reloader.prepare(&graph(2.0), &r).unwrap();
-    assert_eq!(changes.kept, ["d8_src", "d8_tally", "d8_sink"]);
+    assert_eq!(changes.kept, ["d8_sink", "d8_src", "d8_tally"]);
     d.step_until(u64::MAX);
     assert!(reloader.applied());
     let table = reloader.stats().table();
