@@ -3,17 +3,19 @@
 //! A call is a graph object (it owns the engine, the graph's ends of the
 //! call's rings and its pacing clock) plus the connection's ends of the
 //! rings ([`CallSide`]), which the I/O side keeps. The two meet only in
-//! wait-free rings. Today [`launch`] builds the graph and ticks it on a
-//! thread of its own; a pool of real-time workers can take over by
-//! replacing that thread, nothing else: the I/O side only sees a
-//! [`RunningCall`] (is it done, stop it, its summary).
+//! wait-free rings. [`launch`] builds the graph off the I/O threads and
+//! hands it to the pool of real-time workers ([`Pool`]), which ticks it
+//! on its own clock; the I/O side only sees a [`RunningCall`] (is it done,
+//! stop it, its summary).
 
 use sluice_nodes::acs::call::CallSide;
 use sluice_nodes::acs::protocol::AudioMetadata;
 use sluice_nodes::acs::stats::CallStats;
+use crate::pool::{Job, Pool};
 use sluice_runtime::Stats;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// One call's graph, as the server drives it.
@@ -21,10 +23,14 @@ pub trait CallGraph: Send {
     /// Something any thread calls to stop the run (the call ended and the
     /// graph does not end on its own).
     fn stopper(&self) -> Box<dyn Fn() + Send + Sync>;
-    /// Runs the graph in real time on the calling thread until it ends
-    /// (`acs_in` ends once the call is over) or is stopped; returns a
-    /// one-line summary.
-    fn run(self: Box<Self>) -> Result<String, String>;
+    /// Runs every tick that is due by now on the calling thread (a pool
+    /// worker); returns when the next one is due, or `None` once the
+    /// graph has ended (`acs_in` ends once the call is over, or it was
+    /// stopped). Never blocks.
+    fn advance(&mut self) -> Option<Instant>;
+    /// Finishes an ended graph's nodes (files get their headers; may do
+    /// I/O); returns a one-line summary.
+    fn finish(self: Box<Self>) -> Result<String, String>;
     /// The graph's live statistics (tick times), if it keeps any.
     fn stats(&self) -> Option<Arc<Stats>> {
         None
@@ -97,52 +103,31 @@ impl RunningCall {
     pub async fn summary(self) -> Result<String, String> {
         self.summary
             .await
-            .unwrap_or_else(|_| Err("the graph's thread panicked".into()))
+            .unwrap_or_else(|_| Err("the call's graph was lost (its worker stopped)".into()))
     }
 }
 
 /// What [`launch`] hands back once the graph is built.
 pub type Launched = Result<(CallSide, RunningCall), String>;
 
-/// Builds the call's graph and ticks it in real time on a thread of its
-/// own (`call-NAME`); the receiver gets the connection's ends once built.
+/// Builds the call's graph on a short-lived thread of its own
+/// (`build-NAME`: building reads files and allocates, off the I/O threads
+/// and the workers), then hands it to `pool`; the receiver gets the
+/// connection's ends once built.
 pub fn launch(
+    pool: Arc<Pool>,
     factory: Arc<dyn CallFactory>,
     meta: AudioMetadata,
     name: &str,
 ) -> oneshot::Receiver<Launched> {
     let (tx, rx) = oneshot::channel();
     let spawned = std::thread::Builder::new()
-        .name(format!("call-{name}"))
-        .spawn(move || {
-            let built = match factory.build(&meta) {
-                Ok(b) => b,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            };
-            let done = Arc::new(AtomicBool::new(false));
-            let (sum_tx, sum_rx) = oneshot::channel();
-            let running = RunningCall {
-                done: done.clone(),
-                stop: built.graph.stopper(),
-                summary: sum_rx,
-                stats: built.graph.stats(),
-                counters: built.side.stats.clone(),
-            };
-            let stop = built.graph.stopper();
-            let mut gone = None;
-            if let Err(Ok((side, _))) = tx.send(Ok((built.side, running))) {
-                // The connection went away while the graph was built: run
-                // it to its end anyway, so its files are finished.
-                stop();
-                gone = Some(side);
+        .name(format!("build-{name}"))
+        .spawn(move || match factory.build(&meta) {
+            Ok(built) => start(&pool, built, tx),
+            Err(e) => {
+                let _ = tx.send(Err(e));
             }
-            let result = built.graph.run();
-            drop(gone);
-            done.store(true, Ordering::Release);
-            let _ = sum_tx.send(result);
         });
     if let Err(e) = spawned {
         let (tx, rx) = oneshot::channel();
@@ -150,4 +135,31 @@ pub fn launch(
         return rx;
     }
     rx
+}
+
+/// Hands a built call to the pool and its ends to the connection.
+fn start(pool: &Pool, built: BuiltCall, tx: oneshot::Sender<Launched>) {
+    let done = Arc::new(AtomicBool::new(false));
+    let (reply, summary) = oneshot::channel();
+    let running = RunningCall {
+        done: done.clone(),
+        stop: built.graph.stopper(),
+        summary,
+        stats: built.graph.stats(),
+        counters: built.side.stats.clone(),
+    };
+    let stop = built.graph.stopper();
+    let mut keep: Option<Box<dyn Send>> = None;
+    if let Err(Ok((side, _))) = tx.send(Ok((built.side, running))) {
+        // The connection went away while the graph was built: run it to
+        // its end anyway, so its files are finished.
+        stop();
+        keep = Some(Box::new(side));
+    }
+    pool.add(Job {
+        graph: built.graph,
+        done,
+        reply,
+        keep,
+    });
 }

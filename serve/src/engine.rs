@@ -1,8 +1,8 @@
 //! Runs each call's graph on the runtime's engine. The checked plan is
 //! specialised per call (its `{call}` placeholders, and its rate under
 //! `rate: call`), built with `acs_in` and `acs_out` bound to the call,
-//! forced to real time, and paced by a sleeping clock so many calls can
-//! share a few cores.
+//! and driven ([`Driven::run_due`]) by a pool worker on the call's own
+//! clock, so many calls share a few cores.
 
 use crate::call::{BuiltCall, CallFactory, CallGraph};
 use crate::ids::{CallIds, Claim};
@@ -10,14 +10,14 @@ use sluice_dsl::{Arg, Plan, CALL_RATE_ELSEWHERE};
 use sluice_nodes::acs::bind;
 use sluice_nodes::acs::call::CallSetup;
 use sluice_nodes::acs::protocol::AudioMetadata;
-use sluice_runtime::{Engine, PaceClock, Registry, Stats, StopHandle};
+use sluice_runtime::{Driven, Engine, PaceClock, Registry, Stats, StopHandle};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A pacing clock that only sleeps. The runtime's system clock spins the
-/// last 200 µs of every tick for precision; a call's audio crosses a
-/// jitter buffer of tens of milliseconds, so that precision buys nothing
-/// and fifty calls spinning would take a core.
+/// A call's clock: nanoseconds since the call's graph started. It only
+/// sleeps, never spins: a call's audio crosses a jitter buffer of tens of
+/// milliseconds, so sub-millisecond precision buys nothing, and the pool's
+/// workers sleep between calls' ticks anyway.
 #[derive(Debug, Clone, Copy)]
 pub struct SleepClock {
     origin: Instant,
@@ -51,10 +51,12 @@ impl PaceClock for SleepClock {
     }
 }
 
-/// A built engine for one call; it holds the call's id claim while the
-/// graph runs, so no other call takes its file names.
+/// A built engine for one call, driven by a pool worker; it holds the
+/// call's id claim while the graph runs, so no other call takes its file
+/// names.
 struct EngineCall {
-    engine: Engine,
+    driven: Driven,
+    clock: SleepClock,
     stop: StopHandle,
     _claim: Claim,
 }
@@ -65,8 +67,16 @@ impl CallGraph for EngineCall {
         Box::new(move || stop.stop())
     }
 
-    fn run(self: Box<Self>) -> Result<String, String> {
-        match self.engine.run() {
+    fn advance(&mut self) -> Option<Instant> {
+        if self.driven.run_due(&self.clock) {
+            return None;
+        }
+        let next = self.driven.next_due()?;
+        Some(self.clock.origin + Duration::from_nanos(next))
+    }
+
+    fn finish(self: Box<Self>) -> Result<String, String> {
+        match self.driven.finish() {
             Ok(s) => Ok(format!(
                 "{:.1} s of media, {} xruns, {} drops",
                 s.media_time.as_secs_f64(),
@@ -78,7 +88,7 @@ impl CallGraph for EngineCall {
     }
 
     fn stats(&self) -> Option<Arc<Stats>> {
-        Some(self.engine.stats())
+        Some(self.driven.stats())
     }
 }
 
@@ -177,12 +187,12 @@ impl CallFactory for EngineFactory {
         bind(&mut registry, &setup);
         let built = Engine::build(&plan, &registry);
         let side = setup.take_side();
-        let mut engine = built.map_err(|e| e.to_string())?;
-        engine.set_pace_clock(Arc::new(SleepClock::new()));
+        let engine = built.map_err(|e| e.to_string())?;
         let stop = engine.stop_handle();
         Ok(BuiltCall {
             graph: Box::new(EngineCall {
-                engine,
+                driven: engine.drive(),
+                clock: SleepClock::new(),
                 stop,
                 _claim: claim,
             }),

@@ -6,8 +6,9 @@
 //!
 //! - [`conn`]: the protocol core of one connection, without I/O;
 //! - [`auth`]: the bearer token check on the upgrade;
-//! - [`call`]: one call's graph and who ticks it; [`engine`]: graphs on
-//!   the runtime's engine; [`ids`]: each call's file-safe id;
+//! - [`call`]: one call's graph and who ticks it; [`pool`]: the fixed
+//!   pool of real-time workers that ticks every call; [`engine`]: graphs
+//!   on the runtime's engine; [`ids`]: each call's file-safe id;
 //! - [`server`]: the event-driven sockets (tokio) and draining;
 //!   [`admin`]: `/healthz`, `/readyz`, `/metrics`; [`metrics`]; [`log`].
 
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod ids;
 pub mod log;
 pub mod metrics;
+pub mod pool;
 pub mod server;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 use crate::admin::{self, AdminState};
 use crate::auth::Auth;
 use crate::call::{launch, CallFactory, Launched, RunningCall};
+use crate::pool::Pool;
 use crate::conn::{ConnConfig, Connection, Counts, EndKind, Event, Limits, Outcome};
 use crate::log::{Field, Log};
 use crate::metrics::{Metrics, Refusal};
@@ -59,6 +60,9 @@ pub struct ServeConfig {
     pub drain_timeout: Duration,
     /// I/O threads.
     pub io_threads: usize,
+    /// Real-time workers that tick every call's graph (one per core by
+    /// default; there is no thread per call).
+    pub workers: usize,
     /// Token check; `None` accepts every client.
     pub auth: Option<Arc<Auth>>,
     /// Log lines.
@@ -76,6 +80,7 @@ impl Default for ServeConfig {
             max_pending: DEFAULT_MAX_PENDING,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             io_threads: cores.clamp(1, DEFAULT_IO_THREADS),
+            workers: cores,
             auth: None,
             log: Log::default(),
             handle_signals: false,
@@ -87,6 +92,7 @@ struct Shared {
     cfg: ServeConfig,
     conn: Arc<ConnConfig>,
     factory: Arc<dyn CallFactory>,
+    pool: Arc<Pool>,
     metrics: Arc<Metrics>,
     draining: Arc<AtomicBool>,
     shutdown: AtomicBool,
@@ -161,6 +167,7 @@ impl Server {
             limits: cfg.limits.clone(),
             auth: cfg.auth.clone(),
         });
+        let pool = Arc::new(Pool::new(cfg.workers)?);
         Ok(Server {
             listener,
             admin: None,
@@ -168,6 +175,7 @@ impl Server {
                 cfg,
                 conn,
                 factory,
+                pool,
                 metrics: Arc::new(Metrics::default()),
                 draining: Arc::new(AtomicBool::new(false)),
                 shutdown: AtomicBool::new(false),
@@ -442,8 +450,8 @@ impl Task {
                 match self.admit() {
                     Ok(()) => {
                         self.in_call = true;
-                        let factory = self.shared.factory.clone();
-                        self.building = Some(launch(factory, meta, &self.id.to_string()));
+                        let (pool, factory) = (self.shared.pool.clone(), self.shared.factory.clone());
+                        self.building = Some(launch(pool, factory, meta, &self.id.to_string()));
                     }
                     Err((code, reason, why)) => {
                         self.shared.metrics.refused(why);

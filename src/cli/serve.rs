@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// I/O threads (default: the number of cores, at most 4).
     #[arg(long, value_name = "N")]
     pub io_threads: Option<usize>,
+    /// Real-time workers that tick every call's graph (default: the
+    /// number of cores).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// Do not log each call's start and end.
     #[arg(long)]
     pub quiet: bool,
@@ -166,6 +170,9 @@ fn start(args: &ServeArgs, plan: sluice_dsl::Plan, log: Log) -> Result<Server, (
     };
     if let Some(n) = args.io_threads {
         config.io_threads = n.max(1);
+    }
+    if let Some(n) = args.workers {
+        config.workers = n.max(1);
     }
     let mut server = Server::bind(&args.listen, Arc::new(factory), config)
         .map_err(|e| failed(format!("cannot listen on {}: {e}", args.listen)))?;

@@ -10,6 +10,7 @@
 //! new graph in first (building deferred sinks, finishing what was
 //! replaced), as the engine's own thread does in the other executors.
 
+use crate::clock::pace::PaceClock;
 use crate::execution::error::RunError;
 use crate::execution::graph::Graph;
 use crate::execution::session::{Session, StopHandle};
@@ -95,6 +96,41 @@ impl Driven {
                 Some(d) if self.graph.domains[d].time(self.cursor.next[d]) <= time => self.tick(d),
                 _ => return self.is_ended(),
             }
+        }
+    }
+
+    /// Media time, in nanoseconds, at which the next tick of any domain
+    /// starts; `None` once the graph has ended. A caller pacing many
+    /// graphs sleeps until the earliest of these.
+    pub fn next_due(&self) -> Option<u64> {
+        let d = self.cursor.earliest(&self.graph.domains)?;
+        Some(self.graph.domains[d].time(self.cursor.next[d]))
+    }
+
+    /// For a caller that paces the graph itself (a pool of workers ticking
+    /// many graphs in real time): runs every tick due by `clock`'s now (its
+    /// origin is the graph's media time 0), as [`Driven::step_until`]
+    /// does, and records each tick's lateness, duration and xrun (it ended
+    /// after the next tick was due) in the domain statistics, as the
+    /// real-time executor does. Returns whether the graph has ended.
+    pub fn run_due(&mut self, clock: &dyn PaceClock) -> bool {
+        loop {
+            self.swap_if_posted();
+            let Some(d) = self.cursor.earliest(&self.graph.domains) else {
+                return true;
+            };
+            let domain = self.graph.domains[d];
+            let (k, now) = (self.cursor.next[d], clock.now());
+            let due = domain.time(k);
+            if due > now {
+                return false;
+            }
+            let watch = self.session.timing.watch;
+            let began = watch.now();
+            self.tick(d);
+            let took = watch.ns(began, watch.now());
+            let xrun = clock.now() > domain.time(k + 1);
+            self.graph.stats.domain_tick(d, now - due, took, xrun);
         }
     }
 
