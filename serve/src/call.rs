@@ -8,10 +8,10 @@
 //! on its own clock; the I/O side only sees a [`RunningCall`] (is it done,
 //! stop it, its summary).
 
+use crate::pool::{Job, Pool};
 use sluice_nodes::acs::call::CallSide;
 use sluice_nodes::acs::protocol::AudioMetadata;
 use sluice_nodes::acs::stats::CallStats;
-use crate::pool::{Job, Pool};
 use sluice_runtime::Stats;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -40,6 +40,15 @@ pub struct Job {
     pub keep: Option<Box<dyn Send>>,
 }
 
+/// Whether it is done; the graph is opaque.
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("done", &self.done.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
 /// A worker, as the pool sees it.
 struct Worker {
     jobs: Sender<Job>,

@@ -12,10 +12,10 @@
 use crate::admin::{self, AdminState};
 use crate::auth::Auth;
 use crate::call::{launch, CallFactory, Launched, RunningCall};
-use crate::pool::Pool;
 use crate::conn::{ConnConfig, Connection, Counts, EndKind, Event, Limits, Outcome};
 use crate::log::{Field, Log};
 use crate::metrics::{Metrics, Refusal};
+use crate::pool::Pool;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -450,7 +450,8 @@ impl Task {
                 match self.admit() {
                     Ok(()) => {
                         self.in_call = true;
-                        let (pool, factory) = (self.shared.pool.clone(), self.shared.factory.clone());
+                        let (pool, factory) =
+                            (self.shared.pool.clone(), self.shared.factory.clone());
                         self.building = Some(launch(pool, factory, meta, &self.id.to_string()));
                     }
                     Err((code, reason, why)) => {

@@ -37,10 +37,15 @@ fn concurrent_calls_share_the_workers_with_no_thread_per_call() {
         h.calls_active()
     );
     let names = thread_names();
-    let workers = names.iter().filter(|n| n.starts_with("sluice-worker")).count();
+    let workers = names
+        .iter()
+        .filter(|n| n.starts_with("sluice-worker"))
+        .count();
     let per_call = names
         .iter()
-        .filter(|n| n.starts_with("call-") || n.starts_with("sluice-rt") || n.starts_with("sluice-io"))
+        .filter(|n| {
+            n.starts_with("call-") || n.starts_with("sluice-rt") || n.starts_with("sluice-io")
+        })
         .count();
     assert_eq!(workers, 2, "{names:?}");
     assert_eq!(per_call, 0, "{names:?}");
