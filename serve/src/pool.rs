@@ -4,7 +4,8 @@
 //!
 //! A call joins the worker with the fewest calls and stays there. A worker
 //! runs every tick each of its calls has due ([`CallGraph::advance`]),
-//! then sleeps until the earliest next one; a new call wakes it. A call
+//! then sleeps until the earliest next one (at least [`GRAIN`], so the
+//! ticks of many calls run together); a new call wakes it. A call
 //! whose graph has ended goes to the pool's one finisher thread, which
 //! finishes its nodes (files get their headers: I/O, off the workers) and
 //! hands the summary to whoever waits for it. A call's graph stays
@@ -26,6 +27,13 @@ const RESERVED: usize = 1024;
 /// The longest a worker sleeps with nothing due (a new call wakes it
 /// earlier).
 const IDLE: Duration = Duration::from_millis(100);
+
+/// The shortest a worker sleeps: ticks that fall due within it run
+/// together at its end, at most this late. Hundreds of calls each on its
+/// own 10 ms clock would otherwise wake a worker every few microseconds;
+/// a call's audio crosses a jitter buffer of tens of milliseconds, so a
+/// millisecond of lateness costs nothing.
+const GRAIN: Duration = Duration::from_millis(1);
 
 /// A call on the pool: its graph, and who learns how it ended.
 pub struct Job {
@@ -140,9 +148,7 @@ fn work(incoming: &Receiver<Job>, calls: &AtomicUsize, finished: &Sender<Job>) {
         }
         let wake = advance_all(&mut jobs, calls, finished);
         let now = Instant::now();
-        if wake > now {
-            std::thread::park_timeout(wake - now);
-        }
+        std::thread::park_timeout(wake.max(now + GRAIN) - now);
     }
 }
 
