@@ -4,10 +4,11 @@
 //! RNNoise works at 48 kHz on 480-sample frames of 16-bit-range floats.
 //! At 48 kHz with 10 ms ticks a tick is one frame and the node adds no
 //! delay beyond RNNoise's own; at other rates each stream is resampled to
-//! 48 kHz and back, and at tick sizes that are not whole frames a queue
-//! holds one frame. Every buffer is sized at build and RNNoise does not
-//! allocate per frame (nodes/tests/speech_no_alloc.rs), so it runs on the
-//! audio thread.
+//! 48 kHz and back, and at tick sizes that are not whole frames the output
+//! waits for one frame and one tick (the queue and the resamplers'
+//! blocks), on top of the resamplers' own delay. Every buffer is sized at
+//! build and RNNoise does not allocate per frame
+//! (nodes/tests/speech_no_alloc.rs), so it runs on the audio thread.
 
 use super::rerate::Rerate;
 use crate::sig;
@@ -30,9 +31,10 @@ pub fn signature() -> Signature {
         "Removes background noise (fans, keyboards, hiss, street) from speech with \
          RNNoise, a small recurrent network (nnnoiseless; weights built in). Each \
          channel of plain audio and each participant of a bundle is cleaned on its \
-         own. Works at 48 kHz in 10 ms frames: at other rates the audio is resampled \
-         there and back, and at tick sizes that are not whole 10 ms frames one frame \
-         is queued (10 ms more delay).",
+         own. Works at 48 kHz in 10 ms frames. At 48 kHz with ticks of whole 10 ms \
+         frames it adds no delay beyond RNNoise's own; at other rates the audio is \
+         resampled there and back, and at other tick sizes the output waits for one \
+         frame and one tick (20 ms with 10 ms ticks) plus the resamplers' own delay.",
         Role::Process,
         ports,
     )
