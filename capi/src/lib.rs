@@ -94,3 +94,12 @@ pub const SLUICE_FORMAT_I420: u32 = 0;
 pub const SLUICE_FORMAT_NV12: u32 = 1;
 /// Pixel format code: packed R, G, B, A bytes, 1 plane.
 pub const SLUICE_FORMAT_RGBA: u32 = 2;
+
+/// The handles cross threads as raw pointers, where the compiler checks
+/// nothing: this fails to build if one could not be shared.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<SluiceGraph>();
+    shareable::<SluiceInput>();
+    shareable::<SluiceOutput>();
+};
