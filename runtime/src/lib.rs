@@ -37,4 +37,6 @@ pub use transport::frame::{
     AudioFrame, BundleFrame, Event, EventData, EventFrame, Frame, JsonText, Nanos, Stream,
     StreamId, StreamState, VideoFrame,
 };
-pub use transport::host::{EndpointError, HostMedia, Input, Output, Popped, PushError};
+pub use transport::host::{
+    EndpointError, Held, HostCounters, HostMedia, Input, Output, Popped, PushError,
+};

@@ -160,7 +160,7 @@ impl Engine {
     }
 
     /// Takes the host end named `name` of `kind`'s direction (an input
-    /// only if it carries `media`), telling an input its domain.
+    /// only if it carries `media`), telling the end its domain.
     fn take_end(
         &mut self,
         name: &str,
@@ -187,8 +187,9 @@ impl Engine {
         }
         let (mut end, domain) = self.graph.endpoints.swap_remove(at);
         self.taken.push(name.to_string());
-        if let HostEnd::Input(i) = &mut end {
-            i.set_domain(domain);
+        match &mut end {
+            HostEnd::Input(i) => i.set_domain(domain),
+            HostEnd::Output(o) => o.set_domain(domain),
         }
         Ok(end)
     }

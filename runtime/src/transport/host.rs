@@ -107,6 +107,7 @@ pub fn output_endpoint(name: &str, template: &Frame) -> (HostEnd, OutputFeed) {
         name: name.to_string(),
         ring: host,
         counters: counters.clone(),
+        domain: Domain::Audio,
     };
     (
         HostEnd::Output(end),
@@ -388,6 +389,12 @@ impl<T: HostMedia> Input<T> {
         self.end.counters.queued.load(Ordering::Relaxed)
     }
 
+    /// The endpoint's counters, readable from any thread while another
+    /// pushes (a C host's statistics).
+    pub fn counters(&self) -> HostCounters {
+        HostCounters(self.end.counters.clone())
+    }
+
     /// Frames dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.end.counters.dropped.load(Ordering::Relaxed)
@@ -511,12 +518,52 @@ pub struct Output {
     name: String,
     ring: Ring,
     counters: Arc<Counters>,
+    domain: Domain,
 }
 
 impl Output {
     /// The endpoint's name in the graph.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The clock domain the endpoint's node ticks in (the engine sets it
+    /// when it hands the output out): its frames carry that domain's
+    /// tick times.
+    pub fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    /// Says which clock domain the endpoint's node ticks in.
+    pub(crate) fn set_domain(&mut self, domain: Domain) {
+        self.domain = domain;
+    }
+
+    /// The endpoint's counters, readable from any thread while another
+    /// pops (a C host's statistics).
+    pub fn counters(&self) -> HostCounters {
+        HostCounters(self.counters.clone())
+    }
+
+    /// The oldest processed frame, held (not borrowed) until it is given
+    /// back with [`Output::release`]: for a host that cannot keep a
+    /// borrow, such as a C caller. `None` when nothing is waiting yet.
+    /// A [`Held`] dropped without `release` frees its frame, and the
+    /// endpoint has one frame fewer from then on.
+    pub fn pop_owned(&mut self) -> Option<Held> {
+        self.ring.rx.pop().ok().map(|frame| Held { frame })
+    }
+
+    /// The oldest processed frame, left in place: what the next pop
+    /// returns (a C host checks its type and size before popping).
+    pub fn peek(&self) -> Option<&Frame> {
+        self.ring.rx.peek().ok().map(|frame| &**frame)
+    }
+
+    /// Gives a frame from [`Output::pop_owned`] back (no allocation).
+    pub fn release(&mut self, held: Held) {
+        // The free ring holds every frame: cannot fail.
+        let _ = self.ring.tx.push(held.frame);
     }
 
     /// The oldest processed frame, borrowed until the [`Popped`] is
@@ -544,6 +591,52 @@ impl Output {
     /// popped.
     pub fn is_ended(&self) -> bool {
         self.ring.rx.is_abandoned() && self.ring.rx.is_empty()
+    }
+}
+
+/// A frame popped from an [`Output`] with [`Output::pop_owned`], held
+/// until [`Output::release`] gives it back. Read it through `Deref`
+/// ([`Frame`]).
+pub struct Held {
+    frame: Box<Frame>,
+}
+
+impl Deref for Held {
+    type Target = Frame;
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
+}
+
+/// The frame's time, not its samples or pixels.
+impl fmt::Debug for Held {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Held")
+            .field("time", &self.frame.time())
+            .finish()
+    }
+}
+
+/// An endpoint's counters, shared with it: what [`Input::queued`] and
+/// friends read, for a thread that does not hold the handle.
+#[derive(Debug, Clone)]
+pub struct HostCounters(Arc<Counters>);
+
+impl HostCounters {
+    /// Frames queued (input: pushed; output: handed out by the graph).
+    pub fn queued(&self) -> u64 {
+        self.0.queued.load(Ordering::Relaxed)
+    }
+
+    /// Frames dropped (input: pushed with no free frame; output: the
+    /// host held every frame).
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Ticks of an input that found nothing pushed (0 for an output).
+    pub fn underruns(&self) -> u64 {
+        self.0.underruns.load(Ordering::Relaxed)
     }
 }
 
