@@ -4,7 +4,9 @@
 //! (the caller's thread steps) and through the C functions (the engine
 //! thread steps; the caller waits for the pop), for a 720p i420 frame
 //! and 10 ms of 48 kHz stereo; against a plain copy of the same frame,
-//! the floor. BENCHMARKS.md has the table ("Host boundary").
+//! the floor, and for the C path's two threads against the same two
+//! copies made on two threads with nothing between them. BENCHMARKS.md
+//! has the table ("Host boundary").
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sluice_capi::*;
@@ -12,6 +14,8 @@ use sluice_dsl::SourceFile;
 use sluice_runtime::{AudioFrame, Driven, Engine, Input, Output, VideoFrame};
 use std::ffi::CString;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 const VIDEO: &str = r#"graph v {
     app_in(name: "in", type: video, size: 1280x720, format: i420, fps: 30) -> app_out(name: "out")
@@ -56,6 +60,80 @@ fn copy_floor(c: &mut Criterion) {
     c.bench_function("copy 10 ms stereo (floor)", |b| {
         b.iter(|| out.copy_from_slice(black_box(&audio)))
     });
+}
+
+/// The floor of a handoff to another thread: the caller copies the frame
+/// into a shared buffer, a second thread copies it on into another and
+/// says so, and the caller reads the result: the C path's two copies and
+/// wake-ups, with nothing of Sluice's between them.
+fn handoff_floor(c: &mut Criterion) {
+    handoff(
+        c,
+        "copy 720p i420 to another thread and on (floor)",
+        W * H * 3 / 2,
+    );
+    handoff(
+        c,
+        "copy 10 ms stereo to another thread and on (floor)",
+        SAMPLES * 4,
+    );
+}
+
+/// [`handoff_floor`] for a frame of `len` bytes.
+fn handoff(c: &mut Criterion, name: &str, len: usize) {
+    let src: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let shared = Arc::new(Handoff {
+        inbox: Mutex::new(vec![0u8; len]),
+        outbox: Mutex::new(vec![0u8; len]),
+        turn: AtomicU8::new(IDLE),
+    });
+    let other = shared.clone();
+    let worker = std::thread::spawn(move || other.serve());
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            shared.inbox.lock().expect("inbox").copy_from_slice(&src);
+            shared.turn.store(ASKED, Ordering::Release);
+            worker.thread().unpark();
+            while shared.turn.load(Ordering::Acquire) != DONE {
+                std::hint::spin_loop();
+            }
+            black_box(shared.outbox.lock().expect("outbox")[0]);
+            shared.turn.store(IDLE, Ordering::Relaxed);
+        })
+    });
+    shared.turn.store(QUIT, Ordering::Release);
+    worker.thread().unpark();
+    worker.join().expect("worker");
+}
+
+const IDLE: u8 = 0;
+const ASKED: u8 = 1;
+const DONE: u8 = 2;
+const QUIT: u8 = 3;
+
+/// The two buffers of [`handoff_floor`] and whose turn it is (the locks
+/// are never contended: the turn orders the threads).
+struct Handoff {
+    inbox: Mutex<Vec<u8>>,
+    outbox: Mutex<Vec<u8>>,
+    turn: AtomicU8,
+}
+
+impl Handoff {
+    /// The second thread: parks until asked, copies inbox to outbox.
+    fn serve(&self) {
+        loop {
+            match self.turn.load(Ordering::Acquire) {
+                ASKED => {
+                    let inbox = self.inbox.lock().expect("inbox");
+                    self.outbox.lock().expect("outbox").copy_from_slice(&inbox);
+                    self.turn.store(DONE, Ordering::Release);
+                }
+                QUIT => return,
+                _ => std::thread::park(),
+            }
+        }
+    }
 }
 
 fn rust_video(c: &mut Criterion) {
@@ -176,5 +254,13 @@ fn c_audio(c: &mut Criterion) {
     unsafe { sluice_close(g.graph) };
 }
 
-criterion_group!(boundary, copy_floor, rust_video, rust_audio, c_video, c_audio);
+criterion_group!(
+    boundary,
+    copy_floor,
+    handoff_floor,
+    rust_video,
+    rust_audio,
+    c_video,
+    c_audio
+);
 criterion_main!(boundary);
