@@ -29,39 +29,67 @@ struct CallResult {
     closed: Option<String>,
 }
 
-fn pcm_message(p: usize, k: usize, loud: bool) -> String {
+/// Tone frequency of participant `p`. Each is a whole number of cycles
+/// in 20 ms (6, 9, 12 and 15), so every 20 ms chunk of a participant
+/// holds the same samples, and [`Payloads`] encodes each chunk once.
+fn tone_hz(p: usize) -> f64 {
+    300.0 + 150.0 * p as f64
+}
+
+/// The base64 samples of one 20 ms chunk per participant, quiet and
+/// loud: made once, so the generator's CPU goes to the sockets rather
+/// than to sines and base64 (it shares the machine with the server).
+struct Payloads {
+    quiet: [String; 4],
+    loud: String,
+}
+
+impl Payloads {
+    fn new() -> Payloads {
+        Payloads {
+            quiet: std::array::from_fn(|p| chunk_base64(p, 0.01)),
+            loud: chunk_base64(0, 0.5),
+        }
+    }
+}
+
+fn chunk_base64(p: usize, amp: f64) -> String {
     use base64::Engine;
-    let amp = if loud { 0.5 } else { 0.01 };
-    let freq = 300.0 + 150.0 * p as f64;
     let bytes: Vec<u8> = (0..320)
         .flat_map(|i| {
-            let t = (k * 320 + i) as f64 / 16_000.0;
-            ((amp * 32767.0 * (std::f64::consts::TAU * freq * t).sin()) as i16).to_le_bytes()
+            let t = i as f64 / 16_000.0;
+            ((amp * 32767.0 * (std::f64::consts::TAU * tone_hz(p) * t).sin()) as i16).to_le_bytes()
         })
         .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn pcm_message(payloads: &Payloads, p: usize, k: usize, loud: bool) -> String {
     let ms = k * 20;
+    let data = if loud {
+        &payloads.loud
+    } else {
+        &payloads.quiet[p]
+    };
     format!(
-        r#"{{"kind":"AudioData","audioData":{{"timestamp":"2024-05-21T10:{:02}:{:02}.{:03}Z","participantRawID":"8:acs:load-{p}","data":"{}","silent":false}}}}"#,
+        r#"{{"kind":"AudioData","audioData":{{"timestamp":"2024-05-21T10:{:02}:{:02}.{:03}Z","participantRawID":"8:acs:load-{p}","data":"{data}","silent":false}}}}"#,
         ms / 60_000,
         ms / 1000 % 60,
         ms % 1000,
-        base64::engine::general_purpose::STANDARD.encode(bytes)
     )
 }
 
-fn call(addr: &str, seconds: u64, index: usize) -> CallResult {
+fn call(addr: &str, seconds: u64, index: usize, payloads: &Payloads) -> CallResult {
     let mut r = CallResult::default();
     let mut ws: WebSocket<MaybeTlsStream<TcpStream>> =
-        match tungstenite::connect(format!("ws://{addr}")) {
+        match tungstenite::client::connect_with_config(format!("ws://{addr}"), Some(ws_config()), 0)
+        {
             Ok((ws, _)) => ws,
             Err(e) => {
                 r.closed = Some(e.to_string());
                 return r;
             }
         };
-    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-        let _ = s.set_read_timeout(Some(Duration::from_millis(1)));
-    }
     let meta = format!(
         r#"{{"kind":"AudioMetadata","audioMetadata":{{"subscriptionId":"load-{index}","encoding":"PCM","sampleRate":16000,"channels":1,"length":640}}}}"#
     );
@@ -78,7 +106,7 @@ fn call(addr: &str, seconds: u64, index: usize) -> CallResult {
             let loud = k % 50 == 25;
             for p in 0..4 {
                 if ws
-                    .send(WsMessage::text(pcm_message(p, k, loud && p == 0)))
+                    .send(WsMessage::text(pcm_message(payloads, p, k, loud && p == 0)))
                     .is_err()
                 {
                     r.closed = Some("send failed".into());
@@ -91,6 +119,7 @@ fn call(addr: &str, seconds: u64, index: usize) -> CallResult {
             k += 1;
             continue;
         }
+        wait_until(&ws, start + Duration::from_millis(20 * k as u64));
         match ws.read() {
             Ok(WsMessage::Text(t)) => {
                 r.messages += 1;
@@ -124,6 +153,25 @@ fn call(addr: &str, seconds: u64, index: usize) -> CallResult {
     r
 }
 
+/// The client's socket settings: tungstenite zeroes its whole read
+/// buffer before each read (128 KiB by default), which made memset the
+/// generator's largest cost; the server's messages are under 4 KiB.
+fn ws_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
+/// Lets the next read wait for the server's answer until the next chunk
+/// is due (at least 1 ms): the thread sleeps in the read, woken by data or
+/// by its send time, instead of polling.
+fn wait_until(ws: &WebSocket<MaybeTlsStream<TcpStream>>, due: Instant) {
+    let wait = due
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
+    if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+        let _ = s.set_read_timeout(Some(wait));
+    }
+}
+
 /// A field of `/proc/PID/status` (`VmRSS`, `Threads`), as a number.
 fn status(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -146,10 +194,12 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 /// Runs `n` calls for `seconds` and prints what they saw.
 fn round(addr: &str, pid: u32, n: usize, seconds: u64) {
     let idle_kib = status(pid, "VmRSS:");
+    let payloads = std::sync::Arc::new(Payloads::new());
     let handles: Vec<_> = (0..n)
         .map(|i| {
             let addr = addr.to_string();
-            thread::spawn(move || call(&addr, seconds, i))
+            let payloads = payloads.clone();
+            thread::spawn(move || call(&addr, seconds, i, &payloads))
         })
         .collect();
     thread::sleep(Duration::from_secs(seconds / 2));
