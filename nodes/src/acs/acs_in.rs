@@ -19,7 +19,9 @@ pub fn signature() -> Signature {
         "A call's incoming audio under `sluice serve`: one stream per participant \
          (id = the platform's participantRawID; `mixed` for a mixed call), resampled \
          from 16 or 24 kHz to the graph rate, reordered by timestamp and buffered \
-         against network jitter. A participant silent for `leave_after` leaves; a \
+         against network jitter; a queue that stays deeper than `jitter` for half a \
+         second (a client that stalled, then caught up) is shortened by skipping \
+         quiet frames, never speech. A participant silent for `leave_after` leaves; a \
          participant beyond `capacity` is dropped and counted. Output `events` \
          carries DTMF tones, joins and leaves.",
         Role::AudioSource,
@@ -83,6 +85,7 @@ pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, Nod
         prebuffer: samples("jitter")?,
         max_delay: samples("max_delay")?.max(frame),
         leave_after: samples("leave_after")?.max(frame),
+        drain_window: (DRAIN_WINDOW_S * f64::from(rate)) as usize,
     };
     let format = setup.format();
     // Room for a burst of twice `max_delay` before the ring itself drops
@@ -103,6 +106,15 @@ pub fn build(ctx: &BuildContext, setup: &CallSetup) -> Result<Box<dyn Node>, Nod
     Ok(Box::new(AcsIn::new(rings, cfg, ctx.index)))
 }
 
+/// How long a participant's queue must stay deeper than the jitter target
+/// (by at least a frame) before quiet frames are skipped to shorten it,
+/// in seconds: long enough that ordinary jitter is left alone.
+const DRAIN_WINDOW_S: f64 = 0.5;
+
+/// The loudest sample of a frame that may be skipped to shorten a queue:
+/// -34 dBFS, below speech and above the quiet between words.
+const QUIET: f32 = 0.02;
+
 /// Durations in samples at the graph rate.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -112,6 +124,9 @@ pub struct Timing {
     pub max_delay: usize,
     /// Samples without audio after which a participant has left.
     pub leave_after: usize,
+    /// Samples over which a queue's low point is watched (see
+    /// [`DRAIN_WINDOW_S`]).
+    pub drain_window: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +149,29 @@ struct Slot {
     idle: usize,
     rebuffer: bool,
     first: bool,
+    /// The fewest samples queued at any tick of the current drain window.
+    low: usize,
+    /// Samples of graph time in the current drain window.
+    window: usize,
+    /// Samples the last window found queued beyond the jitter target,
+    /// still to be shed by skipping quiet frames.
+    surplus: usize,
+}
+
+impl Slot {
+    /// A slot in `phase` for participant `id`, with nothing measured yet.
+    fn new(phase: Phase, id: StreamId) -> Slot {
+        Slot {
+            phase,
+            id,
+            idle: 0,
+            rebuffer: false,
+            first: phase == Phase::Waiting,
+            low: usize::MAX,
+            window: 0,
+            surplus: 0,
+        }
+    }
 }
 
 /// The node: pops each slot's ring into the bundle.
@@ -159,13 +197,7 @@ impl std::fmt::Debug for AcsIn {
 impl AcsIn {
     /// A node over these rings (tests build it directly).
     pub fn new(rings: InboundRings, timing: Timing, index: u32) -> AcsIn {
-        let slot = Slot {
-            phase: Phase::Free,
-            id: StreamId::default(),
-            idle: 0,
-            rebuffer: false,
-            first: false,
-        };
+        let slot = Slot::new(Phase::Free, StreamId::default());
         AcsIn {
             slots: vec![slot; rings.slots.len()],
             changes: Vec::with_capacity(rings.slots.len()),
@@ -245,13 +277,7 @@ fn step(
         }
         Phase::Free => match rx.joins.pop() {
             Ok(id) => {
-                *slot = Slot {
-                    phase: Phase::Waiting,
-                    id,
-                    idle: 0,
-                    rebuffer: false,
-                    first: true,
-                };
+                *slot = Slot::new(Phase::Waiting, id);
                 step(slot, rx, bundle, i, t, closed, stats)
             }
             Err(_) => None,
@@ -296,6 +322,7 @@ fn play(
         CallStats::add(&stats.dropped_in, drop as u64);
         avail -= drop;
     }
+    let avail = drain_quiet(slot, rx, len, t, stats, avail);
     if slot.rebuffer && (avail >= t.prebuffer.max(len) || (closed && avail > 0)) {
         slot.rebuffer = false;
     }
@@ -331,6 +358,47 @@ fn play(
         return Some(EventData::Left);
     }
     None
+}
+
+/// Shortens a queue that stayed deeper than the jitter target for a whole
+/// window (a client that stalled and then sent its late audio leaves the
+/// participant that much behind for good, since a tick plays exactly one
+/// frame): while the window found a surplus, a quiet frame at the head is
+/// skipped rather than played, as a network jitter buffer does. Speech is
+/// never cut; the skipped samples count as `dropped_in`. Returns what is
+/// left queued.
+fn drain_quiet(
+    slot: &mut Slot,
+    rx: &mut SlotRx,
+    len: usize,
+    t: Timing,
+    stats: &CallStats,
+    avail: usize,
+) -> usize {
+    if slot.rebuffer {
+        (slot.low, slot.window, slot.surplus) = (usize::MAX, 0, 0);
+        return avail;
+    }
+    slot.low = slot.low.min(avail);
+    slot.window += len;
+    if slot.window >= t.drain_window {
+        slot.surplus = slot.low.saturating_sub(t.prebuffer.max(len) + len);
+        (slot.low, slot.window) = (usize::MAX, 0);
+    }
+    if slot.surplus < len || avail < 2 * len {
+        return avail;
+    }
+    let Ok(head) = rx.samples.read_chunk(len) else {
+        return avail;
+    };
+    let (a, b) = head.as_slices();
+    if a.iter().chain(b).any(|s| s.abs() >= QUIET) {
+        return avail;
+    }
+    head.commit_all();
+    slot.surplus -= len;
+    CallStats::add(&stats.dropped_in, len as u64);
+    avail - len
 }
 
 /// Drains the slot's ring and hands the slot back to the connection.

@@ -499,3 +499,55 @@ fn a_client_that_stops_reading_is_reported_once_the_queue_is_full() {
     assert!(out_of_room);
     assert_eq!(side.outbound.as_ref().unwrap().queued(), 5);
 }
+
+/// Streams one 20 ms chunk of `level` every two ticks after a head start
+/// of `ahead` chunks (a client that stalled and then sent its late audio
+/// at once), for `seconds`; returns how many chunks behind the newest
+/// sent the audio played in the last tick is. Each 10 ms half of chunk k
+/// starts with `level + k + 1`, so every frame played names its chunk.
+fn chunks_behind_after(level: i16, ahead: i64, seconds: i64) -> i64 {
+    let mut c = call(16_000, 16_000, &[]);
+    let chunk = |k: i64| {
+        let mut s = vec![level; 320];
+        s[0] = level + k as i16 + 1;
+        s[160] = s[0];
+        s
+    };
+    for k in 0..ahead {
+        c.send("p", k, chunk(k));
+    }
+    let mut next = ahead;
+    let mut played = 0;
+    for tick in 0..seconds * 100 {
+        if tick % 2 == 0 {
+            c.send("p", next, chunk(next));
+            next += 1;
+        }
+        let (_, seen, _) = c.tick();
+        let mark = (seen[0].samples[0] * 32768.0).round() as i64 - i64::from(level);
+        if (1..=next).contains(&mark) {
+            played = mark - 1;
+        }
+    }
+    next - 1 - played
+}
+
+#[test]
+fn a_queue_left_deep_by_a_stall_is_shortened_in_quiet_frames() {
+    // 160 ms queued beyond the steady flow: played as is, that delay
+    // would stay for the whole call (a tick plays exactly one frame).
+    let behind = chunks_behind_after(200, 8, 3);
+    assert!(
+        behind <= 4,
+        "quiet audio: {behind} chunks behind at the end (the 40 ms jitter target is 2)"
+    );
+}
+
+#[test]
+fn speech_is_never_skipped_to_shorten_a_queue() {
+    let behind = chunks_behind_after(8000, 8, 3);
+    assert_eq!(
+        behind, 8,
+        "loud audio keeps its head start: nothing of it may be skipped"
+    );
+}
