@@ -551,3 +551,9 @@ fn speech_is_never_skipped_to_shorten_a_queue() {
         "loud audio keeps its head start: nothing of it may be skipped"
     );
 }
+
+#[test]
+fn a_queue_at_the_jitter_target_is_left_alone() {
+    // Two chunks ahead is the 40 ms jitter target itself: nothing to shed.
+    assert_eq!(chunks_behind_after(200, 2, 3), 2);
+}
