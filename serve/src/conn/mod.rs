@@ -317,20 +317,24 @@ impl Connection {
 
     /// The owner built the call's graph: audio flows from now on.
     pub fn start_call(&mut self, side: CallSide, now: Instant) {
-        if let State::Open(ws, Phase::Building(meta)) =
-            std::mem::replace(&mut self.state, State::Gone)
-        {
-            let rate = self.cfg.limits.max_message_rate;
-            let live = Live {
-                meta,
-                side,
-                bucket: Bucket::new(rate, now),
-                next_pump: now,
-            };
-            self.state = State::Open(ws, Phase::Live(Box::new(live)));
-            self.more = true;
-        } else {
-            side_closed(&side);
+        match std::mem::replace(&mut self.state, State::Gone) {
+            State::Open(ws, Phase::Building(meta)) => {
+                let rate = self.cfg.limits.max_message_rate;
+                let live = Live {
+                    meta,
+                    side,
+                    bucket: Bucket::new(rate, now),
+                    next_pump: now,
+                };
+                self.state = State::Open(ws, Phase::Live(Box::new(live)));
+                self.more = true;
+            }
+            // Ended (a deadline, the client closing) while the graph was
+            // being built: stays as it was, and the call is told to end.
+            other => {
+                self.state = other;
+                side_closed(&side);
+            }
         }
     }
 

@@ -102,10 +102,7 @@ impl Session {
                 return rest.get(1..).unwrap_or_default();
             }
             7 => self.start_call(),
-            8 => {
-                self.conn.graph_ended(self.now);
-                self.told_end.get_or_insert(self.now);
-            }
+            8 => self.end_graph(),
             9 => self.conn.receive_eof(),
             10 => self.message(Message::Pong(Bytes::from_static(b"p"))),
             _ => self.message(Message::Close(None)),
@@ -148,7 +145,12 @@ impl Session {
         }
     }
 
+    /// Starts the call the way the server does: only once the connection
+    /// has asked for it (its metadata arrived), and only once.
     fn start_call(&mut self) {
+        if !self.asked || self.report.live {
+            return;
+        }
         let stats = Arc::new(CallStats::default());
         let cfg = InboundConfig {
             capacity: 4,
@@ -168,8 +170,17 @@ impl Session {
             outbound: Some(out),
             stats,
         };
-        self.report.live |= self.asked;
+        self.report.live = true;
         self.conn.start_call(side, self.now);
+    }
+
+    /// Tells the connection its call's graph ended, as the server does:
+    /// only for a call that started.
+    fn end_graph(&mut self) {
+        if self.report.live {
+            self.conn.graph_ended(self.now);
+            self.told_end.get_or_insert(self.now);
+        }
     }
 
     /// Drives the connection and checks the invariants.

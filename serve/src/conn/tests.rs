@@ -528,3 +528,36 @@ fn the_graph_ending_closes_normally_and_the_call_side_is_told() {
     h.advance(CLOSE_GRACE);
     assert!(h.server.is_done());
 }
+
+#[test]
+fn a_call_built_after_its_connection_ended_leaves_it_done() {
+    // The setup deadline passes while the server is still building the
+    // call's graph (the fuzz target's replay found this): the late start
+    // must neither reopen nor lose the ended connection, and the call is
+    // told to end.
+    let mut h = Harness::open();
+    h.send_text(METADATA);
+    h.advance(Duration::from_secs(6));
+    assert_eq!(h.ended().map(|o| o.kind), Some(EndKind::Timeout));
+    let stats = Arc::new(CallStats::default());
+    let (asm, rings) = inbound(
+        InboundConfig {
+            capacity: 4,
+            call_rate: 16_000,
+            chunk_samples: 320,
+            graph_rate: 16_000,
+            ring_samples: 16_000,
+        },
+        stats.clone(),
+    )
+    .unwrap();
+    let side = CallSide {
+        inbound: Some(asm),
+        outbound: None,
+        stats,
+    };
+    h.server.start_call(side, h.now);
+    h.advance(CLOSE_GRACE + Duration::from_millis(10));
+    assert!(h.server.is_done(), "{:?}", h.server);
+    assert!(rings.closed.load(Ordering::Acquire));
+}
