@@ -31,6 +31,29 @@ struct Harness {
     http: Vec<u8>,
 }
 
+/// The connection's side of a call at 16 kHz, with the rings' other ends.
+fn call_side() -> (CallSide, InboundRings, OutRing) {
+    let stats = Arc::new(CallStats::default());
+    let (asm, rings) = inbound(
+        InboundConfig {
+            capacity: 4,
+            call_rate: 16_000,
+            chunk_samples: 320,
+            graph_rate: 16_000,
+            ring_samples: 16_000,
+        },
+        stats.clone(),
+    )
+    .unwrap();
+    let (ring, out) = outbound(16_000, 16_000, 1000, stats.clone()).unwrap();
+    let side = CallSide {
+        inbound: Some(asm),
+        outbound: Some(out),
+        stats,
+    };
+    (side, rings, ring)
+}
+
 impl Harness {
     fn new(cfg: ConnConfig) -> Harness {
         let now = Instant::now();
@@ -64,24 +87,7 @@ impl Harness {
             "{:?}",
             h.events
         );
-        let stats = Arc::new(CallStats::default());
-        let (asm, rings) = inbound(
-            InboundConfig {
-                capacity: 4,
-                call_rate: 16_000,
-                chunk_samples: 320,
-                graph_rate: 16_000,
-                ring_samples: 16_000,
-            },
-            stats.clone(),
-        )
-        .unwrap();
-        let (ring, out) = outbound(16_000, 16_000, 1000, stats.clone()).unwrap();
-        let side = CallSide {
-            inbound: Some(asm),
-            outbound: Some(out),
-            stats,
-        };
+        let (side, rings, ring) = call_side();
         h.server.start_call(side, h.now);
         h.step();
         (h, rings, ring)
@@ -539,23 +545,7 @@ fn a_call_built_after_its_connection_ended_leaves_it_done() {
     h.send_text(METADATA);
     h.advance(Duration::from_secs(6));
     assert_eq!(h.ended().map(|o| o.kind), Some(EndKind::Timeout));
-    let stats = Arc::new(CallStats::default());
-    let (asm, rings) = inbound(
-        InboundConfig {
-            capacity: 4,
-            call_rate: 16_000,
-            chunk_samples: 320,
-            graph_rate: 16_000,
-            ring_samples: 16_000,
-        },
-        stats.clone(),
-    )
-    .unwrap();
-    let side = CallSide {
-        inbound: Some(asm),
-        outbound: None,
-        stats,
-    };
+    let (side, rings, _ring) = call_side();
     h.server.start_call(side, h.now);
     h.advance(CLOSE_GRACE + Duration::from_millis(10));
     assert!(h.server.is_done(), "{:?}", h.server);
