@@ -10,6 +10,7 @@ pub mod conference;
 pub mod exec;
 pub mod kernels;
 pub mod live;
+pub mod period;
 pub mod segment;
 pub mod sig;
 pub mod spatial;

@@ -4,8 +4,9 @@
 use super::speech_model::{self, VadLink};
 use super::vad::Vad;
 use crate::kernels::level::{dbfs, energy, peak};
+use crate::period::{self, Period};
 use crate::sig;
-use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
+use sluice_dsl::{Accepts, Args, MediaType, OutType, Ports, Role, Signature};
 use sluice_runtime::{
     BuildContext, Event, EventData, EventFrame, Flow, Frame, Nanos, Node, NodeError, PortIo,
     StreamId, StreamState,
@@ -24,12 +25,7 @@ pub fn signature() -> Signature {
         Role::Process,
         ports,
     );
-    s.params.push(sig::param(
-        "every",
-        sig::quantity(UnitKind::Time, 0.001, 3600.0),
-        Arg::Num(0.1),
-        "metering period",
-    ));
+    s.params.push(period::param(0.001, "metering period"));
     s.params.push(speech_model::param());
     s
 }
@@ -44,8 +40,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `meter`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let every = ctx.args.need_num("every")?;
-    let tick = ctx.settings.frame_samples as f64 / ctx.settings.rate as f64;
+    let tick = (ctx.settings.frame_samples as f64 / ctx.settings.rate as f64) as f32;
     let streams = match ctx.inputs.first().map(|p| p.ty) {
         Some(MediaType::Audio { .. }) => 1,
         Some(MediaType::Bundle { capacity }) => capacity as usize,
@@ -57,9 +52,8 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
     };
     Ok(Box::new(Meter {
         node: ctx.index,
-        period_ticks: ((every / tick).round() as u64).max(1),
-        period_start: 0,
-        acc: vec![Acc::new(tick as f32); streams],
+        period: Period::from_args(ctx)?,
+        acc: vec![Acc::new(tick); streams],
         silero: speech_model::start(ctx, streams)?,
     }))
 }
@@ -126,8 +120,7 @@ impl Acc {
 
 struct Meter {
     node: u32,
-    period_ticks: u64,
-    period_start: Nanos,
+    period: Period,
     acc: Vec<Acc>,
     silero: Option<VadLink>,
 }
@@ -139,17 +132,14 @@ impl Meter {
             l.settle(tick);
             l.take(i).1
         });
-        self.acc[i].flush(out, self.period_start, self.node, speaking);
+        self.acc[i].flush(out, self.period.start(), self.node, speaking);
     }
 }
 
 impl Node for Meter {
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
         let clock = io.clock();
-        let phase = clock.tick % self.period_ticks;
-        if phase == 0 {
-            self.period_start = clock.time;
-        }
+        let last = self.period.tick(&clock);
         let input = io.input(0);
         let out = io.events_out(0);
         match input {
@@ -184,7 +174,7 @@ impl Node for Meter {
             }
             _ => {}
         }
-        if phase + 1 == self.period_ticks {
+        if last {
             for i in 0..self.acc.len() {
                 self.flush(i, out, clock.tick);
             }
@@ -202,6 +192,7 @@ mod tests {
     use super::*;
     use crate::conference::testkit::{Rng, Script, TICK};
     use crate::test_support::{args, kind};
+    use sluice_dsl::Arg;
 
     fn levels(f: &Frame) -> Vec<(Nanos, String, f32, f32, bool)> {
         let Frame::Events(e) = f else { panic!() };

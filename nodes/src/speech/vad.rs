@@ -11,16 +11,15 @@
 pub mod worker;
 
 use crate::audio::events_out::escape_into;
+use crate::period::{self, Period};
 use crate::sig;
 use sluice_dsl::{Accepts, Arg, Args, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
-    BuildContext, EventFrame, Flow, Frame, Nanos, Node, NodeError, PortIo, StreamId, StreamState,
+    BuildContext, EventFrame, Flow, Frame, Node, NodeError, PortIo, StreamId, StreamState,
 };
 use std::io::Write;
 use worker::VadLink;
 
-/// The default period.
-pub const DEFAULT_EVERY: f64 = 0.1;
 /// The default probability where speech starts.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
@@ -39,12 +38,7 @@ pub fn signature() -> Signature {
         ports,
     );
     s.params = vec![
-        sig::param(
-            "every",
-            sig::quantity(UnitKind::Time, 0.01, 3600.0),
-            Arg::Num(DEFAULT_EVERY),
-            "period of the events",
-        ),
+        period::param(0.01, "period of the events"),
         sig::param(
             "threshold",
             sig::quantity(UnitKind::Ratio, 0.2, 0.95),
@@ -75,9 +69,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         }
     };
     let tick = ctx.settings.frame_samples as usize;
-    let every = ctx.args.need_num("every")?;
     let threshold = ctx.args.need_num("threshold")? as f32;
-    let tick_s = tick as f64 / ctx.settings.rate as f64;
     let link = VadLink::start(
         ctx.name,
         streams,
@@ -92,8 +84,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         node: ctx.index,
         name,
         link,
-        period_ticks: ((every / tick_s).round() as u64).max(1),
-        period_start: 0,
+        period: Period::from_args(ctx)?,
         ids: vec![StreamId::default(); streams],
         seen: vec![false; streams],
         mono: vec![0.0; tick],
@@ -106,8 +97,7 @@ struct Vad {
     /// The node's name, escaped for JSON.
     name: Vec<u8>,
     link: VadLink,
-    period_ticks: u64,
-    period_start: Nanos,
+    period: Period,
     ids: Vec<StreamId>,
     /// Slots present in the current period.
     seen: Vec<bool>,
@@ -128,24 +118,21 @@ impl Vad {
         let _ = write!(
             l,
             "{{\"t\": {:.3}, \"node\": \"",
-            self.period_start as f64 * 1e-9
+            self.period.start() as f64 * 1e-9
         );
         l.extend_from_slice(&self.name);
         l.extend_from_slice(b"\", \"id\": \"");
         escape_into(l, self.ids[i].as_str());
         let _ = write!(l, "\", \"speech\": {speech:.3}, \"speaking\": {speaking}}}");
         let text = std::str::from_utf8(l).unwrap_or("{}");
-        out.push_json(self.period_start, self.node, self.ids[i], text);
+        out.push_json(self.period.start(), self.node, self.ids[i], text);
     }
 }
 
 impl Node for Vad {
     fn process(&mut self, io: &mut PortIo<'_, '_>) -> Flow {
         let clock = io.clock();
-        let phase = clock.tick % self.period_ticks;
-        if phase == 0 {
-            self.period_start = clock.time;
-        }
+        let last = self.period.tick(&clock);
         let input = io.input(0);
         let out = io.events_out(0);
         match input {
@@ -180,7 +167,7 @@ impl Node for Vad {
             }
             _ => {}
         }
-        if phase + 1 == self.period_ticks {
+        if last {
             self.link.settle(clock.tick);
             for i in 0..self.seen.len() {
                 self.emit(out, i);
