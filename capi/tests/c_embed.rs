@@ -5,6 +5,7 @@
 //! `CI=true` a missing `cc` or Valgrind fails the test; elsewhere it
 //! says what it skipped.
 
+use sluice_runtime::testing::skip_unless_ci;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -100,14 +101,4 @@ fn found(tool: &str) -> bool {
         .args(["-c", &format!("command -v {tool}")])
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-/// Says why a check is skipped on a user's machine; under `CI=true`
-/// (where .ci/run installs `cc` and Valgrind) it fails instead.
-fn skip_unless_ci(why: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}, and CI=true"
-    );
-    println!("skipped: {why}");
 }

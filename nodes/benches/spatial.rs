@@ -12,6 +12,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sluice_dsl::Arg;
 use sluice_nodes::spatial::hrir::HrirSet;
 use sluice_nodes::spatial::spatialize::{self, Config, Hrtf, Spatialize};
+use sluice_runtime::testing::skip_unless_ci;
 use sluice_runtime::{AudioFrame, BundleFrame, Clock, Frame, Node, PortIo, StreamId, StreamState};
 use std::hint::black_box;
 
@@ -132,13 +133,3 @@ fn spatialize(c: &mut Criterion) {
 
 criterion_group!(benches, spatialize);
 criterion_main!(benches);
-
-/// Why this skips on a user's machine; under `CI=true`, where .ci/run
-/// installs every tool, a missing one fails instead.
-fn skip_unless_ci(why: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}, and CI=true"
-    );
-    println!("skipped: {why}");
-}

@@ -90,14 +90,3 @@ pub fn rgba_frame(w: u32, h: u32, f: impl Fn(usize, usize) -> [u8; 4]) -> VideoF
     }
     fr
 }
-
-/// Says why a test or bench skips its peer comparison on a user's machine;
-/// under `CI=true` (where .ci/run installs every tool) it fails instead,
-/// so a missing tool can never pass silently.
-pub fn skip_unless_ci(why: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}, and CI=true"
-    );
-    println!("skipped: {why}");
-}

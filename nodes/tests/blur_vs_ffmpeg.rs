@@ -4,6 +4,7 @@
 //! Skips, saying so, when ffmpeg is not installed.
 
 use sluice_nodes::kernels::blur::{blur_plane, BlurKind, Geometry, Passes, Scratch};
+use sluice_runtime::testing::skip_unless_ci;
 use std::process::Command;
 
 const W: usize = 320;
@@ -110,14 +111,4 @@ fn gaussian_is_at_least_as_accurate_as_ffmpeg_gblur() {
         p_ours >= 40.0 && p_ours >= p_ffmpeg,
         "sluice {p_ours:.1} dB, ffmpeg {p_ffmpeg:.1} dB"
     );
-}
-
-/// Why this skips on a user's machine; under `CI=true`, where .ci/run
-/// installs every tool, a missing one fails instead.
-fn skip_unless_ci(why: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{why}, and CI=true"
-    );
-    println!("skipped: {why}");
 }

@@ -559,3 +559,15 @@ pub fn build_node(
     let h = setup.build().map_err(|e| format!("{kind}: {e}"))?;
     Ok((h.node, h.out_types))
 }
+
+/// Says why a test or bench skips on a user's machine (a peer tool or a
+/// system library it needs is missing); under `CI=true`, where .ci/run
+/// installs every one of them, it fails instead, so a missing tool can
+/// never pass silently.
+pub fn skip_unless_ci(why: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{why}, and CI=true"
+    );
+    println!("skipped: {why}");
+}

@@ -4,8 +4,9 @@
 //! clip). Skipped, saying so, when sox is not installed.
 
 use super::{mix, noise::Xoshiro128, wav_in, wav_out};
-use crate::test_support::{args, skip_unless_ci, MONO};
+use crate::test_support::{args, MONO};
 use sluice_dsl::Arg;
+use sluice_runtime::testing::skip_unless_ci;
 use sluice_runtime::testing::NodeHarness;
 use sluice_runtime::{Flow, Frame};
 use std::path::{Path, PathBuf};

@@ -382,7 +382,7 @@ mod tests {
                 .is_ok()
         };
         if !has("ffprobe") || !has("sox") {
-            crate::test_support::skip_unless_ci("ffmpeg or sox not installed");
+            sluice_runtime::testing::skip_unless_ci("ffmpeg or sox not installed");
             return;
         }
         let dir = tempfile::tempdir().unwrap();

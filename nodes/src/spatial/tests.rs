@@ -21,7 +21,9 @@ pub(super) fn kemar() -> Option<Hrtf> {
     if std::path::Path::new(KEMAR).exists() {
         Some(Hrtf::Sofa(KEMAR.to_string()))
     } else {
-        crate::test_support::skip_unless_ci(&format!("libmysofa1 not installed ({KEMAR} missing)"));
+        sluice_runtime::testing::skip_unless_ci(&format!(
+            "libmysofa1 not installed ({KEMAR} missing)"
+        ));
         None
     }
 }

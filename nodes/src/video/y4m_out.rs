@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn ffmpeg_round_trip() {
         if !have("ffmpeg") || !have("ffprobe") {
-            crate::test_support::skip_unless_ci("ffmpeg not installed");
+            sluice_runtime::testing::skip_unless_ci("ffmpeg not installed");
             return;
         }
         let dir = tempfile::tempdir().unwrap();
