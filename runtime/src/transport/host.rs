@@ -840,6 +840,27 @@ mod tests {
     }
 
     #[test]
+    fn packed_and_padded_planes_arrive_the_same() {
+        let (mut camera, mut feed, mut out) = video_input();
+        let (y, u, v): (Vec<u8>, _, _) = ((0..8).collect(), [20, 21], [30, 31]);
+        let padded: Vec<u8> = y.chunks(4).flat_map(|r| [r, &[99; 3]].concat()).collect();
+        assert_eq!(camera.push_planes(&[&y, &u, &v], &[4, 2, 2]), Ok(true));
+        assert_eq!(
+            camera.push_planes(&[&padded[..11], &u, &v], &[7, 2, 2]),
+            Ok(true),
+            "the last row needs no padding"
+        );
+        for _ in 0..2 {
+            assert!(feed.take_into(&mut out, 0));
+            let f = VideoFrame::of(&out).expect("video");
+            assert_eq!(
+                (f.plane(0), f.plane(1), f.plane(2)),
+                (&y[..], &u[..], &v[..])
+            );
+        }
+    }
+
+    #[test]
     fn graph_paced_audio_passes_over_the_oldest_only_when_full() {
         let (mut mic, mut feed, mut out) = audio_input();
         for k in 1..=3 {
