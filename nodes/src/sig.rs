@@ -3,7 +3,7 @@
 
 use sluice_dsl::{
     Accepts, Arg, Args, Finding, InPort, MediaType, OutPort, OutType, ParamSig, ParamType, PortsFn,
-    Role, Signature, UnitKind,
+    Role, RuleInput, Signature, UnitKind,
 };
 
 /// Starts a signature for `kind` with its documentation paragraph.
@@ -34,6 +34,26 @@ pub fn always(_: &Args) -> bool {
 /// (`Signature::default_args`), reported rather than panicking.
 pub fn arg_error(e: String) -> Vec<Finding> {
     vec![Finding::error(None, e, "in these arguments")]
+}
+
+/// The file a reader's rule should look at: `Ok(path)` for a file;
+/// `Err` with what to report for an argument error, and for standard
+/// input (`path: "-"`), which cannot be looked at ahead and cannot
+/// `loop`.
+pub fn file_to_probe<'a>(r: &RuleInput<'a>) -> Result<&'a str, Vec<Finding>> {
+    let path = r.args.need_str("path").map_err(arg_error)?;
+    if path != "-" {
+        return Ok(path);
+    }
+    if r.args.need_bool("loop") != Ok(true) {
+        return Err(Vec::new());
+    }
+    Err(vec![Finding::error(
+        Some("loop"),
+        "`loop` needs a file: standard input cannot start over",
+        "with `path: \"-\"`",
+    )
+    .with_help("save the stream to a file first, or drop `loop`")])
 }
 
 /// A parameter with a default.

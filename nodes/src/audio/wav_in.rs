@@ -67,21 +67,10 @@ fn ports(args: &Args) -> Result<Ports, String> {
 /// ffmpeg pipe that converts a file that is not WAV at all), and `loop`
 /// on standard input, which cannot start over.
 fn readable(r: &RuleInput) -> Vec<Finding> {
-    let path = match r.args.need_str("path") {
-        Ok(p) => p,
-        Err(e) => return crate::sig::arg_error(e),
+    let path = match crate::sig::file_to_probe(r) {
+        Ok(path) => path,
+        Err(findings) => return findings,
     };
-    if path == "-" {
-        if r.args.need_bool("loop") == Ok(true) {
-            return vec![Finding::error(
-                Some("loop"),
-                "`loop` needs a file: standard input cannot start over",
-                "with `path: \"-\"`",
-            )
-            .with_help("save the stream to a file first, or drop `loop`")];
-        }
-        return Vec::new();
-    }
     let Err(e) = probe(path) else {
         return Vec::new();
     };

@@ -80,21 +80,10 @@ fn ports(args: &Args) -> Result<Ports, String> {
 /// What `build` refuses and a look can tell: `loop` on a pipe, and a file
 /// too short to hold its first frame (`FRAME\n` and the picture).
 fn openable(r: &RuleInput) -> Vec<Finding> {
-    let path = match r.args.need_str("path") {
-        Ok(p) => p,
-        Err(e) => return crate::sig::arg_error(e),
+    let path = match crate::sig::file_to_probe(r) {
+        Ok(path) => path,
+        Err(findings) => return findings,
     };
-    if path == "-" {
-        if r.args.need_bool("loop") == Ok(true) {
-            return vec![Finding::error(
-                Some("loop"),
-                "`loop` needs a file: standard input cannot start over",
-                "with `path: \"-\"`",
-            )
-            .with_help("save the stream to a file first, or drop `loop`")];
-        }
-        return Vec::new();
-    }
     let (Ok(Some(h)), Ok(meta)) = (y4m_header::probe(path), std::fs::metadata(path)) else {
         return Vec::new();
     };
