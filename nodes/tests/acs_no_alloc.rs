@@ -1,11 +1,13 @@
 //! `acs_in` and `acs_out` never allocate or free in `process` or `set`:
 //! a counting global allocator watches only those calls, over thousands
 //! of ticks with participants joining, speaking, going silent, leaving,
-//! a barge-in, and the call closing.
+//! one catching up after a stall (its queue shortened), a barge-in, and
+//! the call closing.
 
 use sluice_dsl::{Arg, MediaType, PlanPort, Settings};
 use sluice_nodes::acs::call::CallSetup;
 use sluice_nodes::acs::protocol::{AudioData, AudioMetadata, Dtmf};
+use sluice_nodes::acs::stats::CallStats;
 use sluice_nodes::acs::{acs_in, acs_out};
 use sluice_runtime::counting::{self, CountingAlloc};
 use sluice_runtime::{BuildContext, Clock, Flow, Frame, PortIo};
@@ -60,19 +62,28 @@ fn acs_nodes_do_not_allocate_while_running() {
     for tick in 0..3000u64 {
         // The connection's side (allowed to allocate): six participants
         // for capacity four, coming and going, one of them silent.
+        // At tick 10, p1 sends 100 ms at once (a stalled client catching
+        // up) and stays that far ahead: its queue is left deep.
         let inbound = side.inbound.as_mut().unwrap();
         if tick % 2 == 0 && tick < 2900 {
             for p in 0..6u64 {
                 if (tick / 400 + p) % 3 == 0 {
                     continue;
                 }
-                inbound.audio(&AudioData {
-                    timestamp: Some(1_700_000_000_000_000 + tick as i64 * 10_000),
-                    bad_timestamp: false,
-                    participant: format!("p{p}"),
-                    samples: tone.clone(),
-                    silent: p == 5,
-                });
+                let sent = match (p, tick) {
+                    (1, 10) => 10..=20,
+                    (1, 12..) => tick + 10..=tick + 10,
+                    _ => tick..=tick,
+                };
+                for t in sent.step_by(2) {
+                    inbound.audio(&AudioData {
+                        timestamp: Some(1_700_000_000_000_000 + t as i64 * 10_000),
+                        bad_timestamp: false,
+                        participant: format!("p{p}"),
+                        samples: tone.clone(),
+                        silent: p == 5,
+                    });
+                }
             }
         }
         if tick % 500 == 7 {
@@ -126,6 +137,10 @@ fn acs_nodes_do_not_allocate_while_running() {
         }
     }
     assert_eq!(flow, Flow::Ended, "the call's close did not end acs_in");
+    assert!(
+        CallStats::get(&side.stats.dropped_in) > 0,
+        "p1's head start was never shortened"
+    );
     let counted = counting::counts().since(before);
     assert!(counted.is_zero(), "allocations in process/set: {counted:?}");
 }

@@ -8,6 +8,7 @@
 //! graph's nodes to one call ([`bind`]). The graph's threads and the
 //! connection meet only in wait-free rings created when the graph is built.
 
+pub mod accelerate;
 pub mod acs_in;
 pub mod acs_out;
 pub mod call;

@@ -13,8 +13,8 @@ pub struct CallStats {
     /// Missing chunks replaced by silence.
     pub concealed_chunks: AtomicU64,
     /// Incoming samples dropped because a participant's ring was full or
-    /// held more than `max_delay`, or skipped as quiet frames to shorten a
-    /// queue left deep by a stall.
+    /// held more than `max_delay`, or skipped as quiet frames or removed
+    /// as pitch periods to shorten a queue left deep by a stall.
     pub dropped_in: AtomicU64,
     /// Ticks in which a participant had less audio than the tick needs.
     pub underruns: AtomicU64,

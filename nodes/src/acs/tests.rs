@@ -2,6 +2,7 @@
 //! the connection's `Assembler`, ticks of a real `acs_in` out; and
 //! `acs_out` through the connection's `Outbound` to encoded messages.
 
+use super::accelerate::Pitch;
 use super::call::{CallSetup, CallSide};
 use super::protocol::{decode, AudioData, AudioMetadata, Dtmf, Message};
 use super::stats::CallStats;
@@ -543,12 +544,85 @@ fn a_queue_left_deep_by_a_stall_is_shortened_in_quiet_frames() {
     );
 }
 
+/// Streams `wave` (sample n of one participant's 16 kHz audio) in 20 ms
+/// chunks: `ahead` of them at once (a client that stalled, then sent its
+/// late audio), then one every two ticks, for `seconds`. Returns what
+/// the participant played and the samples still queued at the end.
+fn play_after_stall(wave: impl Fn(i64) -> i16, ahead: i64, seconds: i64) -> (Vec<f32>, i64) {
+    let mut c = call(16_000, 16_000, &[]);
+    let chunk = |k: i64| (k * 320..(k + 1) * 320).map(&wave).collect::<Vec<_>>();
+    for k in 0..ahead {
+        c.send("p", k, chunk(k));
+    }
+    let (mut next, mut played) = (ahead, Vec::new());
+    for tick in 0..seconds * 100 {
+        if tick % 2 == 0 {
+            c.send("p", next, chunk(next));
+            next += 1;
+        }
+        let (_, seen, _) = c.tick();
+        if seen[0].state != StreamState::Absent {
+            played.extend_from_slice(&seen[0].samples);
+        }
+    }
+    let stats = c.stats();
+    assert_eq!(CallStats::get(&stats.underruns), 0);
+    let dropped = CallStats::get(&stats.dropped_in) as i64;
+    let queued = next * 320 - played.len() as i64 - dropped;
+    (played, queued)
+}
+
+/// A loud voice: a 125 Hz fundamental and two harmonics, at 16 kHz.
+fn voice(n: i64) -> i16 {
+    let p = std::f64::consts::TAU * 125.0 * n as f64 / 16_000.0;
+    (9000.0 * p.sin() + 4000.0 * (2.0 * p).sin() + 2000.0 * (3.0 * p + 1.0).sin()) as i16
+}
+
+/// The largest step between neighbouring samples: a click shows as one.
+fn largest_step(x: &[f32]) -> f32 {
+    x.windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max)
+}
+
 #[test]
-fn speech_is_never_skipped_to_shorten_a_queue() {
-    let behind = chunks_behind_after(8000, 8, 3);
-    assert_eq!(
-        behind, 8,
-        "loud audio keeps its head start: nothing of it may be skipped"
+fn a_voice_catches_up_by_whole_pitch_periods_at_its_own_pitch() {
+    let (played, queued) = play_after_stall(voice, 8, 3);
+    assert!(
+        queued <= 3 * 320,
+        "{queued} samples still queued (the 8-chunk head start is 2,560)"
+    );
+    let wave: Vec<f32> = (0..2000).map(|n| f32::from(voice(n)) / 32768.0).collect();
+    let allowed = largest_step(&wave) * 1.05;
+    assert!(
+        largest_step(&played) <= allowed,
+        "a click: {} against the voice's own {allowed}",
+        largest_step(&played)
+    );
+    let pitch = Pitch::at(16_000);
+    for at in [3200, 16_000, 40_000] {
+        let (lag, repeats) = pitch.best_period(&played[at..]);
+        assert_eq!(
+            (lag, repeats > 0.99),
+            (128, true),
+            "at sample {at}: {repeats}"
+        );
+    }
+}
+
+#[test]
+fn sound_that_does_not_repeat_is_never_cut_to_shorten_a_queue() {
+    let noise = |n: i64| {
+        // splitmix64's finalizer: each sample independent of the last.
+        let mut h = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((h ^ (h >> 31)) >> 48) as i16 / 2
+    };
+    let (_, queued) = play_after_stall(noise, 8, 3);
+    assert!(
+        queued >= 8 * 320,
+        "loud noise keeps its head start: {queued} samples queued"
     );
 }
 
