@@ -8,6 +8,8 @@
 //! period sooner, at the same pitch. Audio that does not repeat (noise,
 //! consonants, music with several voices) is left alone.
 
+use crate::kernels::correlation::normalized;
+
 /// Where a period is looked for, in samples at the graph rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pitch {
@@ -17,8 +19,8 @@ pub struct Pitch {
     pub max: usize,
     /// Samples compared at each lag (15 ms: a whole longest period).
     pub window: usize,
-    /// The coarse search's stride: lags and samples at about 8 kHz, then
-    /// the best coarse lag refined at the full rate.
+    /// The coarse search's step between lags (about 0.125 ms), after
+    /// which the best coarse lag is refined lag by lag.
     pub step: usize,
 }
 
@@ -47,17 +49,17 @@ impl Pitch {
     /// The period `x` repeats with best, and how well (`REPEATS` and
     /// above is voiced). `x` holds at least [`Pitch::needs`] samples.
     pub fn best_period(&self, x: &[f32]) -> (usize, f32) {
-        let coarse = self.search(x, (self.min..=self.max).step_by(self.step), self.step);
+        let coarse = self.search(x, (self.min..=self.max).step_by(self.step));
         let lo = coarse.0.saturating_sub(self.step).max(self.min);
         let hi = (coarse.0 + self.step).min(self.max);
-        self.search(x, lo..=hi, 1)
+        self.search(x, lo..=hi)
     }
 
-    /// The best of `lags`, comparing every `stride`-th sample.
-    fn search(&self, x: &[f32], lags: impl Iterator<Item = usize>, stride: usize) -> (usize, f32) {
+    /// The best of `lags`.
+    fn search(&self, x: &[f32], lags: impl Iterator<Item = usize>) -> (usize, f32) {
         let mut best = (self.min, f32::MIN);
         for lag in lags {
-            let c = correlation(x, lag, self.window, stride);
+            let c = correlation(x, lag, self.window);
             if c > best.1 {
                 best = (lag, c);
             }
@@ -66,22 +68,9 @@ impl Pitch {
     }
 }
 
-/// Normalized correlation of `x[..window]` with `x[lag..lag + window]`,
-/// on every `stride`-th sample; 0 for silence.
-fn correlation(x: &[f32], lag: usize, window: usize, stride: usize) -> f32 {
-    let (a, b) = (&x[..window], &x[lag..lag + window]);
-    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
-    for (p, q) in a.iter().zip(b).step_by(stride) {
-        ab += p * q;
-        aa += p * p;
-        bb += q * q;
-    }
-    let norm = (aa * bb).sqrt();
-    if norm > 0.0 {
-        ab / norm
-    } else {
-        0.0
-    }
+/// Normalized correlation of `x[..window]` with `x[lag..lag + window]`.
+fn correlation(x: &[f32], lag: usize, window: usize) -> f32 {
+    normalized(&x[..window], &x[lag..lag + window])
 }
 
 /// Fills `out` from `x` with the period `lag` taken out: `x[n]` fading
@@ -144,7 +133,7 @@ mod tests {
             .collect();
         let (_, c) = Pitch::at(16_000).best_period(&x);
         assert!(c < REPEATS, "{c}");
-        assert_eq!(correlation(&[0.0; 64], 8, 32, 1), 0.0, "silence");
+        assert_eq!(correlation(&[0.0; 64], 8, 32), 0.0, "silence");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod byte_lanes;
 pub mod byte_transpose;
 pub mod color;
 pub mod composite;
+pub mod correlation;
 pub mod gain;
 pub mod guided;
 pub mod lanes;
