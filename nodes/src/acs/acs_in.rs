@@ -23,9 +23,9 @@ pub fn signature() -> Signature {
          against network jitter; a queue that stays deeper than `jitter` for half a \
          second (a client that stalled, then caught up) is shortened by skipping \
          quiet frames and by taking whole pitch periods out of voiced sound (the \
-         words come sooner, at the same pitch); no word is cut. A participant silent for `leave_after` leaves; a \
-         participant beyond `capacity` is dropped and counted. Output `events` \
-         carries DTMF tones, joins and leaves.",
+         words come sooner, at the same pitch); no word is cut. A participant \
+         silent for `leave_after` leaves; a participant beyond `capacity` is \
+         dropped and counted. Output `events` carries DTMF tones, joins and leaves.",
         Role::AudioSource,
         ports,
     );
