@@ -8,7 +8,8 @@
 //! period sooner, at the same pitch. Audio that does not repeat (noise,
 //! consonants, music with several voices) is left alone.
 
-use crate::kernels::correlation::normalized;
+use crate::kernels::correlation::dot_energy;
+use crate::kernels::level::energy;
 
 /// Where a period is looked for, in samples at the graph rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +50,18 @@ impl Pitch {
     /// The period `x` repeats with best, and how well (`REPEATS` and
     /// above is voiced). `x` holds at least [`Pitch::needs`] samples.
     pub fn best_period(&self, x: &[f32]) -> (usize, f32) {
-        let coarse = self.search(x, (self.min..=self.max).step_by(self.step));
+        let own = energy(&x[..self.window]);
+        let coarse = self.search(x, own, (self.min..=self.max).step_by(self.step));
         let lo = coarse.0.saturating_sub(self.step).max(self.min);
         let hi = (coarse.0 + self.step).min(self.max);
-        self.search(x, lo..=hi)
+        self.search(x, own, lo..=hi)
     }
 
-    /// The best of `lags`.
-    fn search(&self, x: &[f32], lags: impl Iterator<Item = usize>) -> (usize, f32) {
+    /// The best of `lags`; `own` is the first window's energy.
+    fn search(&self, x: &[f32], own: f32, lags: impl Iterator<Item = usize>) -> (usize, f32) {
         let mut best = (self.min, f32::MIN);
         for lag in lags {
-            let c = correlation(x, lag, self.window);
+            let c = correlation(x, own, lag, self.window);
             if c > best.1 {
                 best = (lag, c);
             }
@@ -68,9 +70,16 @@ impl Pitch {
     }
 }
 
-/// Normalized correlation of `x[..window]` with `x[lag..lag + window]`.
-fn correlation(x: &[f32], lag: usize, window: usize) -> f32 {
-    normalized(&x[..window], &x[lag..lag + window])
+/// Normalized correlation of `x[..window]` (of energy `own`) with
+/// `x[lag..lag + window]`; 0 when either is silent.
+fn correlation(x: &[f32], own: f32, lag: usize, window: usize) -> f32 {
+    let (ab, bb) = dot_energy(&x[..window], &x[lag..lag + window]);
+    let norm = (own * bb).sqrt();
+    if norm > 0.0 {
+        ab / norm
+    } else {
+        0.0
+    }
 }
 
 /// Fills `out` from `x` with the period `lag` taken out: `x[n]` fading
@@ -123,6 +132,18 @@ mod tests {
     }
 
     #[test]
+    fn the_same_shape_at_any_level_repeats_fully() {
+        let a: Vec<f32> = (0..100).map(|i| (i as f32 * 0.3).sin()).collect();
+        let with = |b: Vec<f32>| [a.clone(), b].concat();
+        let own = energy(&a);
+        let quieter = with(a.iter().map(|v| v * 0.01).collect());
+        assert!((correlation(&quieter, own, 100, 100) - 1.0).abs() < 1e-5);
+        let inverted = with(a.iter().map(|v| -v).collect());
+        assert!((correlation(&inverted, own, 100, 100) + 1.0).abs() < 1e-5);
+        assert_eq!(correlation(&with(vec![0.0; 100]), own, 100, 100), 0.0);
+    }
+
+    #[test]
     fn noise_does_not_repeat() {
         let mut seed = 1u32;
         let x: Vec<f32> = (0..2000)
@@ -133,7 +154,7 @@ mod tests {
             .collect();
         let (_, c) = Pitch::at(16_000).best_period(&x);
         assert!(c < REPEATS, "{c}");
-        assert_eq!(correlation(&[0.0; 64], 8, 32), 0.0, "silence");
+        assert_eq!(correlation(&[0.0; 64], 0.0, 8, 32), 0.0, "silence");
     }
 
     #[test]

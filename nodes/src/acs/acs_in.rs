@@ -5,6 +5,7 @@ use super::accelerate::{self, Pitch, REPEATS};
 use super::call::CallSetup;
 use super::inbound::{inbound, InboundConfig, InboundRings, SlotRx};
 use super::stats::CallStats;
+use crate::kernels::level::peak;
 use crate::sig;
 use sluice_dsl::{Args, Constraint, MediaType, OutType, Ports, Role, Signature, UnitKind};
 use sluice_runtime::{
@@ -440,7 +441,7 @@ fn drain_quiet(
         return avail;
     };
     let (a, b) = head.as_slices();
-    if a.iter().chain(b).any(|s| s.abs() >= QUIET) {
+    if peak(a).max(peak(b)) >= QUIET {
         return avail;
     }
     head.commit_all();
