@@ -29,6 +29,14 @@ pub const CALL_RATE_ELSEWHERE: u32 = 16_000;
 /// number of samples at each.
 pub const CALL_RATES: [u32; 2] = [16_000, 24_000];
 
+impl Settings {
+    /// The length of one audio tick in seconds (`frame_samples / rate`):
+    /// what nodes turn their durations into ticks with.
+    pub fn tick_seconds(&self) -> f64 {
+        f64::from(self.frame_samples) / f64::from(self.rate)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

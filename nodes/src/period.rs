@@ -29,7 +29,7 @@ impl Period {
     /// The node's `every` in whole ticks of the graph (at least one).
     pub fn from_args(ctx: &BuildContext) -> Result<Period, NodeError> {
         let every = ctx.args.need_num("every")?;
-        let tick = ctx.settings.frame_samples as f64 / ctx.settings.rate as f64;
+        let tick = ctx.settings.tick_seconds();
         Ok(Period {
             ticks: ((every / tick).round() as u64).max(1),
             start: 0,

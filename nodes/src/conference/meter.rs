@@ -40,7 +40,7 @@ fn ports(_: &Args) -> Result<Ports, String> {
 
 /// Builds a `meter`.
 pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
-    let tick = (ctx.settings.frame_samples as f64 / ctx.settings.rate as f64) as f32;
+    let tick = ctx.settings.tick_seconds() as f32;
     let streams = match ctx.inputs.first().map(|p| p.ty) {
         Some(MediaType::Audio { .. }) => 1,
         Some(MediaType::Bundle { capacity }) => capacity as usize,

@@ -88,7 +88,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
 fn tick_seconds(ctx: &BuildContext, input: MediaType) -> f64 {
     match input {
         MediaType::Video(v) => v.fps.1 as f64 / v.fps.0.max(1) as f64,
-        _ => ctx.settings.frame_samples as f64 / ctx.settings.rate as f64,
+        _ => ctx.settings.tick_seconds(),
     }
 }
 

@@ -117,7 +117,7 @@ pub fn build(ctx: &BuildContext) -> Result<Box<dyn Node>, NodeError> {
         Some(MediaType::Bundle { capacity }) => capacity as usize,
         _ => return Err(NodeError::new("dominant's output must be a bundle")),
     };
-    let tick = ctx.settings.frame_samples as f32 / ctx.settings.rate as f32;
+    let tick = ctx.settings.tick_seconds() as f32;
     let rates = Rates::new(tick);
     let hold = ctx.args.need_num("hold")? as f32;
     Ok(Box::new(Dominant {
